@@ -1,0 +1,154 @@
+"""Shared pytest configuration for pyodide_extmemfs tests (pytest-pyodide 0.59.2).
+
+Run through scripts/test.sh, which passes ``--dist-dir=build/dist`` and
+``--runtime node,chrome``. What this file adds on top of pytest-pyodide:
+
+* ``web_server_main`` is overridden so the test web server sends
+  COOP/COEP headers: the Chrome page is then ``crossOriginIsolated`` and has
+  ``SharedArrayBuffer`` / shared ``WebAssembly.Memory``.
+* markers ``only_node`` / ``only_chrome`` skip a runtime-parametrized test in
+  the other runtime (decided at collection time, so no browser is started).
+* script timeouts: the default per-``run_js`` timeout is raised (pytest-pyodide
+  uses 20 s in Chrome; in node the effective limit was pexpect's fixed 60 s).
+  Set ``EXTMEMFS_SCRIPT_TIMEOUT`` (seconds) to change the default, or mark a test
+  with ``@pytest.mark.driver_timeout(SECONDS)`` (works in node too, see below).
+* in the node runtime, pytest-pyodide evaluates test JS in a ``vm`` context;
+  the main realm's ``WebAssembly``, ``SharedArrayBuffer``, ``Atomics``,
+  ``console`` etc. are exposed there so objects made from Python via ``js.X``
+  are of the same realm as those Pyodide/our JS glue make (``instanceof`` works).
+* fixtures ``dist_base_url`` (base URL of build/dist on the test server) and
+  ``extmemfs_wheel_url`` (URL of our built wheel there, for micropip tests).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+# selenium-manager must not try to download drivers/browsers (no network here);
+# Debian's /usr/bin/chromedriver is found on PATH.
+os.environ.setdefault("SE_OFFLINE", "true")
+
+from pytest_pyodide import get_global_config, spawn_web_server  # noqa: E402
+from pytest_pyodide.runner import NodeRunner, _BrowserBaseRunner  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+
+COOP_COEP_HEADERS = {
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Embedder-Policy": "require-corp",
+    # Lets a COEP page (and its workers) load our resources in any case.
+    "Cross-Origin-Resource-Policy": "cross-origin",
+}
+
+DEFAULT_SCRIPT_TIMEOUT = float(os.environ.get("EXTMEMFS_SCRIPT_TIMEOUT", "180"))
+
+# --- timeouts ---------------------------------------------------------------
+# Class default used by every runner when it is created (Chrome: WebDriver
+# script timeout; node: see below).
+_BrowserBaseRunner.script_timeout = DEFAULT_SCRIPT_TIMEOUT
+
+
+def _node_set_script_timeout(self, timeout):
+    # pytest-pyodide's NodeRunner only stores the value; the wait for a result
+    # uses the pexpect default timeout (60 s). Make both follow the setting.
+    self.script_timeout = timeout
+    p = getattr(self, "p", None)
+    if p is not None:
+        p.timeout = timeout
+
+
+NodeRunner.set_script_timeout = _node_set_script_timeout
+
+# --- node runtime globals ---------------------------------------------------
+_cfg = get_global_config()
+_NODE_EXTRA_GLOBALS = [
+    "WebAssembly",
+    "SharedArrayBuffer",
+    "Atomics",
+    "console",
+    "URL",
+    "Blob",
+    "MessageChannel",
+    "BroadcastChannel",
+    "structuredClone",
+    "queueMicrotask",
+    "setImmediate",
+    "performance",
+    "Response",
+    "Headers",
+]
+for _g in _NODE_EXTRA_GLOBALS:
+    if _g not in _cfg.get_node_extra_globals():
+        _cfg.add_node_extra_globals([_g])
+
+
+# --- web server with cross-origin isolation ------------------------------------
+@pytest.fixture(scope="session")
+def web_server_main(request):
+    """Serve --dist-dir with COOP/COEP so Chrome pages are crossOriginIsolated."""
+    with spawn_web_server(
+        request.config.option.dist_dir, extra_headers=COOP_COEP_HEADERS
+    ) as output:
+        yield output
+
+
+@pytest.fixture(scope="session")
+def web_server_secondary(request):
+    with spawn_web_server(
+        request.config.option.dist_dir, extra_headers=COOP_COEP_HEADERS
+    ) as output:
+        yield output
+
+
+@pytest.fixture(scope="session")
+def dist_base_url(web_server_main) -> str:
+    """Base URL (no trailing slash) under which build/dist is served."""
+    host, port, _log = web_server_main
+    return f"http://{host}:{port}"
+
+
+@pytest.fixture(scope="session")
+def extmemfs_wheel_name(request) -> str:
+    dist = Path(request.config.option.dist_dir)
+    wheels = sorted(dist.glob("pyodide_extmemfs-*.whl"))
+    if len(wheels) != 1:
+        pytest.fail(
+            f"expected exactly one pyodide_extmemfs wheel in {dist}, got {wheels}; "
+            "run scripts/make_dist.py"
+        )
+    return wheels[0].name
+
+
+@pytest.fixture(scope="session")
+def extmemfs_wheel_url(dist_base_url, extmemfs_wheel_name) -> str:
+    """URL of our wheel on the test web server (for micropip.install)."""
+    return f"{dist_base_url}/{extmemfs_wheel_name}"
+
+
+# --- markers -------------------------------------------------------------------
+_ONLY_MARKERS = {"only_node": "node", "only_chrome": "chrome"}
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "only_node: run this runtime-parametrized test only in node"
+    )
+    config.addinivalue_line(
+        "markers", "only_chrome: run this runtime-parametrized test only in chrome"
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        runtime = callspec.params.get("runtime") if callspec else None
+        if runtime is None:
+            continue
+        for marker, wanted in _ONLY_MARKERS.items():
+            if item.get_closest_marker(marker) and runtime != wanted:
+                item.add_marker(
+                    pytest.mark.skip(reason=f"{marker}: not run in {runtime}")
+                )

@@ -1,0 +1,135 @@
+"""Checks that the offline test toolchain itself works, in node and in Chrome.
+
+These are deliberately independent of the product code: they only need
+build/dist (scripts/make_dist.py) and the package to be importable.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+from pytest_pyodide import run_in_pyodide
+
+
+# --- host-side checks of build/dist ---------------------------------------------
+def test_dist_lock_has_our_wheel(request, extmemfs_wheel_name):
+    dist = Path(request.config.option.dist_dir)
+    lock = json.loads((dist / "pyodide-lock.json").read_text())
+    entry = lock["packages"]["pyodide-extmemfs"]
+    assert entry["file_name"] == extmemfs_wheel_name
+    assert entry["imports"] == ["pyodide_extmemfs"]
+    assert extmemfs_wheel_name.endswith("-py3-none-any.whl")
+    with zipfile.ZipFile(dist / extmemfs_wheel_name) as z:
+        names = z.namelist()
+    assert "pyodide_extmemfs/__init__.py" in names
+    # jsglue/ at the repo root is shipped as pyodide_extmemfs/jsglue/
+    repo_js = sorted(
+        p.relative_to(request.config.rootpath / "jsglue").as_posix()
+        for p in (request.config.rootpath / "jsglue").rglob("*.js")
+    )
+    for rel in repo_js:
+        assert f"pyodide_extmemfs/jsglue/{rel}" in names
+
+
+def test_dist_lock_files_exist(request):
+    """Every wheel the lock file names for the packages we ship is present."""
+    import hashlib
+
+    dist = Path(request.config.option.dist_dir)
+    lock = json.loads((dist / "pyodide-lock.json").read_text())
+    for name in ["pytest", "tblib", "micropip", "hypothesis", "pyodide-extmemfs"]:
+        entry = lock["packages"][name]
+        f = dist / entry["file_name"]
+        assert f.exists(), f
+        assert hashlib.sha256(f.read_bytes()).hexdigest() == entry["sha256"]
+
+
+# --- runtime checks -------------------------------------------------------------
+def test_cross_origin_isolated_page(selenium, runtime):
+    """The Chrome page is cross-origin isolated thanks to our web_server_main."""
+    if runtime == "node":
+        pytest.skip("crossOriginIsolated is a browser concept")
+    assert selenium.run_js("return self.crossOriginIsolated") is True
+
+
+@run_in_pyodide
+def test_shared_wasm_memory(selenium, runtime):
+    import js
+    from pyodide.ffi import to_js
+
+    if runtime == "chrome":
+        assert js.crossOriginIsolated is True
+    assert hasattr(js, "SharedArrayBuffer")
+
+    desc = to_js(
+        {"initial": 1, "maximum": 4, "shared": True},
+        dict_converter=js.Object.fromEntries,
+    )
+    mem = js.WebAssembly.Memory.new(desc)
+    buf = mem.buffer
+    assert js.Object.prototype.toString.call(buf) == "[object SharedArrayBuffer]"
+    assert buf.byteLength == 65536
+    assert mem.grow(1) == 1
+    assert mem.buffer.byteLength == 2 * 65536
+
+    ia = js.Int32Array.new(mem.buffer)
+    js.Atomics.store(ia, 3, 42)
+    assert js.Atomics.load(ia, 3) == 42
+    assert js.Atomics.add(ia, 3, 1) == 42
+    assert ia[3] == 43
+
+
+@run_in_pyodide(packages=["pyodide-extmemfs"])
+def test_import_package_from_lock(selenium):
+    import pyodide_extmemfs
+
+    assert pyodide_extmemfs.__name__ == "pyodide_extmemfs"
+    version = getattr(pyodide_extmemfs, "__version__", None)
+    assert version is None or isinstance(version, str)
+
+
+@run_in_pyodide(packages=["micropip"])
+async def test_micropip_install_wheel_from_server(selenium_standalone, extmemfs_wheel_url):
+    """A fresh Pyodide installs our wheel over http with micropip."""
+    import sys
+    from pathlib import Path
+
+    import micropip
+
+    assert "pyodide_extmemfs" not in sys.modules
+    await micropip.install(extmemfs_wheel_url)
+    import pyodide_extmemfs
+
+    pkg_dir = Path(pyodide_extmemfs.__file__).parent
+    assert (pkg_dir / "jsglue").is_dir()
+    assert "pyodide-extmemfs" in micropip.list()
+
+
+@run_in_pyodide(packages=["hypothesis"])
+def test_hypothesis_inside_pyodide(selenium):
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    seen = []
+
+    @settings(max_examples=20, database=None, deadline=None)
+    @given(st.binary(max_size=64))
+    def prop(b):
+        seen.append(b)
+        assert bytes(bytearray(b)) == b
+
+    prop()
+    assert len(seen) >= 1
+
+
+@pytest.mark.only_node
+def test_only_node_marker(selenium, runtime):
+    assert runtime == "node"
+
+
+@pytest.mark.only_chrome
+def test_only_chrome_marker(selenium, runtime):
+    assert runtime == "chrome"
