@@ -1,0 +1,216 @@
+// jsglue/layout.js — the byte layout of an EXTMEMFS pool. Changing anything here
+// changes the on-memory format: bump VERSION, or pools made by older code will be
+// misread. Every offset used elsewhere is named here; no other file has bare offsets.
+//
+// The whole file system lives in ONE shared WebAssembly.Memory. All words are
+// little-endian (wasm memory); u32 = 4 bytes, f64 = 8 bytes (8-aligned).
+//
+// ┌──────────────────────────── memory ────────────────────────────────────────┐
+// │ 0 .. SB_BYTES          superblock (fixed)                                    │
+// │ LOCKS_AT .. HEAP_START  stripe lock table (STRIPES × LOCK_BYTES)             │
+// │ HEAP_START .. heapEnd   heap: boundary-tagged blocks, used or free          │
+// └─────────────────────────────────────────────────────────────────────────────┘
+// heapEnd = SB_HEAP_PAGES × 64 KiB and equals memory.buffer.byteLength after every
+// completed grow (a grow interrupted before the superblock was updated leaves extra
+// bytes at the end; the next grow adopts them).
+//
+// Superblock (byte offset, width, field)
+// | off | w | field            | meaning                                                  |
+// |-----|---|------------------|----------------------------------------------------------|
+// |   0 | 4 | MAGIC            | 0x53464d58 ("XMFS")                                      |
+// |   4 | 4 | VERSION          | layout version, see VERSION below                        |
+// |   8 | 4 | HEAP_START       | byte offset of the first heap block                      |
+// |  12 | 4 | HEAP_PAGES       | pages (64 KiB) covered by the heap, from 0               |
+// |  16 | 4 | MAX_PAGES        | the Memory's maximum, in pages                           |
+// |  20 | 4 | ROOT_INO         | inode number of "/"                                      |
+// |  24 | 4 | INODE_CHUNKS     | inode chunks allocated (see CHUNK_DIR)                   |
+// |  28 | 4 | INODE_FREE       | head of the free-inode list (0 = empty)                  |
+// |  32 | 4 | INODES_LIVE      | inodes in use                                            |
+// |  36 | 4 | USED_BYTES       | bytes in used heap blocks (headers included)             |
+// |  40 | 4 | FREE_BYTES       | bytes in free heap blocks                                |
+// |  44 | 4 | N_FILES          | regular files (linked or open)                           |
+// |  48 | 4 | N_DIRS           | directories, root included                               |
+// |  52 | 4 | N_LINKS          | symbolic links                                           |
+// |  56 | 4 | BIN_MAP          | bit b set ⇔ free bin b is non-empty                      |
+// |  60 | 4 | CHANGE           | bumped by every namespace change (diagnostics)           |
+// |  64 |16 | META_LOCK        | the metadata read-write lock (lock word layout below)    |
+// | 128 |4×N| BINS[NBINS]      | free-list heads by size class, block offset or 0         |
+// | 512 |4×M| CHUNK_DIR[M]     | heap offset of the payload of inode chunk k              |
+//
+// Lock (LOCK_BYTES = 16; used for META_LOCK and each stripe; see locks.js)
+// | off | w | field    | meaning                                                      |
+// |-----|---|----------|--------------------------------------------------------------|
+// |   0 | 4 | STATE    | 0 free, n > 0 held by n readers, -1 held by one writer       |
+// |   4 | 4 | WWAIT    | writers waiting; readers do not enter while it is non-zero   |
+// |   8 | 4 | SEQ      | bumped by every release that may wake someone; waiters sleep |
+// |     |   |          | on it so that no wake-up is lost                             |
+// |  12 | 4 | SLEEPERS | threads inside the slow path (release notifies only if > 0)  |
+//
+// Heap block (all blocks 8-aligned, size a multiple of 8, at least MIN_BLOCK)
+// | off      | w | field   | meaning                                                 |
+// |----------|---|---------|---------------------------------------------------------|
+// | 0        | 4 | SIZE    | whole block in bytes | USED_BIT (bit 0)                 |
+// | 4        | 4 | KIND    | K_FREE, K_INODES, K_DIRTAB, K_DENTRY, K_DATA            |
+// | 8        | … | payload | (free block: NEXT u32 at 8, PREV u32 at 12)             |
+// | size - 8 | 4 | SIZE    | copy of the header word (boundary tag)                  |
+// | size - 4 | 4 | KIND    | copy of the kind                                         |
+//
+// Inode record (INODE_BYTES = 64, in chunks of INODES_PER_CHUNK; ino = chunk ×
+// INODES_PER_CHUNK + slot; ino 0 is never used)
+// | off | w | field   | meaning                                                      |
+// |-----|---|---------|--------------------------------------------------------------|
+// |   0 | 4 | GEN     | generation: +1 at every reuse of the slot, never 0 once used  |
+// |   4 | 4 | MODE    | type and permission bits; 0 = slot free                      |
+// |   8 | 4 | NLINK   | names pointing here (dirs: 2 + subdirectories)               |
+// |  12 | 4 | OPEN    | open descriptors in all instances (pins the inode)           |
+// |  16 | 4 | SIZE    | bytes of content (u32: files up to the pool maximum)         |
+// |  20 | 4 | PARENT  | dirs: inode number of the parent directory                   |
+// |  24 | 4 | EXTENT  | payload offset of the K_DATA / K_DIRTAB block, 0 = none      |
+// |  28 | 4 | CAP     | payload capacity of that block in bytes                      |
+// |  32 | 8 | ATIME   | f64 milliseconds since the epoch                             |
+// |  40 | 8 | MTIME   | f64                                                          |
+// |  48 | 8 | CTIME   | f64                                                          |
+// |  56 | 4 | DENTRY  | dirs: payload offset of the entry naming it (for paths)      |
+// |  60 | 4 | NEXT    | free slots: next free inode number                           |
+// |     |   | MOVING  | live files: payload of the block an extent move is filling,  |
+// |     |   |         | 0 when none (the bulk copy runs outside the metadata lock)   |
+//
+// Directory table (payload of the K_DIRTAB block a directory's EXTENT points to)
+// | off | w | field   | meaning                                                      |
+// |-----|---|---------|--------------------------------------------------------------|
+// |   0 | 4 | COUNT   | live entries                                                 |
+// |   4 | 4 | TOMBS   | deleted slots                                                |
+// |   8 | 4 | SLOTS   | slot count, a power of two                                   |
+// |  12 | 4 | (pad)   |                                                              |
+// |  16 |8×S| slots   | [hash u32, entry u32]; entry 0 = empty, 1 = deleted          |
+//
+// Directory entry (payload of a K_DENTRY block)
+// | off | w | field   | meaning                                                      |
+// |-----|---|---------|--------------------------------------------------------------|
+// |   0 | 4 | INO     | inode named                                                  |
+// |   4 | 4 | GEN     | its generation when the entry was made                       |
+// |   8 | 4 | HASH    | FNV-1a of the name bytes                                     |
+// |  12 | 4 | LEN     | name length in bytes (1 .. NAME_MAX)                         |
+// |  16 | … | NAME    | UTF-8 name bytes                                             |
+//
+// Invariants (checked by Pool.validate()):
+//  1. MAGIC and VERSION match; HEAP_PAGES ≤ MAX_PAGES; heap blocks tile
+//     [HEAP_START, heapEnd) exactly, each with matching header and footer.
+//  2. No two adjacent blocks are free. Every free block is in exactly the bin of its
+//     size, the bin lists are linked both ways, and BIN_MAP agrees with them.
+//  3. USED_BYTES + FREE_BYTES = heapEnd − HEAP_START, and both equal the walk's sums.
+//  4. Every live inode's EXTENT (if any) is the payload of a used block of the right
+//     kind, CAP fits that block, SIZE ≤ CAP, and no block is claimed twice; every
+//     K_DATA / K_DIRTAB / K_DENTRY / K_INODES block is claimed by exactly one owner.
+//  5. Every directory entry names a live inode of the entry's generation. A file or
+//     symlink with NLINK = 1 is named exactly once; a directory is named exactly once
+//     (root: never) and has NLINK = 2 + its subdirectories.
+//  6. Live inodes with NLINK = 0 are held open (OPEN > 0); free slots form the
+//     free-inode list; INODES_LIVE and N_FILES/N_DIRS/N_LINKS agree with the walk.
+//  7. Directory tables: COUNT and TOMBS agree with the slots, every entry is found by
+//     probing from its hash, names are unique in a directory, PARENT and DENTRY of
+//     each directory point back to where it is named.
+(function () {
+  "use strict";
+
+  const L = {
+    MAGIC: 0x53464d58,
+    // 1: first layout.
+    VERSION: 1,
+    PAGE: 65536,
+    MAX_MEMORY_PAGES: 65536, // wasm32: 4 GiB
+
+    SB_BYTES: 4096,
+    // superblock fields, as u32/i32 word indexes (byte offset / 4)
+    SB_MAGIC: 0 >> 2,
+    SB_VERSION: 4 >> 2,
+    SB_HEAP_START: 8 >> 2,
+    SB_HEAP_PAGES: 12 >> 2,
+    SB_MAX_PAGES: 16 >> 2,
+    SB_ROOT_INO: 20 >> 2,
+    SB_INODE_CHUNKS: 24 >> 2,
+    SB_INODE_FREE: 28 >> 2,
+    SB_INODES_LIVE: 32 >> 2,
+    SB_USED_BYTES: 36 >> 2,
+    SB_FREE_BYTES: 40 >> 2,
+    SB_N_FILES: 44 >> 2,
+    SB_N_DIRS: 48 >> 2,
+    SB_N_LINKS: 52 >> 2,
+    SB_BIN_MAP: 56 >> 2,
+    SB_CHANGE: 60 >> 2,
+    SB_META_LOCK: 64, // byte offset of a lock
+    SB_BINS: 128 >> 2,
+    NBINS: 28, // classes 2^5 .. 2^32; kept below 32 so bit shifts stay in range
+    SB_CHUNK_DIR: 512 >> 2,
+    MAX_CHUNKS: (4096 - 512) >> 2,
+
+    // lock words, as i32 offsets from the lock's first word
+    LOCK_BYTES: 16,
+    LK_STATE: 0,
+    LK_WWAIT: 1,
+    LK_SEQ: 2,
+    LK_SLEEPERS: 3,
+
+    LOCKS_AT: 4096,
+    STRIPES: 1024,
+    HEAP_START: 4096 + 1024 * 16 + 12288, // 32 KiB: room kept for an instance table
+
+    // heap block
+    HDR: 8,
+    FTR: 8,
+    MIN_BLOCK: 32,
+    USED_BIT: 1,
+    B_SIZE: 0,
+    B_KIND: 1,
+    B_NEXT: 2, // free blocks only, word index from the block start
+    B_PREV: 3,
+    K_FREE: 0,
+    K_INODES: 1,
+    K_DIRTAB: 2,
+    K_DENTRY: 3,
+    K_DATA: 4,
+
+    // inode record
+    INODE_BYTES: 64,
+    INODES_PER_CHUNK: 1024,
+    I_GEN: 0,
+    I_MODE: 1,
+    I_NLINK: 2,
+    I_OPEN: 3,
+    I_SIZE: 4,
+    I_PARENT: 5,
+    I_EXTENT: 6,
+    I_CAP: 7,
+    I_ATIME: 4, // f64 index from the record start (byte 32)
+    I_MTIME: 5,
+    I_CTIME: 6,
+    I_DENTRY: 14,
+    I_NEXT: 15,
+    I_MOVING: 15,
+
+    // directory table
+    DT_COUNT: 0,
+    DT_TOMBS: 1,
+    DT_SLOTS: 2,
+    DT_HDR: 16,
+    DT_SLOT_BYTES: 8,
+    DT_MIN_SLOTS: 8,
+    SLOT_EMPTY: 0,
+    SLOT_DELETED: 1,
+
+    // directory entry
+    DE_INO: 0,
+    DE_GEN: 1,
+    DE_HASH: 2,
+    DE_LEN: 3,
+    DE_NAME: 16,
+    NAME_MAX: 255,
+
+    // mode bits (POSIX values, shared by Linux and Emscripten)
+    S_IFMT: 0o170000,
+    S_IFREG: 0o100000,
+    S_IFDIR: 0o040000,
+    S_IFLNK: 0o120000,
+  };
+  return Object.freeze(L);
+});
