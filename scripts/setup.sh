@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Install everything the tests need, offline apart from PyPI / npm / Debian apt.
+# Idempotent: safe to rerun; a rerun on a set-up machine takes a few seconds.
+#
+#   - Debian chromium + chromium-driver (for the chrome runtime)
+#   - node_modules/ from package-lock.json (pyodide@314.0.7)
+#   - .venv/        host Python venv with requirements-test.txt
+#   - .venv-recipe/ pyodide-build 0.25.1 (meta.yaml validation; conflicts with
+#                   the pins in .venv, so it gets its own venv). Skip with
+#                   EXTMEMFS_SKIP_RECIPE_VENV=1.
+#   - build/dist/   Pyodide core + wheels + our wheel (scripts/make_dist.py)
+#
+# Env: PYTHON (host interpreter, default python3).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+export DEBIAN_FRONTEND=noninteractive
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+PYTHON="${PYTHON:-python3}"
+
+log() { echo "[setup] $*"; }
+SECONDS=0
+
+# --- chromium -------------------------------------------------------------------
+if [[ -x /usr/bin/chromium && -x /usr/bin/chromedriver ]]; then
+    log "chromium present: $(/usr/bin/chromium --version 2>/dev/null || echo '?')"
+else
+    SUDO=""
+    if [[ "$(id -u)" != 0 ]]; then SUDO="sudo -n"; fi
+    log "installing chromium + chromium-driver (apt)"
+    $SUDO apt-get update -qq </dev/null
+    $SUDO apt-get install -y -qq chromium chromium-driver </dev/null >/dev/null
+    log "chromium installed: $(/usr/bin/chromium --version 2>/dev/null || echo '?')"
+fi
+
+# --- node modules ---------------------------------------------------------------
+stamp_npm="node_modules/.package-lock.json"
+if [[ -f node_modules/pyodide/pyodide-lock.json && -f "$stamp_npm" && "$stamp_npm" -nt package-lock.json ]]; then
+    log "node_modules up to date"
+else
+    log "npm ci"
+    npm ci --no-audit --no-fund </dev/null || { log "npm ci failed; trying npm install"; npm install --no-audit --no-fund </dev/null; }
+fi
+
+# --- host venv ------------------------------------------------------------------
+make_venv() {  # dir requirements-file
+    local dir="$1" req="$2" stamp="$1/.requirements.sha256"
+    local want
+    want="$(sha256sum "$req" | cut -d' ' -f1)"
+    if [[ -x "$dir/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
+        log "$dir up to date"
+        return 0
+    fi
+    if [[ ! -x "$dir/bin/python" ]]; then
+        log "creating $dir with $("$PYTHON" --version)"
+        "$PYTHON" -m venv "$dir"
+    fi
+    log "pip install -r $req into $dir"
+    if ! "$dir/bin/python" -m pip install -q -r "$req" </dev/null >"$dir/pip-install.log" 2>&1; then
+        grep -v "is ignored: it is neither a file nor a directory" "$dir/pip-install.log" | tail -40
+        log "pip install into $dir FAILED"
+        return 1
+    fi
+    "$dir/bin/python" -m pip check >/dev/null || { log "pip check failed in $dir"; "$dir/bin/python" -m pip check; return 1; }
+    echo "$want" > "$stamp"
+}
+
+make_venv .venv requirements-test.txt
+if [[ "${EXTMEMFS_SKIP_RECIPE_VENV:-0}" != 1 ]]; then
+    make_venv .venv-recipe scripts/requirements-recipe.txt
+fi
+
+# --- dist -----------------------------------------------------------------------
+.venv/bin/python scripts/make_dist.py
+log "setup done in ${SECONDS}s"
