@@ -32,14 +32,20 @@
 
   /** An error whose `code` is an errno name. */
   class PoolError extends Error {
-    constructor(code, message) {
+    /**
+     * @param {string} code errno name
+     * @param {string} message what went wrong, for people
+     * @param {string} [pyType] Python exception class to raise instead of OSError
+     */
+    constructor(code, message, pyType) {
       super(`${code}: ${message}`);
       this.name = "PoolError";
       this.code = code;
+      if (pyType) this.pyType = pyType;
     }
   }
-  const fail = (code, message) => {
-    throw new PoolError(code, message);
+  const fail = (code, message, pyType) => {
+    throw new PoolError(code, message, pyType);
   };
 
   const textEncoder = new TextEncoder();
@@ -111,7 +117,7 @@
     const isMem = memory && typeof memory === "object" && typeof memory.grow === "function" &&
       Object.prototype.toString.call(memory) === "[object WebAssembly.Memory]";
     if (!isMem) {
-      fail("EINVAL", `expected a shared WebAssembly.Memory, got ${describe(memory)}`);
+      fail("EINVAL", `expected a shared WebAssembly.Memory, got ${describe(memory)}`, "TypeError");
     }
     if (!isSab(memory.buffer)) {
       fail("EINVAL", "the WebAssembly.Memory is not shared (create it with shared: true)");

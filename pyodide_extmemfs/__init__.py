@@ -1,0 +1,176 @@
+"""One file system shared by every Pyodide instance that holds its memory.
+
+The whole tree — directories, inodes and file data — lives in one shared
+``WebAssembly.Memory`` (a *pool*). Hand ``pool.memory`` to another worker, call
+:func:`attach` there, :func:`mount` it, and both see the same files synchronously::
+
+    import pyodide_extmemfs as xmfs
+    pool = xmfs.create_pool(initial_size="16MiB", maximum_size="1GiB")
+    xmfs.mount(pool, "/shared")
+    open("/shared/hello.txt", "w").write("hi")
+    pool.stats()["files"]  # 1
+
+The package imports anywhere (for docs and type checkers); its functions need Pyodide.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from . import _jsglue
+from ._sizes import MAX_POOL_BYTES, MIN_POOL_BYTES, parse_size
+
+__version__ = "0.1.0"
+__all__ = [
+    "Pool",
+    "attach",
+    "create_pool",
+    "mount",
+    "unmount",
+    "parse_size",
+    "MIN_POOL_BYTES",
+    "MAX_POOL_BYTES",
+]
+
+
+class Pool:
+    """A pool: one shared ``WebAssembly.Memory`` holding a whole file system.
+
+    Make one with :func:`create_pool` or :func:`attach`; do not call this directly.
+    """
+
+    def __init__(self, js_pool: Any) -> None:
+        self._js = js_pool
+
+    @property
+    def memory(self) -> Any:
+        """The shared ``WebAssembly.Memory`` (a JsProxy); post it to other workers."""
+        return self._js.memory
+
+    @property
+    def js(self) -> Any:
+        """The JavaScript ``Pool`` object (for JS code running in this instance)."""
+        return self._js
+
+    def stats(self) -> dict[str, int]:
+        """Usage in bytes and counts.
+
+        Keys: ``size`` (current Memory bytes), ``maximum_size``, ``used_bytes``,
+        ``free_bytes`` (free inside ``size``), ``available_bytes`` (free plus room to
+        grow), ``files``, ``directories``, ``symlinks``, ``inodes``,
+        ``largest_free_extent`` (bytes of the largest free block), ``layout_version``.
+        """
+        return dict(_jsglue.call(self._js.stats).to_py())
+
+    def check(self) -> list[str]:
+        """Walk the whole pool and return every violated invariant; ``[]`` when sound."""
+        return [str(x) for x in _jsglue.call(self._js.validate).to_py()]
+
+    def __repr__(self) -> str:
+        try:
+            s = self.stats()
+            return (
+                f"<pyodide_extmemfs.Pool {s['size']} bytes (max {s['maximum_size']}), "
+                f"{s['files']} files, {s['directories']} directories>"
+            )
+        except Exception:  # repr must not fail
+            return "<pyodide_extmemfs.Pool>"
+
+
+def create_pool(
+    initial_size: int | str = "16MiB", maximum_size: int | str = "1GiB"
+) -> Pool:
+    """Create a new, empty pool in a new shared ``WebAssembly.Memory``.
+
+    Args:
+        initial_size: bytes reserved now (int, or a string like ``"64MiB"``).
+        maximum_size: bytes the pool may grow to; at most 4 GiB. Sizes round up to
+            64 KiB pages.
+
+    Raises:
+        ValueError: a size is unparsable, out of 128 KiB .. 4 GiB, or initial > maximum.
+        TypeError: a size is neither int nor str.
+        RuntimeError: outside Pyodide, or SharedArrayBuffer is unavailable (a page
+            that is not cross-origin isolated: serve it with
+            ``Cross-Origin-Opener-Policy: same-origin`` and
+            ``Cross-Origin-Embedder-Policy: require-corp``).
+        MemoryError: the browser could not reserve a Memory of that maximum.
+    """
+    initial = parse_size(initial_size, "initial_size")
+    maximum = parse_size(maximum_size, "maximum_size")
+    if initial > maximum:
+        raise ValueError(
+            f"initial_size {initial_size!r} ({initial} bytes) is above "
+            f"maximum_size {maximum_size!r} ({maximum} bytes)"
+        )
+    _jsglue.require_pyodide("create_pool")
+    mods = _jsglue.modules()
+    opts = _jsglue.js_object({"initialBytes": initial, "maximumBytes": maximum})
+    try:
+        return Pool(_jsglue.call(mods.pool.Pool.create, opts))
+    except ValueError as e:
+        if "SharedArrayBuffer" in str(e):
+            raise RuntimeError(str(e)) from None
+        raise
+
+
+def attach(memory: Any) -> Pool:
+    """Attach to the pool held in ``memory`` (a shared ``WebAssembly.Memory`` that
+    another instance made with :func:`create_pool`).
+
+    Raises:
+        TypeError: ``memory`` is not a shared ``WebAssembly.Memory``.
+        ValueError: the Memory is not a pool, or holds a pool of another layout version.
+    """
+    _jsglue.require_pyodide("attach")
+    if isinstance(memory, Pool):
+        memory = memory.memory
+    if not _jsglue.is_js_proxy(memory):
+        raise TypeError(
+            "attach() needs the shared WebAssembly.Memory of a pool (pool.memory), "
+            f"got {type(memory).__name__} {memory!r:.60}"
+        )
+    mods = _jsglue.modules()
+    return Pool(_jsglue.call(mods.pool.Pool.new, memory))
+
+
+def mount(pool: Pool, path: str, readonly: bool = False) -> None:
+    """Mount ``pool`` at ``path`` (made if missing) in this instance's file system.
+
+    Args:
+        readonly: if true, every change through this mount fails with EROFS.
+
+    Raises:
+        TypeError: ``pool`` is not a :class:`Pool`.
+        OSError: ``path`` is already a mount point (EBUSY), not a directory, etc.
+    """
+    _jsglue.require_pyodide("mount")
+    if not isinstance(pool, Pool):
+        raise TypeError(f"mount() needs a pyodide_extmemfs.Pool, got {type(pool).__name__}")
+    if not isinstance(path, str) or not path.startswith("/"):
+        raise ValueError(f"mount path must be an absolute path string, got {path!r}")
+    import pyodide_js
+
+    fs_type = _jsglue.fs_type()
+    os.makedirs(path, exist_ok=True)
+    opts = _jsglue.js_object({"pool": pool.js, "readonly": bool(readonly)})
+    try:
+        _jsglue.call(pyodide_js.FS.mount, fs_type, opts, path)
+    except OSError as e:
+        raise OSError(e.errno, f"cannot mount a pool at {path}: {e.strerror}", path) from None
+
+
+def unmount(path: str) -> None:
+    """Unmount the pool mounted at ``path``. Files stay in the pool.
+
+    Raises:
+        OSError: ``path`` is not a mount point (EINVAL).
+    """
+    _jsglue.require_pyodide("unmount")
+    import pyodide_js
+
+    try:
+        _jsglue.call(pyodide_js.FS.unmount, path)
+    except OSError as e:
+        raise OSError(e.errno, f"cannot unmount {path}: {e.strerror}", path) from None

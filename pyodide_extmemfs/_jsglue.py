@@ -1,0 +1,106 @@
+"""The one module that touches JavaScript: loads ``jsglue/*.js`` from this package
+into the running Pyodide, and converts JavaScript errors into Python exceptions."""
+
+from __future__ import annotations
+
+import errno as _errno
+import json
+import os
+import sys
+from importlib import resources
+from typing import Any
+
+IN_PYODIDE = "_pyodide_core" in sys.modules or sys.platform == "emscripten"
+
+_modules: Any = None
+_fs_type: Any = None
+
+
+def require_pyodide(what: str) -> None:
+    if not IN_PYODIDE:
+        raise RuntimeError(
+            f"pyodide_extmemfs.{what}() runs inside Pyodide (in a browser or node); this is "
+            f"{sys.implementation.name} on {sys.platform}. Install it there with "
+            "`await micropip.install('pyodide-extmemfs')`."
+        )
+
+
+def jsglue_source(name: str) -> str:
+    """Source text of ``jsglue/<name>`` as shipped in the wheel."""
+    return resources.files(__package__).joinpath("jsglue", name).read_text(encoding="utf-8")
+
+
+def modules() -> Any:
+    """The jsglue modules, loaded once per Pyodide instance (a JS object by name)."""
+    global _modules
+    if _modules is None:
+        import js
+        from pyodide.code import run_js
+
+        order = json.loads(jsglue_source("manifest.json"))["modules"]
+        mods = js.Object.new()
+        for name in order:
+            factory = run_js(jsglue_source(f"{name}.js") + f"\n//# sourceURL=extmemfs/{name}.js\n")
+            setattr(mods, name, factory(mods))
+        _modules = mods
+    return _modules
+
+
+def fs_type() -> Any:
+    """EXTMEMFS registered with this instance's FS (``FS.filesystems.EXTMEMFS``)."""
+    global _fs_type
+    if _fs_type is None:
+        import pyodide_js
+        from js import Object
+        from pyodide.ffi import to_js
+
+        em = to_js(
+            {"FS": pyodide_js.FS, "ERRNO_CODES": pyodide_js.ERRNO_CODES, "Module": pyodide_js._module},
+            dict_converter=Object.fromEntries,
+        )
+        _fs_type = modules().backend.install(em)
+    return _fs_type
+
+
+def js_object(d: dict) -> Any:
+    from js import Object
+    from pyodide.ffi import to_js
+
+    return to_js(d, dict_converter=Object.fromEntries)
+
+
+def is_js_proxy(x: Any) -> bool:
+    from pyodide.ffi import JsProxy
+
+    return isinstance(x, JsProxy)
+
+
+def call(fn, *args):
+    """Call a JS function, turning PoolError / ErrnoError into Python exceptions."""
+    from pyodide.ffi import JsException
+
+    try:
+        return fn(*args)
+    except JsException as e:
+        raise convert(e) from None
+
+
+def convert(e: Exception) -> Exception:
+    err = getattr(e, "js_error", e)
+    name = getattr(err, "name", "")
+    message = str(getattr(err, "message", "") or e)
+    if name == "PoolError":
+        code = str(err.code)
+        py_type = getattr(err, "pyType", None)
+        if py_type == "TypeError":
+            return TypeError(message)
+        if code == "EINVAL":
+            return ValueError(message)
+        if code == "ENOMEM":
+            return MemoryError(message)
+        num = getattr(_errno, code, _errno.EIO)
+        return OSError(num, f"{os.strerror(num)} ({message})")
+    if name == "ErrnoError":
+        num = int(err.errno)
+        return OSError(num, os.strerror(num))
+    return e
