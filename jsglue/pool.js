@@ -945,6 +945,15 @@
         const sw = this._ib(src) >>> 2;
         const srcDir = isDirMode(u32[sw + L.I_MODE]);
         if (u32[(ndb >>> 2) + L.I_NLINK] === 0) fail("ENOENT", "target directory was removed");
+        if (srcDir) {
+          if (src === this.root) fail("EBUSY", "cannot move the root");
+          // newDir must not be src or inside it (checked first, as Linux does)
+          for (let d = newDir, hops = 0; ; hops++) {
+            if (d === src) fail("EINVAL", "cannot move a directory into itself");
+            if (d === this.root || hops > 1 << 20) break;
+            d = u32[(this._ib(d) >>> 2) + L.I_PARENT];
+          }
+        }
         nameScratch.set(newBytes);
         let ns = this._dtFind(u32[(ndb >>> 2) + L.I_EXTENT], nlen, nhash);
         let dst = 0;
@@ -958,15 +967,6 @@
           if (isDirMode(dmode)) {
             const t = u32[(this._ib(dst) >>> 2) + L.I_EXTENT];
             if (u32[(t >>> 2) + L.DT_COUNT] !== 0) fail("ENOTEMPTY", `${JSON.stringify(newName)} is not empty`);
-          }
-        }
-        if (srcDir) {
-          if (src === this.root) fail("EBUSY", "cannot move the root");
-          // newDir must not be src or inside it
-          for (let d = newDir, hops = 0; ; hops++) {
-            if (d === src) fail("EINVAL", "cannot move a directory into itself");
-            if (d === this.root || hops > 1 << 20) break;
-            d = u32[(this._ib(d) >>> 2) + L.I_PARENT];
           }
         }
         // Allocate first (new entry, maybe a bigger table); nothing is changed yet.

@@ -1,0 +1,351 @@
+// Unit tests of the pool in plain node (no Pyodide): run with `node --test tests/js/`.
+"use strict";
+const test = require("node:test");
+const assert = require("node:assert/strict");
+const { loadJsglue } = require("./load.js");
+
+const { layout: L, pool: P } = loadJsglue("pool");
+const { Pool, PoolError } = P;
+const MiB = 1 << 20;
+const FILE = L.S_IFREG | 0o644;
+const DIR = L.S_IFDIR | 0o755;
+
+function newPool(initial = MiB, maximum = 64 * MiB) {
+  return Pool.create({ initialBytes: initial, maximumBytes: maximum });
+}
+function code(fn) {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof PoolError) return e.code;
+    throw e;
+  }
+  return null;
+}
+function bytes(n, seed) {
+  const a = new Uint8Array(n);
+  let x = seed | 1;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    a[i] = x & 0xff;
+  }
+  return a;
+}
+function readAll(pool, h) {
+  const size = pool.getattr(h.ino, h.gen).size;
+  const out = new Uint8Array(size);
+  pool.open(h.ino, h.gen);
+  assert.equal(pool.read(h.ino, h.gen, out, 0, size, 0), size);
+  pool.close(h.ino, h.gen);
+  return out;
+}
+function writeAt(pool, h, data, pos, append = false) {
+  pool.open(h.ino, h.gen);
+  try {
+    return pool.write(h.ino, h.gen, data, 0, data.length, pos, append);
+  } finally {
+    pool.close(h.ino, h.gen);
+  }
+}
+
+test("attach checks the Memory: type, sharing, magic, version", () => {
+  const pool = newPool();
+  assert.deepEqual(new Pool(pool.memory).validate(), []);
+  const notShared = new WebAssembly.Memory({ initial: 2, maximum: 4 });
+  assert.throws(() => new Pool(notShared), /not shared/);
+  assert.throws(() => new Pool(new ArrayBuffer(8)), (e) => e.pyType === "TypeError" && /ArrayBuffer/.test(e.message));
+  assert.throws(() => new Pool(null), /got null/);
+  assert.throws(() => new Pool(42), /got Number/);
+  const blank = new WebAssembly.Memory({ initial: 2, maximum: 4, shared: true });
+  assert.throws(() => new Pool(blank), /not an extmemfs pool/);
+  const other = newPool();
+  new Uint32Array(other.memory.buffer)[L.SB_VERSION] = L.VERSION + 1;
+  assert.throws(() => new Pool(other.memory), new RegExp(`layout version ${L.VERSION + 1}`));
+});
+
+test("create checks sizes and names the accepted range", () => {
+  assert.throws(() => Pool.create({ initialBytes: -1, maximumBytes: MiB }), /out of range/);
+  assert.throws(() => Pool.create({ initialBytes: 4 * MiB, maximumBytes: MiB }), /above maximum/);
+  assert.throws(() => Pool.create({ initialBytes: MiB, maximumBytes: 2 ** 33 }), /4 GiB/);
+  assert.throws(() => Pool.create({ initialBytes: 1.5, maximumBytes: MiB }), /whole number/);
+});
+
+test("namespace operations and their errnos", () => {
+  const pool = newPool();
+  const r = pool.rootHandle();
+  const d = pool.create(r.ino, r.gen, "d", DIR);
+  const f = pool.create(d.ino, d.gen, "f", FILE);
+  assert.equal(code(() => pool.create(d.ino, d.gen, "f", FILE)), "EEXIST");
+  assert.equal(code(() => pool.lookup(d.ino, d.gen, "nope")), "ENOENT");
+  assert.equal(code(() => pool.lookup(f.ino, f.gen, "x")), "ENOTDIR");
+  assert.equal(code(() => pool.create(r.ino, r.gen, "x".repeat(256), FILE)), "ENAMETOOLONG");
+  assert.equal(code(() => pool.create(r.ino, r.gen, "é".repeat(128), FILE)), "ENAMETOOLONG");
+  assert.equal(code(() => pool.lookup(r.ino, r.gen, "é".repeat(127))), "ENOENT");
+  pool.create(r.ino, r.gen, "é".repeat(127), FILE); // 254 bytes: fits
+  assert.deepEqual(pool.readdir(r.ino, r.gen).sort(), ["d", "é".repeat(127)].sort());
+  assert.equal(code(() => pool.rmdir(r.ino, r.gen, "d")), "ENOTEMPTY");
+  assert.equal(code(() => pool.unlink(r.ino, r.gen, "d")), "EISDIR");
+  assert.equal(code(() => pool.rmdir(d.ino, d.gen, "f")), "ENOTDIR");
+  assert.equal(code(() => pool.rename(r.ino, r.gen, "d", d.ino, d.gen, "inside")), "EINVAL");
+  const e = pool.create(r.ino, r.gen, "e", DIR);
+  assert.equal(code(() => pool.rename(d.ino, d.gen, "f", r.ino, r.gen, "e")), "EISDIR");
+  assert.equal(code(() => pool.rename(r.ino, r.gen, "e", d.ino, d.gen, "f")), "ENOTDIR");
+  pool.create(e.ino, e.gen, "x", FILE);
+  assert.equal(code(() => pool.rename(r.ino, r.gen, "d", r.ino, r.gen, "e")), "ENOTEMPTY");
+  pool.unlink(e.ino, e.gen, "x");
+  pool.rename(r.ino, r.gen, "d", r.ino, r.gen, "e"); // over an empty dir
+  assert.equal(code(() => pool.lookup(e.ino, e.gen, "x")), "ENOENT"); // e is gone
+  const moved = pool.lookup(r.ino, r.gen, "e");
+  assert.equal(moved.ino, d.ino);
+  assert.equal(pool.dirPath(d.ino, d.gen), "/e");
+  assert.equal(pool.getattr(r.ino, r.gen).nlink, 3);
+  const l = pool.create(r.ino, r.gen, "link", L.S_IFLNK | 0o777, "e/f");
+  assert.equal(pool.readlink(l.ino, l.gen), "e/f");
+  assert.equal(code(() => pool.readlink(f.ino, f.gen)), "EINVAL");
+  assert.deepEqual(pool.validate(), []);
+});
+
+test("a reused inode number is not confused with the old file", () => {
+  const pool = newPool();
+  const r = pool.rootHandle();
+  const a = pool.create(r.ino, r.gen, "a", FILE);
+  pool.unlink(r.ino, r.gen, "a");
+  const b = pool.create(r.ino, r.gen, "b", FILE);
+  assert.equal(b.ino, a.ino);
+  assert.notEqual(b.gen, a.gen);
+  assert.equal(code(() => pool.getattr(a.ino, a.gen)), "ENOENT");
+  assert.equal(code(() => pool.open(a.ino, a.gen)), "ENOENT");
+});
+
+test("content: sparse writes zero-fill, truncate up and down, append", () => {
+  const pool = newPool();
+  const r = pool.rootHandle();
+  const f = pool.create(r.ino, r.gen, "f", FILE);
+  writeAt(pool, f, new Uint8Array([1, 2, 3]), 10);
+  assert.deepEqual([...readAll(pool, f)], [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3]);
+  pool.truncate(f.ino, f.gen, 11);
+  pool.truncate(f.ino, f.gen, 15);
+  assert.deepEqual([...readAll(pool, f)], [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0]);
+  writeAt(pool, f, new Uint8Array([9]), 0, true);
+  assert.equal(pool.getattr(f.ino, f.gen).size, 16);
+  pool.truncate(f.ino, f.gen, 0);
+  assert.equal(pool.getattr(f.ino, f.gen).size, 0);
+  assert.deepEqual(pool.validate(), []);
+});
+
+test("unlinked file stays readable while open; space returns at last close", () => {
+  const pool = newPool();
+  const r = pool.rootHandle();
+  const before = pool.stats().used_bytes;
+  const f = pool.create(r.ino, r.gen, "f", FILE);
+  const data = bytes(300000, 7);
+  writeAt(pool, f, data, 0);
+  pool.open(f.ino, f.gen);
+  pool.unlink(r.ino, r.gen, "f");
+  assert.deepEqual(pool.validate(), []);
+  const out = new Uint8Array(data.length);
+  assert.equal(pool.read(f.ino, f.gen, out, 0, out.length, 0), data.length);
+  assert.deepEqual(out, data);
+  pool.close(f.ino, f.gen);
+  assert.equal(code(() => pool.getattr(f.ino, f.gen)), "ENOENT");
+  assert.equal(pool.stats().used_bytes, before);
+  assert.deepEqual(pool.validate(), []);
+});
+
+test("ENOSPC at the maximum harms nothing already stored, and space is reused", () => {
+  const pool = newPool(MiB, 4 * MiB);
+  const r = pool.rootHandle();
+  const kept = [];
+  let n = 0;
+  for (;;) {
+    const name = `f${n}`;
+    let h;
+    try {
+      h = pool.create(r.ino, r.gen, name, FILE);
+    } catch (e) {
+      assert.equal(e.code, "ENOSPC");
+      break;
+    }
+    const data = bytes(200000, n + 1);
+    try {
+      writeAt(pool, h, data, 0);
+      kept.push([name, h, data]);
+    } catch (e) {
+      assert.equal(e.code, "ENOSPC");
+      assert.equal(pool.getattr(h.ino, h.gen).size, 0);
+      break;
+    }
+    n++;
+  }
+  assert.ok(kept.length >= 10, `only ${kept.length} files fit`);
+  assert.equal(pool.stats().size, 4 * MiB);
+  for (const [, h, data] of kept) assert.deepEqual(readAll(pool, h), data);
+  assert.deepEqual(pool.validate(), []);
+  for (const [name] of kept.slice(0, 5)) pool.unlink(r.ino, r.gen, name);
+  const again = pool.create(r.ino, r.gen, "again", FILE);
+  writeAt(pool, again, bytes(600000, 99), 0);
+  for (const [, h, data] of kept.slice(5)) assert.deepEqual(readAll(pool, h), data);
+  assert.deepEqual(pool.validate(), []);
+});
+
+test("a directory of 100,000 entries: every name found by hashing", () => {
+  const pool = newPool(16 * MiB, 256 * MiB);
+  const r = pool.rootHandle();
+  const d = pool.create(r.ino, r.gen, "big", DIR);
+  const N = 100000;
+  for (let i = 0; i < N; i++) pool.create(d.ino, d.gen, `entry-${i}`, FILE);
+  assert.equal(pool.readdir(d.ino, d.gen).length, N);
+  for (let i = 0; i < N; i += 97) assert.ok(pool.lookup(d.ino, d.gen, `entry-${i}`).ino > 0);
+  assert.equal(code(() => pool.lookup(d.ino, d.gen, `entry-${N}`)), "ENOENT");
+  assert.deepEqual(pool.validate(), []);
+  for (let i = 0; i < N; i++) pool.unlink(d.ino, d.gen, `entry-${i}`);
+  assert.deepEqual(pool.readdir(d.ino, d.gen), []);
+  assert.deepEqual(pool.validate(), []);
+});
+
+test("the pool grows from 1 MiB by writes and a file can pass 2 GiB", { timeout: 120000 }, () => {
+  const pool = newPool(MiB, 3 * 1024 * MiB);
+  const r = pool.rootHandle();
+  const f = pool.create(r.ino, r.gen, "huge", FILE);
+  pool.truncate(f.ino, f.gen, 2.25 * 1024 * MiB); // 2.25 GiB of zeros
+  const tail = bytes(4096, 5);
+  const pos = 2.25 * 1024 * MiB - 4096;
+  writeAt(pool, f, tail, pos);
+  const out = new Uint8Array(4096);
+  pool.open(f.ino, f.gen);
+  assert.equal(pool.read(f.ino, f.gen, out, 0, 4096, pos), 4096);
+  pool.close(f.ino, f.gen);
+  assert.deepEqual(out, tail);
+  assert.equal(pool.getattr(f.ino, f.gen).size, 2.25 * 1024 * MiB);
+  assert.ok(pool.stats().size > 2.25 * 1024 * MiB);
+  assert.deepEqual(pool.validate(), []);
+});
+
+// ---- seeded model-based fuzz ---------------------------------------------------
+
+function rng(seed) {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return (s >>> 0) / 4294967296;
+  };
+}
+
+function fuzz(seed, steps) {
+  const rand = rng(seed);
+  const pick = (a) => a[Math.floor(rand() * a.length)];
+  const pool = newPool(128 * 1024, 8 * MiB);
+  const root = pool.rootHandle();
+  // model: path -> {dir: true} | {data: Uint8Array}
+  const model = new Map([["", { dir: true, h: root }]]);
+  const dirs = () => [...model.keys()].filter((k) => model.get(k).dir);
+  const files = () => [...model.keys()].filter((k) => !model.get(k).dir);
+  const split = (p) => [p.slice(0, p.lastIndexOf("/")), p.slice(p.lastIndexOf("/") + 1)];
+  const sizes = [0, 1, 100, 4096, 70000, 300000, 1500000];
+  for (let step = 0; step < steps; step++) {
+    const op = pick(["create", "mkdir", "write", "append", "truncate", "unlink", "rmdir", "rename", "rename"]);
+    const where = `seed ${seed} step ${step} ${op}`;
+    try {
+      if (op === "create" || op === "mkdir") {
+        const parent = pick(dirs());
+        const path = `${parent}/${pick(["a", "b", "c", "d", "e"])}${Math.floor(rand() * 8)}`;
+        const ph = model.get(parent).h;
+        const c = code(() => {
+          const h = pool.create(ph.ino, ph.gen, split(path)[1], op === "mkdir" ? DIR : FILE);
+          model.set(path, op === "mkdir" ? { dir: true, h } : { data: new Uint8Array(0), h });
+        });
+        if (model.has(path) && c) assert.ok(c === "EEXIST" || c === "ENOSPC", `${where}: ${c}`);
+      } else if ((op === "write" || op === "append" || op === "truncate") && files().length) {
+        const path = pick(files());
+        const ent = model.get(path);
+        const n = pick(sizes);
+        if (op === "truncate") {
+          const c = code(() => pool.truncate(ent.h.ino, ent.h.gen, n));
+          if (!c) {
+            const nd = new Uint8Array(n);
+            nd.set(ent.data.subarray(0, Math.min(n, ent.data.length)));
+            ent.data = nd;
+          } else assert.equal(c, "ENOSPC", where);
+        } else {
+          const data = bytes(n, step + 1);
+          const pos = op === "append" ? ent.data.length : Math.floor(rand() * (ent.data.length + 5000));
+          const c = code(() => writeAt(pool, ent.h, data, pos, op === "append"));
+          if (!c) {
+            const nd = new Uint8Array(Math.max(ent.data.length, pos + n));
+            nd.set(ent.data);
+            nd.set(data, pos);
+            ent.data = nd;
+          } else assert.equal(c, "ENOSPC", where);
+        }
+      } else if (op === "unlink" && files().length) {
+        const path = pick(files());
+        const [parent, name] = split(path);
+        const ph = model.get(parent).h;
+        pool.unlink(ph.ino, ph.gen, name);
+        model.delete(path);
+      } else if (op === "rmdir" && dirs().length > 1) {
+        const path = pick(dirs().filter((d) => d));
+        const [parent, name] = split(path);
+        const ph = model.get(parent).h;
+        const empty = ![...model.keys()].some((k) => k.startsWith(path + "/"));
+        const c = code(() => pool.rmdir(ph.ino, ph.gen, name));
+        assert.equal(c, empty ? null : "ENOTEMPTY", where);
+        if (!c) model.delete(path);
+      } else if (op === "rename" && model.size > 1) {
+        const src = pick([...model.keys()].filter((k) => k));
+        const dstParent = pick(dirs());
+        const dst = `${dstParent}/${pick(["a", "b", "c", "x"])}${Math.floor(rand() * 8)}`;
+        const [sp, sn] = split(src);
+        const [dp, dn] = split(dst);
+        const sh = model.get(sp).h;
+        const dh = model.get(dp).h;
+        const c = code(() => pool.rename(sh.ino, sh.gen, sn, dh.ino, dh.gen, dn));
+        const s = model.get(src);
+        const t = model.get(dst);
+        let want = null;
+        if (src === dst) want = null;
+        else if (s.dir && (dst + "/").startsWith(src + "/")) want = "EINVAL";
+        else if (t && s.dir && !t.dir) want = "ENOTDIR";
+        else if (t && !s.dir && t.dir) want = "EISDIR";
+        else if (t && t.dir && [...model.keys()].some((k) => k.startsWith(dst + "/"))) want = "ENOTEMPTY";
+        if (c !== "ENOSPC") assert.equal(c, want, `${where} ${src} -> ${dst}`);
+        if (!c && src !== dst) {
+          const moved = [...model.entries()].filter(([k]) => k === src || k.startsWith(src + "/"));
+          for (const [k] of moved) model.delete(k);
+          for (const [k] of [...model.entries()]) if (k === dst || k.startsWith(dst + "/")) model.delete(k);
+          for (const [k, v] of moved) model.set(dst + k.slice(src.length), v);
+        }
+      }
+      const errs = pool.validate();
+      assert.deepEqual(errs, [], where);
+    } catch (e) {
+      e.message = `fuzz failed — replay with seed ${seed} (step ${step}): ${e.message}`;
+      throw e;
+    }
+  }
+  // Final: everything in the model is in the pool with the same content.
+  for (const [path, ent] of model) {
+    if (!path) continue;
+    const [parent, name] = split(path);
+    const ph = model.get(parent).h;
+    const h = pool.lookup(ph.ino, ph.gen, name);
+    assert.equal(h.ino, ent.h.ino, `seed ${seed}: ${path}`);
+    if (!ent.dir) assert.deepEqual(readAll(pool, h), ent.data, `seed ${seed}: content of ${path}`);
+  }
+  for (const d of dirs()) {
+    const h = model.get(d).h;
+    const want = [...model.keys()].filter((k) => k && split(k)[0] === d).map((k) => split(k)[1]).sort();
+    assert.deepEqual(pool.readdir(h.ino, h.gen).sort(), want, `seed ${seed}: listing of ${d || "/"}`);
+  }
+}
+
+const SEEDS = process.env.XMFS_FUZZ_SEEDS ? Number(process.env.XMFS_FUZZ_SEEDS) : 12;
+const STEPS = process.env.XMFS_FUZZ_STEPS ? Number(process.env.XMFS_FUZZ_STEPS) : 400;
+const FIRST = process.env.XMFS_FUZZ_SEED ? Number(process.env.XMFS_FUZZ_SEED) : 1;
+test(`seeded fuzz: ${SEEDS} seeds × ${STEPS} steps, validate() after every step`, () => {
+  for (let seed = FIRST; seed < FIRST + SEEDS; seed++) fuzz(seed, STEPS);
+});
