@@ -1,0 +1,130 @@
+"""EXTMEMFS in one Pyodide instance: behaviour against MEMFS, big files, growth,
+ENOSPC, read-only mounts and the Python API. Runs in node and in Chrome."""
+
+from __future__ import annotations
+
+import pytest
+from pytest_pyodide import run_in_pyodide
+
+
+@run_in_pyodide(packages=["pyodide-extmemfs"])
+def test_behaviour_matches_memfs(selenium_xmfs):
+    import os
+
+    import pyodide_extmemfs as xmfs
+    import xmfs_oracle
+
+    pool = xmfs.create_pool("1MiB", "64MiB")
+    xmfs.mount(pool, "/beh")
+    os.makedirs("/tmp/memfs_oracle")
+    memfs = xmfs_oracle.scenario("/tmp/memfs_oracle")
+    ours = xmfs_oracle.scenario("/beh")
+    assert len(memfs) > 100
+    assert xmfs_oracle.compare(memfs, ours) == []
+    assert pool.check() == []
+    xmfs.unmount("/beh")
+
+
+@run_in_pyodide(packages=["pyodide-extmemfs"])
+def test_directory_nlink_follows_posix(selenium_xmfs):
+    import pyodide_extmemfs as xmfs
+    import xmfs_oracle
+
+    pool = xmfs.create_pool("1MiB", "8MiB")
+    xmfs.mount(pool, "/nl")
+    # MEMFS says 1 for every directory; POSIX says 2 + subdirectories.
+    assert xmfs_oracle.nlink_checks("/nl") == [
+        ("n", 4), ("n/a", 3), ("n/b", 2), ("n/f", 1), ("n after rmdir", 3)
+    ]
+    assert pool.check() == []
+    xmfs.unmount("/nl")
+
+
+@run_in_pyodide(packages=["pyodide-extmemfs"])
+def test_300mib_file_growth_to_512mib_and_enospc(selenium):
+    import errno
+    import hashlib
+    import os
+
+    import pyodide_extmemfs as xmfs
+
+    MiB = 1 << 20
+    pool = xmfs.create_pool("1MiB", "512MiB")
+    xmfs.mount(pool, "/big")
+    assert pool.stats()["size"] == MiB
+
+    def chunk(i):
+        return (i.to_bytes(4, "little") * (MiB // 4))
+
+    h = hashlib.sha256()
+    with open("/big/file300", "wb") as f:
+        for i in range(300):
+            c = chunk(i)
+            h.update(c)
+            f.write(c)
+    want = h.hexdigest()
+    assert os.path.getsize("/big/file300") == 300 * MiB
+    h2 = hashlib.sha256()
+    with open("/big/file300", "rb") as f:
+        while data := f.read(MiB):
+            h2.update(data)
+    assert h2.hexdigest() == want
+    assert pool.check() == []
+
+    # Keep writing other files until the pool is full at its 512 MiB maximum.
+    sums = {}
+    failed = None
+    for n in range(1000):
+        path = f"/big/more{n}"
+        hh = hashlib.sha256()
+        try:
+            with open(path, "wb") as f:
+                for i in range(8):
+                    c = chunk(1000 + n * 8 + i)
+                    f.write(c)
+                    hh.update(c)
+        except OSError as e:
+            failed = e
+            break
+        sums[path] = hh.hexdigest()
+    assert failed is not None and failed.errno == errno.ENOSPC, failed
+    stats = pool.stats()
+    assert stats["size"] == 512 * MiB == stats["maximum_size"]
+    assert len(sums) >= 20
+    # Everything written before ENOSPC is intact.
+    h3 = hashlib.sha256()
+    with open("/big/file300", "rb") as f:
+        while data := f.read(MiB):
+            h3.update(data)
+    assert h3.hexdigest() == want
+    for path, s in sums.items():
+        with open(path, "rb") as f:
+            assert hashlib.sha256(f.read()).hexdigest() == s
+    assert pool.check() == []
+    # Space is reused after deleting.
+    os.unlink("/big/file300")
+    with open("/big/after", "wb") as f:
+        f.write(b"x" * (100 * MiB))
+    assert os.path.getsize("/big/after") == 100 * MiB
+    assert pool.check() == []
+    xmfs.unmount("/big")
+
+
+@run_in_pyodide(packages=["pyodide-extmemfs"])
+def test_statvfs_reports_the_pools_real_free_space(selenium):
+    import os
+
+    import pyodide_extmemfs as xmfs
+
+    pool = xmfs.create_pool("1MiB", "32MiB")
+    xmfs.mount(pool, "/sv")
+    before = os.statvfs("/sv")
+    with open("/sv/f", "wb") as f:
+        f.write(b"\1" * (5 << 20))
+    after = os.statvfs("/sv")
+    assert before.f_blocks * before.f_frsize == 32 << 20
+    freed = (before.f_bavail - after.f_bavail) * after.f_frsize
+    assert 5 << 20 <= freed < (5 << 20) + (1 << 20)
+    assert after.f_bavail == pool.stats()["available_bytes"] // 4096
+    assert after.f_namemax == 255
+    xmfs.unmount("/sv")
