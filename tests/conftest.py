@@ -12,16 +12,20 @@ Run through scripts/test.sh, which passes ``--dist-dir=build/dist`` and
   uses 20 s in Chrome; in node the effective limit was pexpect's fixed 60 s).
   Set ``EXTMEMFS_SCRIPT_TIMEOUT`` (seconds) to change the default, or mark a test
   with ``@pytest.mark.driver_timeout(SECONDS)`` (works in node too, see below).
-* in the node runtime, pytest-pyodide evaluates test JS in a ``vm`` context;
-  the main realm's ``WebAssembly``, ``SharedArrayBuffer``, ``Atomics``,
-  ``console`` etc. are exposed there so objects made from Python via ``js.X``
-  are of the same realm as those Pyodide/our JS glue make (``instanceof`` works).
+* in the node runtime, pytest-pyodide evaluates test JS (``selenium.run_js``,
+  and also Pyodide's ``js`` module and ``pyodide.code.run_js``, because it
+  passes ``jsglobals: self``) in a ``vm`` context, while Pyodide itself and any
+  module loaded with ``import()`` live in the main realm. The main realm's
+  ``WebAssembly``, ``SharedArrayBuffer``, ``ArrayBuffer``, typed arrays,
+  ``Atomics``, ``console`` etc. are exposed in the vm context so binary data is
+  of one realm (``instanceof`` works as in a real single-realm program).
 * fixtures ``dist_base_url`` (base URL of build/dist on the test server) and
   ``extmemfs_wheel_url`` (URL of our built wheel there, for micropip tests).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -32,6 +36,7 @@ import pytest
 os.environ.setdefault("SE_OFFLINE", "true")
 
 from pytest_pyodide import get_global_config, spawn_web_server  # noqa: E402
+from pytest_pyodide import fixture as _pyodide_fixture  # noqa: E402
 from pytest_pyodide.runner import NodeRunner, _BrowserBaseRunner  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,11 +67,46 @@ def _node_set_script_timeout(self, timeout):
 
 NodeRunner.set_script_timeout = _node_set_script_timeout
 
+
+@contextlib.contextmanager
+def _set_webdriver_script_timeout(selenium, script_timeout):
+    # pytest-pyodide's version "restores" selenium.script_timeout after it has
+    # already overwritten it, so a driver_timeout mark leaks into later tests
+    # sharing the module-scoped runtime. Restore the real previous value.
+    if script_timeout is None:
+        yield
+        return
+    previous = selenium.script_timeout
+    selenium.set_script_timeout(script_timeout)
+    try:
+        yield
+    finally:
+        selenium.set_script_timeout(previous)
+
+
+_pyodide_fixture.set_webdriver_script_timeout = _set_webdriver_script_timeout
+
 # --- node runtime globals ---------------------------------------------------
 _cfg = get_global_config()
 _NODE_EXTRA_GLOBALS = [
+    # binary-data builtins: without these, `js.Uint8Array.new(...)` / run_js code
+    # make vm-realm objects while Pyodide (to_js, memoryviews) makes main-realm
+    # ones, and `x instanceof Uint8Array` etc. disagree between the two.
     "WebAssembly",
     "SharedArrayBuffer",
+    "ArrayBuffer",
+    "DataView",
+    "Int8Array",
+    "Uint8Array",
+    "Uint8ClampedArray",
+    "Int16Array",
+    "Uint16Array",
+    "Int32Array",
+    "Uint32Array",
+    "Float32Array",
+    "Float64Array",
+    "BigInt64Array",
+    "BigUint64Array",
     "Atomics",
     "console",
     "URL",

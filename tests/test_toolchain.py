@@ -133,3 +133,109 @@ def test_only_node_marker(selenium, runtime):
 @pytest.mark.only_chrome
 def test_only_chrome_marker(selenium, runtime):
     assert runtime == "chrome"
+
+
+# --- workers: a second Pyodide sharing a WebAssembly.Memory -------------------------
+# These double as examples for product tests. Inside Pyodide,
+# ``pyodide_js._api.config.indexURL`` is where Pyodide was loaded from: a
+# directory path in node (build/dist/), the dist base URL in chrome.
+
+
+@pytest.mark.only_node
+@run_in_pyodide
+async def test_node_worker_thread_shares_memory(selenium):
+    import pyodide_js
+    from pyodide.code import run_js
+
+    start = run_js(
+        """
+        async (indexURL) => {
+          const { Worker } = await import("node:worker_threads");
+          const mem = new WebAssembly.Memory({ initial: 1, maximum: 8, shared: true });
+          const w = new Worker(`
+            const { parentPort, workerData } = require("node:worker_threads");
+            const { loadPyodide } = require(workerData.indexURL + "pyodide.js");
+            (async () => {
+              const py = await loadPyodide({ indexURL: workerData.indexURL });
+              const ia = new Int32Array(workerData.mem.buffer);
+              Atomics.store(ia, 0, py.runPython("6 * 7"));
+              Atomics.notify(ia, 0);
+              workerData.mem.grow(1);
+              parentPort.postMessage({ ok: true });
+            })().catch((e) => parentPort.postMessage({ err: String(e && e.stack || e) }));
+          `, { eval: true, workerData: { mem, indexURL } });
+          try {
+            const msg = await new Promise((res, rej) => { w.once("message", res); w.once("error", rej); });
+            return { msg, v: Atomics.load(new Int32Array(mem.buffer), 0), len: mem.buffer.byteLength };
+          } finally {
+            await w.terminate();
+          }
+        }
+        """
+    )
+    r = (await start(pyodide_js._api.config.indexURL)).to_py()
+    assert "err" not in r["msg"], r["msg"]
+    assert r["v"] == 42
+    assert r["len"] == 2 * 65536  # the worker's grow() is seen here
+
+
+@pytest.mark.only_chrome
+@run_in_pyodide
+async def test_chrome_blob_module_worker_shares_memory(selenium):
+    import js
+    import pyodide_js
+    from pyodide.code import run_js
+
+    assert js.crossOriginIsolated
+    start = run_js(
+        """
+        async (indexURL) => {
+          const mem = new WebAssembly.Memory({ initial: 1, maximum: 8, shared: true });
+          const src = `
+            import { loadPyodide } from "${indexURL}pyodide.mjs";
+            self.onmessage = async (e) => {
+              try {
+                const py = await loadPyodide({ indexURL: "${indexURL}" });
+                const ia = new Int32Array(e.data.mem.buffer);
+                Atomics.store(ia, 0, py.runPython("6 * 7"));
+                const waited = Atomics.wait(ia, 1, 0, 5);  // allowed in a worker
+                e.data.mem.grow(1);
+                self.postMessage({ waited, coi: self.crossOriginIsolated });
+              } catch (err) {
+                self.postMessage({ err: String(err && err.stack || err) });
+              }
+            };
+          `;
+          const url = URL.createObjectURL(new Blob([src], { type: "text/javascript" }));
+          const w = new Worker(url, { type: "module" });
+          try {
+            const msg = await new Promise((res, rej) => {
+              w.onmessage = (e) => res(e.data);
+              w.onerror = (e) => rej(new Error("worker error: " + e.message));
+              w.postMessage({ mem });
+            });
+            return { msg, v: Atomics.load(new Int32Array(mem.buffer), 0), len: mem.buffer.byteLength };
+          } finally {
+            w.terminate();
+            URL.revokeObjectURL(url);
+          }
+        }
+        """
+    )
+    r = (await start(pyodide_js._api.config.indexURL)).to_py()
+    assert "err" not in r["msg"], r["msg"]
+    assert r["msg"] == {"waited": "timed-out", "coi": True}
+    assert r["v"] == 42
+    assert r["len"] == 2 * 65536
+
+
+@run_in_pyodide
+def test_realms_are_consistent(selenium):
+    """to_js() results and js.* constructors are the same realm as run_js code."""
+    import js
+    from pyodide.code import run_js
+    from pyodide.ffi import to_js
+
+    check = run_js("(a, m) => a instanceof Uint8Array && m instanceof WebAssembly.Memory")
+    desc = to_js({"initial": 1, "maximum": 1, "shared": True}, dict_converter=js.Object.fromEntries)
+    assert check(to_js(b"abc"), js.WebAssembly.Memory.new(desc)) is True
