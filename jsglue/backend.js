@@ -309,6 +309,45 @@
       return origHashAddNode.call(FS, node);
     };
 
+    // The current directory. Emscripten keeps it as a path string; Linux keeps the
+    // directory itself. When it is in an EXTMEMFS mount we remember its inode and
+    // recompute the path from the pool, so a rename by another instance is followed
+    // and a removal makes getcwd() and relative lookups fail with ENOENT, as on Linux.
+    let cwd = null;
+    let mayDeleteDepth = 0;
+    const origChdir = FS.chdir;
+    FS.chdir = function (path) {
+      origChdir.call(FS, path);
+      const node = FS.lookupPath(FS.currentPath, { follow: true }).node;
+      cwd = node.node_ops === nodeOps ? { node, ino: node.xino, gen: node.xgen } : null;
+    };
+    const origCwd = FS.cwd;
+    FS.cwd = function () {
+      if (cwd) {
+        const mount = cwd.node.mount;
+        const rel = mount.xmfs.pool.dirPath(cwd.ino, cwd.gen);
+        if (rel === null) {
+          // FS.mayDelete compares paths with the cwd; it must not fail for that.
+          if (mayDeleteDepth > 0) return FS.currentPath;
+          const err = new FS.ErrnoError(ERRNO_CODES.ENOENT);
+          err.message = "ENOENT: the current directory was removed";
+          throw err;
+        }
+        const mp = mount.mountpoint;
+        FS.currentPath = rel === "/" ? mp : mp === "/" ? rel : mp + rel;
+      }
+      return origCwd.call(FS);
+    };
+    const origMayDelete = FS.mayDelete;
+    FS.mayDelete = function (dir, name, isdir) {
+      mayDeleteDepth++;
+      try {
+        return origMayDelete.call(FS, dir, name, isdir);
+      } finally {
+        mayDeleteDepth--;
+      }
+    };
+
     FS.filesystems.EXTMEMFS = EXTMEMFS;
     return EXTMEMFS;
   }

@@ -34,6 +34,9 @@
 // |  56 | 4 | BIN_MAP          | bit b set ⇔ free bin b is non-empty                      |
 // |  60 | 4 | CHANGE           | bumped by every namespace change (diagnostics)           |
 // |  64 |16 | META_LOCK        | the metadata read-write lock (lock word layout below)    |
+// |  80 | 4 | COPIERS          | threads inside a bulk copy of file data right now        |
+// |  84 | 4 | COPY_PEAK        | the most COPIERS ever seen at once (diagnostics: proves  |
+// |     |   |                  | that copies of different files run in parallel)          |
 // | 128 |4×N| BINS[NBINS]      | free-list heads by size class, block offset or 0         |
 // | 512 |4×M| CHUNK_DIR[M]     | heap offset of the payload of inode chunk k              |
 //
@@ -115,8 +118,8 @@
 
   const L = {
     MAGIC: 0x53464d58,
-    // 1: first layout.
-    VERSION: 1,
+    // 1: first layout. 2: COPIERS and COPY_PEAK.
+    VERSION: 2,
     PAGE: 65536,
     MAX_MEMORY_PAGES: 65536, // wasm32: 4 GiB
 
@@ -139,6 +142,9 @@
     SB_BIN_MAP: 56 >> 2,
     SB_CHANGE: 60 >> 2,
     SB_META_LOCK: 64, // byte offset of a lock
+    SB_COPIERS: 80 >> 2,
+    SB_COPY_PEAK: 84 >> 2,
+    BULK_COPY: 65536, // copies of at least this many bytes count as bulk
     SB_BINS: 128 >> 2,
     NBINS: 28, // classes 2^5 .. 2^32; kept below 32 so bit shifts stay in range
     SB_CHUNK_DIR: 512 >> 2,

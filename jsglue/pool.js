@@ -1187,7 +1187,9 @@
         if (pos >= size || len <= 0) return 0;
         const n = Math.min(len, size - pos);
         const ext = this.u32[w + L.I_EXTENT];
+        if (n >= L.BULK_COPY) this._copyBegin();
         dst.set(this.u8.subarray(ext + pos, ext + pos + n), dstOff);
+        if (n >= L.BULK_COPY) this._copyEnd();
         return n;
       } finally {
         this.locks.readUnlock(stripe);
@@ -1213,7 +1215,9 @@
         if (end > this.u32[w + L.I_CAP]) this._reserve(ino, end, size);
         const ext = this.u32[w + L.I_EXTENT];
         if (pos > size) this.u8.fill(0, ext + size, ext + pos);
+        if (len >= L.BULK_COPY) this._copyBegin();
         if (len) this.u8.set(src.subarray(srcOff, srcOff + len), ext + pos);
+        if (len >= L.BULK_COPY) this._copyEnd();
         if (end > size) Atomics.store(this.u32, w + L.I_SIZE, end);
         this._touch(w * 4, true, true);
         return end;
@@ -1327,7 +1331,9 @@
       }
       // Bulk copy under the stripe lock only: other files' I/O goes on meanwhile.
       this._ensure();
+      this._copyBegin();
       this.u8.copyWithin(to, from, from + size);
+      this._copyEnd();
       this._wlock();
       try {
         u32[w + L.I_MOVING] = 0;
@@ -1337,6 +1343,19 @@
       } finally {
         this._wunlock();
       }
+    }
+
+    /** Count a bulk copy in progress (COPIERS) and keep COPY_PEAK. No lock needed. */
+    _copyBegin() {
+      const now = Atomics.add(this.i32, L.SB_COPIERS, 1) + 1;
+      for (let peak = Atomics.load(this.i32, L.SB_COPY_PEAK); now > peak;) {
+        const seen = Atomics.compareExchange(this.i32, L.SB_COPY_PEAK, peak, now);
+        if (seen === peak) break;
+        peak = seen;
+      }
+    }
+    _copyEnd() {
+      Atomics.sub(this.i32, L.SB_COPIERS, 1);
     }
 
     // ---- public: whole pool ---------------------------------------------------
@@ -1371,6 +1390,7 @@
           inodes: u32[L.SB_INODES_LIVE],
           largest_free_extent: largest,
           layout_version: u32[L.SB_VERSION],
+          peak_parallel_copies: Atomics.load(this.i32, L.SB_COPY_PEAK),
         };
       } finally {
         this._runlock();
