@@ -20,10 +20,13 @@ from typing import Any
 
 from . import _jsglue
 from ._sizes import MAX_POOL_BYTES, MIN_POOL_BYTES, parse_size
+from .workers import Workers, worker_index
 
 __version__ = "0.1.0"
 __all__ = [
     "Pool",
+    "Workers",
+    "worker_index",
     "attach",
     "create_pool",
     "mount",

@@ -104,3 +104,48 @@ def convert(e: Exception) -> Exception:
         num = int(err.errno)
         return OSError(num, os.strerror(num))
     return e
+
+
+def index_url() -> str:
+    """Where the running Pyodide was loaded from (a URL in browsers, a path in node)."""
+    import pyodide_js
+
+    return str(pyodide_js._api.config.indexURL)
+
+
+def package_files() -> dict[str, str]:
+    """This package's files (relative to site-packages) as text, for a worker to install."""
+    root = resources.files(__package__)
+    out = {}
+
+    def walk(node, rel):
+        for child in node.iterdir():
+            name = f"{rel}/{child.name}"
+            if child.is_dir():
+                if child.name != "__pycache__":
+                    walk(child, name)
+            elif child.name.endswith((".py", ".js", ".json")):
+                out[name] = child.read_text(encoding="utf-8")
+
+    walk(root, __package__)
+    return out
+
+
+async def start_worker(opts: dict) -> Any:
+    """Start one worker (jsglue/workers.js); returns the JS PyWorker."""
+    from pyodide.ffi import JsException
+
+    try:
+        return await modules().workers.PyWorker.start(js_object(opts))
+    except JsException as e:
+        raise RuntimeError(f"a pyodide_extmemfs worker failed to start: {e}") from None
+
+
+async def worker_call(worker: Any, payload: bytes) -> bytes:
+    from pyodide.ffi import JsException, to_js
+
+    try:
+        out = await worker.call(to_js(payload))
+    except JsException as e:
+        raise RuntimeError(str(e)) from None
+    return out.to_bytes()
