@@ -4,10 +4,9 @@
 #
 #   - Debian chromium + chromium-driver (for the chrome runtime)
 #   - node_modules/ from package-lock.json (pyodide@314.0.7)
-#   - .venv/        host Python venv with requirements-test.txt
-#   - .venv-recipe/ pyodide-build 0.25.1 (meta.yaml validation; conflicts with
-#                   the pins in .venv, so it gets its own venv). Skip with
-#                   EXTMEMFS_SKIP_RECIPE_VENV=1.
+#   - .venv/        host Python venv with requirements-test.txt (pytest,
+#                   pytest-pyodide, selenium, hypothesis, build, hatchling,
+#                   pyodide-build 0.25.1 for meta.yaml validation, PyYAML)
 #   - build/dist/   Pyodide core + wheels + our wheel (scripts/make_dist.py)
 #
 # Env: PYTHON (host interpreter, default python3).
@@ -67,9 +66,6 @@ make_venv() {  # dir requirements-file
 }
 
 make_venv .venv requirements-test.txt
-if [[ "${EXTMEMFS_SKIP_RECIPE_VENV:-0}" != 1 ]]; then
-    make_venv .venv-recipe scripts/requirements-recipe.txt
-fi
 
 # --- dist -----------------------------------------------------------------------
 .venv/bin/python scripts/make_dist.py

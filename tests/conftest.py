@@ -36,6 +36,7 @@ import pytest
 os.environ.setdefault("SE_OFFLINE", "true")
 
 from pytest_pyodide import get_global_config, spawn_web_server  # noqa: E402
+from pytest_pyodide import decorator as _pyodide_decorator  # noqa: E402
 from pytest_pyodide import fixture as _pyodide_fixture  # noqa: E402
 from pytest_pyodide.runner import NodeRunner, _BrowserBaseRunner  # noqa: E402
 
@@ -86,6 +87,27 @@ def _set_webdriver_script_timeout(selenium, script_timeout):
 
 _pyodide_fixture.set_webdriver_script_timeout = _set_webdriver_script_timeout
 
+# --- exceptions from Pyodide whose class the host cannot import -------------------
+class PyodideOnlyException(Exception):
+    """Stands for an exception raised inside Pyodide whose class does not exist
+    on the host (typically ``pyodide.ffi.JsException``: a JS error escaped into
+    Python). Its message is the ``repr`` of the original exception."""
+
+
+_orig_decode = _pyodide_decorator._decode
+
+
+def _decode(selenium, result, status, repr):
+    try:
+        return _orig_decode(selenium, result, status, repr)
+    except (ImportError, AttributeError):
+        if status:  # an exception was raised in Pyodide: report it readably
+            return PyodideOnlyException(repr)
+        raise
+
+
+_pyodide_decorator._decode = _decode
+
 # --- node runtime globals ---------------------------------------------------
 _cfg = get_global_config()
 _NODE_EXTRA_GLOBALS = [
@@ -123,6 +145,11 @@ _NODE_EXTRA_GLOBALS = [
 for _g in _NODE_EXTRA_GLOBALS:
     if _g not in _cfg.get_node_extra_globals():
         _cfg.add_node_extra_globals([_g])
+
+
+# --- fixtures shared with the product tests -------------------------------------------
+if (ROOT / "tests" / "xmfs_fixtures.py").exists():
+    from xmfs_fixtures import *  # noqa: E402,F401,F403  (tests/ is on sys.path)
 
 
 # --- web server with cross-origin isolation ------------------------------------
