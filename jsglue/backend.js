@@ -348,6 +348,22 @@
       }
     };
 
+    // FS.mount / FS.unmount throw ErrnoError, which is not an Error: JS-to-Python
+    // conversion would lose its errno. These rethrow it as a PoolError by errno name.
+    const errnoName = (n) => Object.keys(ERRNO_CODES).find((k) => ERRNO_CODES[k] === n) || "EIO";
+    const fsCall = (what, fn) => {
+      try {
+        return fn();
+      } catch (e) {
+        if (e && e.name === "ErrnoError") throw new PoolError(errnoName(e.errno), what, "OSError");
+        throw e;
+      }
+    };
+    /** FS.mount(EXTMEMFS, opts, path); errors as PoolError (errno names). */
+    EXTMEMFS.mountAt = (opts, path) => fsCall(`cannot mount at ${path}`, () => FS.mount(EXTMEMFS, opts, path));
+    /** FS.unmount(path); errors as PoolError. */
+    EXTMEMFS.unmountAt = (path) => fsCall(`cannot unmount ${path}`, () => FS.unmount(path));
+
     FS.filesystems.EXTMEMFS = EXTMEMFS;
     return EXTMEMFS;
   }

@@ -153,15 +153,13 @@ def mount(pool: Pool, path: str, readonly: bool = False) -> None:
         raise TypeError(f"mount() needs a pyodide_extmemfs.Pool, got {type(pool).__name__}")
     if not isinstance(path, str) or not path.startswith("/"):
         raise ValueError(f"mount path must be an absolute path string, got {path!r}")
-    import pyodide_js
-
     fs_type = _jsglue.fs_type()
     os.makedirs(path, exist_ok=True)
     opts = _jsglue.js_object({"pool": pool.js, "readonly": bool(readonly)})
     try:
-        _jsglue.call(pyodide_js.FS.mount, fs_type, opts, path)
+        _jsglue.call(fs_type.mountAt, opts, path)
     except OSError as e:
-        raise OSError(e.errno, f"cannot mount a pool at {path}: {e.strerror}", path) from None
+        raise OSError(e.errno, f"cannot mount a pool at {path}: {os.strerror(e.errno)}", path) from None
 
 
 def unmount(path: str) -> None:
@@ -171,9 +169,7 @@ def unmount(path: str) -> None:
         OSError: ``path`` is not a mount point (EINVAL).
     """
     _jsglue.require_pyodide("unmount")
-    import pyodide_js
-
     try:
-        _jsglue.call(pyodide_js.FS.unmount, path)
+        _jsglue.call(_jsglue.fs_type().unmountAt, path)
     except OSError as e:
-        raise OSError(e.errno, f"cannot unmount {path}: {e.strerror}", path) from None
+        raise OSError(e.errno, f"cannot unmount {path}: {os.strerror(e.errno)}", path) from None

@@ -94,7 +94,7 @@ def convert(e: Exception) -> Exception:
         py_type = getattr(err, "pyType", None)
         if py_type == "TypeError":
             return TypeError(message)
-        if code == "EINVAL":
+        if code == "EINVAL" and py_type != "OSError":
             return ValueError(message)
         if code == "ENOMEM":
             return MemoryError(message)
