@@ -1,0 +1,146 @@
+"""Several Pyodide instances on one pool: coherence, open files across instances,
+parallel copies, the Workers API. Runs in node (a second instance in the same thread,
+and worker_threads) and in Chrome (page + Web Workers)."""
+
+from __future__ import annotations
+
+import pytest
+from pytest_pyodide import run_in_pyodide
+
+
+@pytest.mark.driver_timeout(300)
+@run_in_pyodide(packages=["pyodide-extmemfs"])
+async def test_coherence_matrix_two_instances(selenium_xmfs):
+    import os
+
+    import xmfs_coherence
+    import xmfs_peers
+
+    import pyodide_extmemfs as xmfs
+
+    for kind in (xmfs_peers.InThreadPeer, xmfs_peers.WorkerPeer):
+        pool = xmfs.create_pool("1MiB", "64MiB")
+        mount = f"/coh{kind.__name__}"
+        xmfs.mount(pool, mount)
+        peer = await kind.start(pool, mount)
+        try:
+            assert await xmfs_coherence.matrix(peer, mount) == []
+            assert pool.check() == []
+        finally:
+            await peer.close()
+        assert sorted(os.listdir(mount)) == ["c1"][:0] + sorted(["d2", "r", "t", "t1", "t2", "ln"])
+        xmfs.unmount(mount)
+
+
+@pytest.mark.driver_timeout(300)
+@run_in_pyodide(packages=["pyodide-extmemfs"])
+async def test_unlink_and_rename_while_open_across_instances(selenium_xmfs):
+    import xmfs_coherence
+    import xmfs_peers
+
+    import pyodide_extmemfs as xmfs
+
+    for kind in (xmfs_peers.InThreadPeer, xmfs_peers.WorkerPeer):
+        pool = xmfs.create_pool("1MiB", "64MiB")
+        mount = f"/open{kind.__name__}"
+        xmfs.mount(pool, mount)
+        peer = await kind.start(pool, mount)
+        try:
+            assert await xmfs_coherence.open_file_semantics(peer, mount, pool) == []
+            assert pool.check() == []
+        finally:
+            await peer.close()
+        xmfs.unmount(mount)
+
+
+@pytest.mark.driver_timeout(300)
+@run_in_pyodide(packages=["pyodide-extmemfs"])
+async def test_workers_run_map_exceptions_and_shutdown(selenium):
+    import os
+    import traceback
+
+    import pytest
+
+    import pyodide_extmemfs as xmfs
+
+    pool = xmfs.create_pool("1MiB", "64MiB")
+    xmfs.mount(pool, "/wk")
+    with open("/wk/data.csv", "w") as f:
+        f.write("".join(f"{i},{i * i}\n" for i in range(1000)))
+
+    def count_lines(path):
+        with open(path) as f:
+            return sum(1 for _ in f)
+
+    def square_to_file(n):
+        import pyodide_extmemfs
+
+        path = f"/wk/sq{n}"
+        with open(path, "w") as f:
+            f.write(str(n * n))
+        return n * n, pyodide_extmemfs.worker_index()
+
+    def fails(x):
+        def inner():
+            raise KeyError(f"no such key {x}")
+
+        inner()
+
+    async with xmfs.Workers(2, pool=pool, mount="/wk") as workers:
+        assert len(workers) == 2
+        assert await workers.run(count_lines, "/wk/data.csv") == 1000
+        results = await workers.map(square_to_file, range(8))
+        assert [r[0] for r in results] == [n * n for n in range(8)]
+        assert {r[1] for r in results} <= {0, 1}
+        with pytest.raises(KeyError, match="no such key 7") as info:
+            await workers.run(fails, 7)
+        remote = "".join(traceback.format_exception(info.value))
+        assert "in inner" in remote and "in fails" in remote
+        # still usable after an exception
+        assert await workers.run(count_lines, "/wk/data.csv") == 1000
+    with pytest.raises(RuntimeError, match="not running"):
+        await workers.run(count_lines, "/wk/data.csv")
+    assert sorted(os.listdir("/wk")) == ["data.csv"] + sorted(f"sq{n}" for n in range(8))
+    assert [open(f"/wk/sq{n}").read() for n in range(8)] == [str(n * n) for n in range(8)]
+    assert pool.check() == []
+    xmfs.unmount("/wk")
+
+
+@pytest.mark.driver_timeout(300)
+@run_in_pyodide(packages=["pyodide-extmemfs"])
+async def test_two_workers_copy_different_files_in_parallel(selenium):
+    import hashlib
+
+    import pyodide_extmemfs as xmfs
+
+    pool = xmfs.create_pool("16MiB", "1GiB")
+    xmfs.mount(pool, "/par")
+
+    def write_big(name, mib):
+        import hashlib
+        import time
+
+        h = hashlib.sha256()
+        t0 = time.time()
+        with open(f"/par/{name}", "wb") as f:
+            for i in range(mib):
+                chunk = bytes([i & 0xFF, len(name)]) * (1 << 19)
+                h.update(chunk)
+                f.write(chunk)
+        return h.hexdigest(), t0, time.time()
+
+    async with xmfs.Workers(2, pool=pool, mount="/par") as workers:
+        # Both workers copy 1 MiB chunks of their own 128 MiB file at the same time.
+        # COPY_PEAK counts threads inside a bulk copy at once: 2 proves no global lock
+        # is held while file data is copied. Retry a few times on a loaded machine.
+        for attempt in range(5):
+            results = await workers.map(lambda a: write_big(*a), [(f"a{attempt}", 128), (f"b{attempt}", 128)])
+            (_, a0, a1), (_, b0, b1) = results
+            if pool.stats()["peak_parallel_copies"] >= 2:
+                break
+    assert pool.stats()["peak_parallel_copies"] >= 2, (pool.stats(), results)
+    for name, (digest, _, _) in zip([f"a{attempt}", f"b{attempt}"], results):
+        with open(f"/par/{name}", "rb") as f:
+            assert hashlib.sha256(f.read()).hexdigest() == digest
+    assert pool.check() == []
+    xmfs.unmount("/par")
