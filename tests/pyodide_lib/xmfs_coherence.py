@@ -81,20 +81,29 @@ def b_create_relative(name):
         return ("err", e.errno)
 
 
+def _state():
+    """A dict that survives between calls in one instance (for open descriptors)."""
+    import sys
+    import types
+
+    mod = sys.modules.get("_xmfs_test_state")
+    if mod is None:
+        mod = types.ModuleType("_xmfs_test_state")
+        mod.d = {}
+        sys.modules["_xmfs_test_state"] = mod
+    return mod.d
+
+
 def b_open(key, path, flags):
     import os
 
-    import xmfs_peers
-
-    xmfs_peers.state()[key] = os.open(path, flags)
+    _state()[key] = os.open(path, flags)
 
 
 def b_fd(key, op, *args):
     import os
 
-    import xmfs_peers
-
-    fd = xmfs_peers.state()[key]
+    fd = _state()[key]
     if op == "pread":
         return os.pread(fd, *args)
     if op == "pwrite":
@@ -104,7 +113,7 @@ def b_fd(key, op, *args):
         return (st.st_size, st.st_nlink)
     if op == "close":
         os.close(fd)
-        del xmfs_peers.state()[key]
+        del _state()[key]
         return None
     raise ValueError(op)
 

@@ -9,9 +9,6 @@ raises its exception), whatever the peer is:
 
 from __future__ import annotations
 
-import sys
-import types
-
 from pyodide.code import run_js
 from pyodide.ffi import to_js
 
@@ -67,13 +64,3 @@ class WorkerPeer:
 
     async def close(self):
         await self.workers.close()
-
-
-def state() -> dict:
-    """A dict that survives between calls in one instance (for open descriptors)."""
-    mod = sys.modules.get("_xmfs_test_state")
-    if mod is None:
-        mod = types.ModuleType("_xmfs_test_state")
-        mod.d = {}
-        sys.modules["_xmfs_test_state"] = mod
-    return mod.d
