@@ -144,3 +144,120 @@ async def test_two_workers_copy_different_files_in_parallel(selenium):
             assert hashlib.sha256(f.read()).hexdigest() == digest
     assert pool.check() == []
     xmfs.unmount("/par")
+
+
+@pytest.mark.driver_timeout(900)
+@run_in_pyodide(packages=["pyodide-extmemfs"])
+async def test_stress_four_workers_random_operations(selenium, runtime):
+    """4 workers × 10,000 random operations on one overlapping tree (fixed seeds).
+    Afterwards the pool is sound and every file holds exactly what its last writer
+    recorded (writes go to a temporary name and are renamed into place)."""
+    import hashlib
+    import os
+
+    import pyodide_extmemfs as xmfs
+
+    pool = xmfs.create_pool("4MiB", "512MiB")
+    xmfs.mount(pool, "/st")
+    for i in range(4):
+        os.makedirs(f"/st/d{i}")
+
+    def churn(seed, w, n_ops):
+        import errno
+        import hashlib
+        import os
+        import random
+
+        rnd = random.Random(seed)
+        allowed = {errno.ENOENT, errno.EEXIST, errno.ENOTEMPTY, errno.EISDIR, errno.ENOTDIR}
+        written = {}
+        counts = {}
+        unexpected = []
+
+        def path():
+            d = f"/st/d{rnd.randrange(4)}"
+            if rnd.random() < 0.3:
+                d += f"/s{rnd.randrange(3)}"
+            return f"{d}/f{rnd.randrange(8)}"
+
+        for seq in range(n_ops):
+            op = rnd.choice(["write", "write", "append", "read", "truncate", "rename",
+                             "unlink", "mkdir", "rmdir", "renamedir"])
+            counts[op] = counts.get(op, 0) + 1
+            try:
+                if op == "write":
+                    p = path()
+                    body = rnd.randbytes(rnd.choice([0, 10, 300, 5000, 70000]))
+                    digest = hashlib.sha256(body).hexdigest()
+                    data = f"{w} {seq} {digest}\n".encode() + body
+                    tmp = f"{os.path.dirname(p)}/.tmp-{w}-{seq}"
+                    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+                    try:
+                        os.write(fd, data)
+                    finally:
+                        os.close(fd)
+                    try:
+                        os.rename(tmp, p)
+                    except OSError:
+                        os.unlink(tmp)
+                        raise
+                    written[f"{w} {seq}"] = digest
+                elif op == "append":
+                    line = f"{w} {seq} " + hashlib.sha1(f"{w}/{seq}".encode()).hexdigest() + "\n"
+                    fd = os.open(f"/st/log{rnd.randrange(3)}", os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+                    try:
+                        os.write(fd, line.encode())
+                    finally:
+                        os.close(fd)
+                elif op == "read":
+                    with open(path(), "rb") as f:
+                        f.read()
+                elif op == "truncate":
+                    os.truncate(path(), 0)
+                elif op == "rename":
+                    os.rename(path(), path())
+                elif op == "unlink":
+                    os.unlink(path())
+                elif op == "mkdir":
+                    os.mkdir(f"/st/d{rnd.randrange(4)}/s{rnd.randrange(3)}")
+                elif op == "rmdir":
+                    os.rmdir(f"/st/d{rnd.randrange(4)}/s{rnd.randrange(3)}")
+                elif op == "renamedir":
+                    os.rename(f"/st/d{rnd.randrange(4)}/s{rnd.randrange(3)}",
+                              f"/st/d{rnd.randrange(4)}/s{rnd.randrange(3)}")
+            except OSError as e:
+                if e.errno not in allowed:
+                    unexpected.append(f"{op} seq {seq}: {e!r}")
+        return written, counts, unexpected
+
+    N_OPS = 10_000
+    async with xmfs.Workers(4, pool=pool, mount="/st") as workers:
+        results = await workers.map(lambda a: churn(*a), [(1000 + w, w, N_OPS) for w in range(4)])
+
+    assert pool.check() == []
+    written = {}
+    for w, (wr, counts, unexpected) in enumerate(results):
+        assert unexpected == [], unexpected[:10]
+        assert sum(counts.values()) == N_OPS
+        written.update(wr)
+    verified = 0
+    for dirpath, dirnames, filenames in os.walk("/st"):
+        for name in filenames:
+            p = os.path.join(dirpath, name)
+            data = open(p, "rb").read()
+            assert not name.startswith(".tmp"), p
+            if name.startswith("log"):
+                for line in data.decode().splitlines():
+                    w, seq, digest = line.split(" ")
+                    assert digest == hashlib.sha1(f"{w}/{seq}".encode()).hexdigest(), (p, line)
+                continue
+            if not data:
+                continue  # its last operation was a truncate
+            header, _, body = data.partition(b"\n")
+            w, seq, digest = header.decode().split(" ")
+            assert hashlib.sha256(body).hexdigest() == digest, p
+            assert written[f"{w} {seq}"] == digest, p
+            verified += 1
+    assert verified > 0
+    assert pool.check() == []
+    xmfs.unmount("/st")
