@@ -2,7 +2,10 @@
 # Install everything the tests need, offline apart from PyPI / npm / Debian apt.
 # Idempotent: safe to rerun; a rerun on a set-up machine takes a few seconds.
 #
-#   - Debian chromium + chromium-driver (for the chrome runtime)
+#   bash scripts/setup.sh [--node-only]
+#
+#   - Debian chromium + chromium-driver (for the chrome runtime; skipped with
+#     --node-only, which is all scripts/demo.sh needs)
 #   - node_modules/ from package-lock.json (pyodide@314.0.7)
 #   - .venv/        host Python venv with requirements-test.txt (pytest,
 #                   pytest-pyodide, selenium, hypothesis, build, hatchling,
@@ -18,11 +21,21 @@ export DEBIAN_FRONTEND=noninteractive
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 PYTHON="${PYTHON:-python3}"
 
+NODE_ONLY=0
+for arg in "$@"; do
+    case "$arg" in
+        --node-only) NODE_ONLY=1 ;;
+        *) echo "usage: bash scripts/setup.sh [--node-only]" >&2; exit 2 ;;
+    esac
+done
+
 log() { echo "[setup] $*"; }
 SECONDS=0
 
 # --- chromium -------------------------------------------------------------------
-if [[ -x /usr/bin/chromium && -x /usr/bin/chromedriver ]]; then
+if [[ "$NODE_ONLY" == 1 ]]; then
+    log "--node-only: not installing chromium"
+elif [[ -x /usr/bin/chromium && -x /usr/bin/chromedriver ]]; then
     log "chromium present: $(/usr/bin/chromium --version 2>/dev/null || echo '?')"
 else
     SUDO=""
