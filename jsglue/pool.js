@@ -29,6 +29,7 @@
   const META = L.SB_META_LOCK;
   const MAX_FILE = 0xffffffff; // SIZE is a u32; the pool itself is below 4 GiB
   const SMALL_MOVE = 65536; // extent moves below this copy under META (cheaper)
+  const SLIDE_MAX = 16 << 20; // files up to this may slide back into free space under META
 
   /** An error whose `code` is an errno name. */
   class PoolError extends Error {
@@ -331,22 +332,44 @@
       if (next) u32[(next >>> 2) + L.B_PREV] = prev;
     }
 
-    /** A free block of at least `need` bytes, or 0. META write lock held. */
+    /**
+     * A free block of at least `need` bytes, or 0. Best fit among a bounded number of
+     * candidates: in the need's own size class, then in the smallest non-empty larger
+     * class (any block there fits). META write lock held.
+     */
     _findFree(need) {
       const u32 = this.u32;
       const b = binOf(need);
-      // Blocks in the need's own class may be too small: look a bounded way first.
+      let best = 0;
+      let bestSize = Infinity;
       let p = u32[L.SB_BINS + b];
-      for (let steps = 0; p && steps < 32; steps++) {
-        if (this._bsize(p) >= need) return p;
+      for (let steps = 0; p && steps < 64; steps++) {
+        const size = this._bsize(p);
+        if (size >= need && size < bestSize) {
+          best = p;
+          bestSize = size;
+          if (size - need < L.MIN_BLOCK) return p;
+        }
         p = u32[(p >>> 2) + L.B_NEXT];
       }
-      // Any block of a higher class is big enough: take from the smallest such class.
+      if (best) return best;
       const higher = u32[L.SB_BIN_MAP] >>> (b + 1);
-      if (higher) return u32[L.SB_BINS + b + 1 + (31 - Math.clz32(higher & -higher))];
-      // Last resort before growing: the rest of the own class.
-      for (; p; p = u32[(p >>> 2) + L.B_NEXT]) {
+      if (higher) {
+        p = u32[L.SB_BINS + b + 1 + (31 - Math.clz32(higher & -higher))];
+        for (let steps = 0; p && steps < 16; steps++) {
+          const size = this._bsize(p);
+          if (size < bestSize) {
+            best = p;
+            bestSize = size;
+          }
+          p = u32[(p >>> 2) + L.B_NEXT];
+        }
+        return best;
+      }
+      // Last resort before growing: the rest of the own class (bounded by the heap).
+      for (let steps = 0; p && steps < 1 << 24; steps++) {
         if (this._bsize(p) >= need) return p;
+        p = u32[(p >>> 2) + L.B_NEXT];
       }
       return 0;
     }
@@ -431,8 +454,8 @@
       let needPages = Math.ceil(Math.max(0, need - have) / PAGE) - (bufPages - curPages);
       if (needPages > maxPages - bufPages) return false;
       if (needPages > 0) {
-        // Grow geometrically (an eighth of the pool at least) to keep grows rare.
-        const want = Math.min(maxPages - bufPages, Math.max(needPages, bufPages >>> 3, 16));
+        // Grow geometrically (a sixteenth of the pool at least) to keep grows rare.
+        const want = Math.min(maxPages - bufPages, Math.max(needPages, bufPages >>> 4, 16));
         try {
           this.memory.grow(want);
         } catch (e) {
@@ -470,35 +493,52 @@
     }
 
     /**
-     * Try to grow used block p in place to `need` bytes (or up to `want`), absorbing the
-     * following free block, growing the Memory if p is last. Returns the new size or 0.
+     * Try to grow used block p (holding `content` bytes of payload) to `need` bytes, or
+     * up to `want`, without a second copy of the data: absorb the free block after it;
+     * else slide back into a free block before it (small files only: that copy runs
+     * under META); else, if p is last and no free block could take the file, grow the
+     * Memory behind it. Returns the (possibly moved) block offset, or 0.
      */
-    _growInPlace(p, need, want) {
+    _growInPlace(p, need, want, content) {
       const size = this._bsize(p);
       const kind = this.u32[(p >>> 2) + 1];
+      const end = this.heapEnd;
       let n = p + size;
-      let avail = size;
-      if (n < this.heapEnd && !this._bused(n)) avail += this._bsize(n);
-      if (avail < need) {
-        const last = n >= this.heapEnd || n + this._bsize(n) >= this.heapEnd;
-        if (!last || !this._growFor(need - size)) return 0;
-        n = p + size;
-        avail = size + (n < this.heapEnd && !this._bused(n) ? this._bsize(n) : 0);
-        if (avail < need) return 0;
+      let next = n < end && !this._bused(n) ? this._bsize(n) : 0;
+      let start = p;
+      let prev = 0;
+      if (size + next < need) {
+        const heapStart = this.u32[L.SB_HEAP_START];
+        const pf = p > heapStart ? this.u32[(p - 8) >>> 2] : L.USED_BIT;
+        prev = pf & L.USED_BIT ? 0 : pf - (pf & 7);
+        if (prev && prev + size + next >= need && content <= SLIDE_MAX) {
+          start = p - prev;
+        } else {
+          prev = 0;
+          // Growing the Memory behind the last block is cheap (no copy) but only right
+          // when no free block could take the file anyway: otherwise the pool would
+          // swell while free space sits unused (fragmentation).
+          const last = n >= end || n + next >= end;
+          if (!last || this._findFree(need) || !this._growFor(need - size)) return 0;
+          next = n < this.heapEnd && !this._bused(n) ? this._bsize(n) : 0;
+          if (size + next < need) return 0;
+        }
       }
-      const nsize = avail - size;
-      this._binRemove(n, nsize);
+      if (next) this._binRemove(n, next);
+      if (prev) this._binRemove(start, prev);
+      const avail = prev + size + next;
       let newSize = Math.min(Math.max(need, want), avail);
       if (avail - newSize < L.MIN_BLOCK) newSize = avail;
+      if (prev) this.u8.copyWithin(start + L.HDR, p + L.HDR, p + L.HDR + content);
       if (avail > newSize) {
-        const rest = p + newSize;
+        const rest = start + newSize;
         this._setBlock(rest, avail - newSize, 0, L.K_FREE);
         this._binInsert(rest, avail - newSize);
       }
-      this._setBlock(p, newSize, L.USED_BIT, kind);
+      this._setBlock(start, newSize, L.USED_BIT, kind);
       this.u32[L.SB_USED_BYTES] += newSize - size;
       this.u32[L.SB_FREE_BYTES] -= newSize - size;
-      return newSize;
+      return start;
     }
 
     /** Shrink used block p to `need` bytes, freeing the tail. META write lock held. */
@@ -1259,7 +1299,9 @@
           }
           Atomics.store(this.u32, w + L.I_SIZE, newSize);
           const cap = this.u32[w + L.I_CAP];
-          if (newSize < size && (newSize === 0 ? cap > 0 : newSize < cap >>> 2 && cap > 65536)) {
+          // Give back slack above an eighth of the new size (in place: no copy).
+          const slack = cap - newSize;
+          if (newSize < size && (newSize === 0 ? cap > 0 : slack > 4096 && slack > newSize / 8)) {
             this._wlock();
             try {
               const ext = this.u32[w + L.I_EXTENT];
@@ -1299,11 +1341,13 @@
         w = this._ib(ino) >>> 2;
         const ext = u32[w + L.I_EXTENT];
         const cap = u32[w + L.I_CAP];
-        const want = exact ? need : Math.min(MAX_FILE, Math.max(need, cap + Math.floor(cap / 2)));
+        // Headroom of a quarter keeps appends amortised O(1) without much slack.
+        const want = exact ? need : Math.min(MAX_FILE, Math.max(need, cap + Math.floor(cap / 4)));
         if (ext) {
-          const ns = this._growInPlace(ext - L.HDR, blockFor(need), blockFor(want));
-          if (ns) {
-            u32[w + L.I_CAP] = ns - L.HDR - L.FTR;
+          const q = this._growInPlace(ext - L.HDR, blockFor(need), blockFor(want), size);
+          if (q) {
+            u32[w + L.I_EXTENT] = q + L.HDR;
+            u32[w + L.I_CAP] = this._bsize(q) - L.HDR - L.FTR;
             return;
           }
         }
