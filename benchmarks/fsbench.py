@@ -1,0 +1,455 @@
+"""Benchmark cases: Python code that runs inside Pyodide (node or a browser).
+
+suite.mjs loads this file into every Pyodide instance it starts (the main one and each
+worker) and calls the functions below. Every case is timed here, in Python, around
+ordinary file calls (open/read/write, os.*, mmap), so the figures are what Python code
+gets. Each group runs on one file system per call: "xm" is a mounted pool
+(EXTMEMFS), "mem" is a plain directory in /tmp (MEMFS, Emscripten's default).
+
+Rates are "higher is better" (MiB/s, operations/s); sizes are bytes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import mmap
+import os
+import random
+import time
+
+MiB = 1 << 20
+KiB = 1 << 10
+perf = time.perf_counter
+
+XM_MOUNT = "/xm"
+ROOTS = {"xm": "/xm/bench", "mem": "/tmp/membench"}
+SENTINEL = (1 << 64) - 1  # ping-pong: "stop"
+
+pool = None  # the pool mounted at XM_MOUNT in this instance
+worker_pool = None  # main instance: the pool handed to the workers
+
+
+def _root(fs: str) -> str:
+    return ROOTS[fs]
+
+
+def setup_main(initial: str, maximum: str) -> dict:
+    """Main instance: a fresh pool mounted at /xm, and both bench directories."""
+    global pool
+    import pyodide_extmemfs as xmfs
+
+    pool = xmfs.create_pool(initial, maximum)
+    xmfs.mount(pool, XM_MOUNT)
+    for d in ROOTS.values():
+        os.makedirs(d, exist_ok=True)
+    return pool.stats()
+
+
+def setup_worker(memory) -> None:
+    """Worker instance: attach to the parent's pool and mount it at /xm."""
+    global pool
+    import pyodide_extmemfs as xmfs
+
+    pool = xmfs.attach(memory)
+    xmfs.mount(pool, XM_MOUNT)
+    os.makedirs(ROOTS["mem"], exist_ok=True)
+
+
+def new_pool(initial: str, maximum: str):
+    """A second, fresh pool (for the worker cases); returns its Memory for the workers."""
+    import pyodide_extmemfs as xmfs
+
+    global worker_pool
+    worker_pool = xmfs.create_pool(initial, maximum)
+    return worker_pool.memory
+
+
+def worker_pool_stats() -> dict:
+    return worker_pool.stats()
+
+
+def pool_check() -> list:
+    """Invariant violations of the mounted pool ([] when sound)."""
+    return pool.check()
+
+
+def worker_pool_check() -> list:
+    return worker_pool.check()
+
+
+# ---- single-instance groups ---------------------------------------------------------
+
+def _fill(path: str, size: int, byte: int = 0xA5) -> None:
+    buf = bytes([byte]) * MiB
+    with open(path, "wb", buffering=0) as f:
+        for off in range(0, size, MiB):
+            f.write(buf[: min(MiB, size - off)])
+
+
+def group_seq(fs: str, total: int, chunk: int) -> dict:
+    """Write a new file of `total` bytes in `chunk`-byte writes, then read it back.
+
+    Unbuffered FileIO (open(..., buffering=0)) so each Python call is one write/read
+    of `chunk` bytes; the read uses readinto (no allocation per call).
+    """
+    path = f"{_root(fs)}/seq.bin"
+    buf = b"\xa5" * chunk
+    n = total // chunk
+    t0 = perf()
+    with open(path, "wb", buffering=0) as f:
+        w = f.write
+        for _ in range(n):
+            w(buf)
+    t1 = perf()
+    got = 0
+    rb = bytearray(chunk)
+    with open(path, "rb", buffering=0) as f:
+        r = f.readinto
+        for _ in range(n):
+            got += r(rb)
+    t2 = perf()
+    os.unlink(path)
+    if got != total or rb[-1] != 0xA5:
+        raise AssertionError(f"{fs}: read back {got} of {total} bytes")
+    return {"write": total / MiB / (t1 - t0), "read": total / MiB / (t2 - t1)}
+
+
+def group_random(fs: str, size: int, nops: int, seed: int) -> dict:
+    """Random 4 KiB os.pread / os.pwrite at 4 KiB-aligned offsets of a `size`-byte file."""
+    path = f"{_root(fs)}/rand.bin"
+    _fill(path, size)
+    rng = random.Random(seed)
+    offs = [rng.randrange(size // 4096) * 4096 for _ in range(nops)]
+    buf = b"\x5a" * 4096
+    fd = os.open(path, os.O_RDWR)
+    try:
+        pread, pwrite = os.pread, os.pwrite
+        t0 = perf()
+        for o in offs:
+            pread(fd, 4096, o)
+        t1 = perf()
+        for o in offs:
+            pwrite(fd, buf, o)
+        t2 = perf()
+        if os.pread(fd, 4096, offs[-1]) != buf:
+            raise AssertionError(f"{fs}: random write not read back")
+    finally:
+        os.close(fd)
+        os.unlink(path)
+    return {"read": nops / (t1 - t0), "write": nops / (t2 - t1)}
+
+
+def group_small(fs: str, n: int, listdir_reps: int) -> dict:
+    """n files of 100 bytes in one directory: create+write+close, stat, listdir, unlink."""
+    d = f"{_root(fs)}/small"
+    os.mkdir(d)
+    paths = [f"{d}/f{i:05d}" for i in range(n)]
+    data = b"x" * 100
+    t0 = perf()
+    for p in paths:
+        with open(p, "wb") as f:
+            f.write(data)
+    t1 = perf()
+    st = os.stat
+    for p in paths:
+        st(p)
+    t2 = perf()
+    for _ in range(listdir_reps):
+        names = os.listdir(d)
+    t3 = perf()
+    unlink = os.unlink
+    for p in paths:
+        unlink(p)
+    t4 = perf()
+    os.rmdir(d)
+    if len(names) != n:
+        raise AssertionError(f"{fs}: listdir saw {len(names)} of {n} entries")
+    return {
+        "create": n / (t1 - t0),
+        "stat": n / (t2 - t1),
+        "listdir": listdir_reps / (t3 - t2),
+        "unlink": n / (t4 - t3),
+    }
+
+
+def group_rename(fs: str, n: int) -> dict:
+    """os.rename of n empty files within a directory, then each into another directory."""
+    d1, d2 = f"{_root(fs)}/ren1", f"{_root(fs)}/ren2"
+    os.mkdir(d1)
+    os.mkdir(d2)
+    a = [f"{d1}/a{i:05d}" for i in range(n)]
+    b = [f"{d1}/b{i:05d}" for i in range(n)]
+    c = [f"{d2}/b{i:05d}" for i in range(n)]
+    for p in a:
+        os.close(os.open(p, os.O_CREAT | os.O_WRONLY))
+    rename = os.rename
+    t0 = perf()
+    for x, y in zip(a, b):
+        rename(x, y)
+    t1 = perf()
+    for x, y in zip(b, c):
+        rename(x, y)
+    t2 = perf()
+    if os.listdir(d1) or len(os.listdir(d2)) != n:
+        raise AssertionError(f"{fs}: renames lost files")
+    for p in c:
+        os.unlink(p)
+    os.rmdir(d1)
+    os.rmdir(d2)
+    return {"within": n / (t1 - t0), "across": n / (t2 - t1)}
+
+
+def group_mmap(fs: str, size: int) -> dict:
+    """mmap a `size`-byte file and copy it out in 1 MiB slices (read-only map); then map
+    it read-write, overwrite it in 1 MiB slices and unmap (write-back). Each timing
+    includes mmap() and close()."""
+    path = f"{_root(fs)}/mmap.bin"
+    _fill(path, size)
+    buf = bytearray(MiB)
+    src = b"\x3c" * MiB
+    fd = os.open(path, os.O_RDWR)
+    try:
+        t0 = perf()
+        mm = mmap.mmap(fd, size, access=mmap.ACCESS_READ)
+        mv = memoryview(mm)
+        for o in range(0, size, MiB):
+            buf[:] = mv[o : o + MiB]
+        mv.release()
+        mm.close()
+        t1 = perf()
+        mm = mmap.mmap(fd, size)
+        for o in range(0, size, MiB):
+            mm[o : o + MiB] = src
+        mm.close()
+        t2 = perf()
+        if buf[-1] != 0xA5 or os.pread(fd, 1, size - 1) != b"\x3c":
+            raise AssertionError(f"{fs}: mmap content wrong")
+    finally:
+        os.close(fd)
+        os.unlink(path)
+    return {"read": size / MiB / (t1 - t0), "write": size / MiB / (t2 - t1)}
+
+
+# ---- memory --------------------------------------------------------------------------
+
+def memory_meta(n: int) -> dict:
+    """Pool bytes per small file beyond its data and name: in a fresh pool, create n
+    files of 100 B in a new directory and compare used_bytes before and after. The
+    inode table grows in chunks; a fresh pool makes its growth count too."""
+    import pyodide_extmemfs as xmfs
+
+    p = xmfs.create_pool("16MiB", "1GiB")
+    mnt = "/xmmeta"
+    xmfs.mount(p, mnt)
+    d = f"{mnt}/meta"
+    os.mkdir(d)
+    names = [f"m{i:05d}" for i in range(n)]
+    data = b"y" * 100
+    u0 = p.stats()["used_bytes"]
+    for nm in names:
+        with open(f"{d}/{nm}", "wb") as f:
+            f.write(data)
+    u1 = p.stats()["used_bytes"]
+    name_bytes = sum(len(nm.encode()) for nm in names)
+    for nm in names:
+        os.unlink(f"{d}/{nm}")
+    u2 = p.stats()["used_bytes"]
+    os.rmdir(d)
+    xmfs.unmount(mnt)
+    return {
+        "files": n,
+        "used_delta": u1 - u0,
+        "data_bytes": 100 * n,
+        "name_bytes": name_bytes,
+        "meta_per_file": (u1 - u0 - 100 * n - name_bytes) / n,
+        "left_after_unlink": u2 - u0,
+    }
+
+
+def memory_churn(ops: int, seed: int, max_file: int, live_cap: int) -> dict:
+    """A fresh pool, then `ops` seeded random operations on up to 400 files: create
+    (64 B .. `max_file`, log-uniform), append (64 B .. 128 KiB), truncate to a random
+    smaller size, delete; whenever the live bytes pass `live_cap`, delete. Reports the
+    pool's size (Memory bytes, which never shrink) and used bytes against the bytes live
+    in files at the end, and the peak of live bytes during the churn."""
+    import pyodide_extmemfs as xmfs
+
+    p = xmfs.create_pool("16MiB", "2GiB")
+    mnt = "/xmchurn"
+    xmfs.mount(p, mnt)
+    rng = random.Random(seed)
+    live: dict[str, int] = {}
+    total = peak = serial = 0
+    chunk = b"c" * max_file
+    for _ in range(ops):
+        r = rng.random()
+        if live and (r < 0.2 or len(live) > 400 or total > live_cap):
+            name = rng.choice(list(live))
+            os.unlink(f"{mnt}/{name}")
+            total -= live.pop(name)
+        elif live and r < 0.3:
+            name = rng.choice(list(live))
+            size = rng.randrange(live[name] + 1)
+            os.truncate(f"{mnt}/{name}", size)
+            total += size - live[name]
+            live[name] = size
+        elif live and r < 0.55:
+            name = rng.choice(list(live))
+            add = int(2 ** rng.uniform(6, 17))
+            with open(f"{mnt}/{name}", "ab") as f:
+                f.write(chunk[:add])
+            live[name] += add
+            total += add
+        else:
+            serial += 1
+            name = f"c{serial:06d}"
+            size = int(2 ** rng.uniform(6, max_file.bit_length() - 1))
+            with open(f"{mnt}/{name}", "wb") as f:
+                f.write(chunk[:size])
+            live[name] = size
+            total += size
+        peak = max(peak, total)
+    s = p.stats()
+    problems = p.check()
+    for name in live:
+        os.unlink(f"{mnt}/{name}")
+    empty = p.stats()
+    xmfs.unmount(mnt)
+    return {
+        "ops": ops,
+        "files_live": len(live),
+        "live_bytes": total,
+        "peak_live_bytes": peak,
+        "pool_size": s["size"],
+        "used_bytes": s["used_bytes"],
+        "free_bytes": s["free_bytes"],
+        "largest_free_extent": s["largest_free_extent"],
+        "size_per_live": s["size"] / max(1, total),
+        "used_per_live": s["used_bytes"] / max(1, total),
+        "size_per_peak_live": s["size"] / max(1, peak),
+        "used_after_delete_all": empty["used_bytes"],
+        "check": problems,
+    }
+
+
+# ---- worker cases (each runs in a worker that called setup_worker) --------------------
+
+def unlink(path: str) -> None:
+    os.unlink(path)
+
+
+def create_file(path: str, size: int) -> None:
+    with open(path, "wb") as f:
+        f.write(b"\0" * size)
+
+
+def _wait_barrier(bar, slot: int, parties: int) -> None:
+    import js
+
+    js.Atomics.add(bar, slot, 1)
+    while js.Atomics.load(bar, slot) < parties:
+        pass
+
+
+def write_file(path: str, total: int, chunk: int, bar, slot: int, parties: int) -> float:
+    """Wait until `parties` workers reached barrier `slot`, then write a new file of
+    `total` bytes in `chunk`-byte writes. Returns seconds (open to close)."""
+    buf = b"\xa5" * chunk
+    n = total // chunk
+    _wait_barrier(bar, slot, parties)
+    t0 = perf()
+    with open(path, "wb", buffering=0) as f:
+        w = f.write
+        for _ in range(n):
+            w(buf)
+    return perf() - t0
+
+
+def pingpong_file(path: str, role: int, seconds: float) -> dict:
+    """Ping-pong through one shared file of 16 bytes. A (role 0) writes counter i at
+    offset 0 and polls offset 8 until it reads i back; B (role 1) polls offset 0 for i
+    and writes i at offset 8. A stops after `seconds` by writing SENTINEL.
+    One untimed round first, so the figure does not include B's start-up."""
+    fd = os.open(path, os.O_RDWR)
+    pread, pwrite = os.pread, os.pwrite
+    frm = int.from_bytes
+    polls = 0
+    try:
+        if role == 0:
+            i = 0
+            t0 = deadline = None
+            while True:
+                i += 1
+                pwrite(fd, i.to_bytes(8, "little"), 0)
+                while frm(pread(fd, 8, 8), "little") != i:
+                    polls += 1
+                if t0 is None:
+                    t0 = perf()
+                    deadline = t0 + seconds
+                    start = i
+                elif perf() >= deadline:
+                    break
+            dt = perf() - t0
+            pwrite(fd, SENTINEL.to_bytes(8, "little"), 0)
+            return {"round_trips": i - start, "seconds": dt, "rate": (i - start) / dt,
+                    "polls": polls}
+        want = 1
+        while True:
+            v = frm(pread(fd, 8, 0), "little")
+            if v == want:
+                pwrite(fd, v.to_bytes(8, "little"), 8)
+                want += 1
+            elif v == SENTINEL:
+                return {"round_trips": want - 1, "polls": polls}
+            else:
+                polls += 1
+    finally:
+        os.close(fd)
+
+
+def pingpong_msg(port, role: int, seconds: float):
+    """Ping-pong over a MessagePort with a Python message handler at both ends. A
+    (role 0) posts i, B's handler posts it back, A's handler posts i+1 until `seconds`
+    have passed, then -1. Returns an awaitable with A's figures."""
+    from pyodide.ffi import create_proxy
+
+    loop = asyncio.get_event_loop()
+    done = loop.create_future()
+    state = {"n": 0, "t0": None, "deadline": None}
+
+    def finish(result):
+        port.removeEventListener("message", proxy)
+        proxy.destroy()
+        done.set_result(result)
+
+    if role == 0:
+        def on_message(e):
+            v = e.data
+            if state["t0"] is None:  # the untimed first round
+                state["t0"] = perf()
+                state["deadline"] = state["t0"] + seconds
+                port.postMessage(v + 1)
+                return
+            state["n"] += 1
+            if perf() < state["deadline"]:
+                port.postMessage(v + 1)
+            else:
+                dt = perf() - state["t0"]
+                port.postMessage(-1)
+                finish({"round_trips": state["n"], "seconds": dt, "rate": state["n"] / dt})
+    else:
+        def on_message(e):
+            v = e.data
+            if v < 0:
+                finish({"round_trips": state["n"]})
+            else:
+                state["n"] += 1
+                port.postMessage(v)
+
+    proxy = create_proxy(on_message)
+    port.addEventListener("message", proxy)
+    if hasattr(port, "start"):
+        port.start()
+    if role == 0:
+        port.postMessage(0)
+    return done
