@@ -2,7 +2,7 @@
 //
 //   node benchmarks/profile.mjs GROUP [FS] [--reps N] [--top N] [--save FILE]
 //   node benchmarks/profile.mjs --layers [--n N]
-//   add --what-if-no-stack to either: see below
+//   add --what-if-no-stack and/or --what-if-lookup-cache to either: see below
 //
 // GROUP is a fsbench.py group (seq1m, seq4k, random, small, rename, mmap) or a single
 // operation over 10,000 files (create: open+write 100 B+close; stat; listdir: 100 listdirs
@@ -54,6 +54,34 @@ if (argv.includes("--what-if-no-stack")) {
     }
   };
   console.log("what-if: pool.lookup errors without stack traces");
+}
+
+// What-if --what-if-lookup-cache: pool.lookup answers hits from a per-instance Map valid
+// while the superblock's CHANGE counter (bumped by every create/remove/rename) is unchanged,
+// i.e. one Atomics.load instead of name encoding + hashing + the META read lock. A
+// single-instance estimate only: a real cache must also see mode changes and renames in
+// progress (e.g. a seqlock), which this one does not.
+if (argv.includes("--what-if-lookup-cache")) {
+  const proto = Object.getPrototypeOf(bench.pool.js);
+  const orig = proto.lookup;
+  const SB_CHANGE = 60 >> 2;
+  let seen = -1;
+  let cache = new Map();
+  proto.lookup = function (dir, gen, name) {
+    const change = Atomics.load(this.u32, SB_CHANGE);
+    if (change !== seen) {
+      cache = new Map();
+      seen = change;
+    }
+    const key = `${dir}/${gen}/${name}`;
+    let h = cache.get(key);
+    if (h === undefined) {
+      h = orig.call(this, dir, gen, name);
+      cache.set(key, h);
+    }
+    return h;
+  };
+  console.log("what-if: pool.lookup hits cached while CHANGE is unchanged");
 }
 
 const GROUPS = {

@@ -144,11 +144,15 @@ def build_rows(raw: dict) -> list[dict]:
             "ratio": None, "target": None, "pass": None,
         })
     if rc:
-        for key, what in (("touched", "heap → shared"), ("fresh", "heap → fresh shared pages"),
-                          ("out", "shared → heap"), ("plain_out", "plain ArrayBuffer → heap")):
+        for key, what in (("touched", "heap → shared (TypedArray.set)"),
+                          ("fresh", "heap → fresh shared pages (TypedArray.set)"),
+                          ("out", "shared → heap (TypedArray.set)"),
+                          ("plain_out", "unshared ArrayBuffer → heap (TypedArray.set)"),
+                          ("wasm_in", "heap → shared by wasm memory.copy (multi-memory)"),
+                          ("wasm_out", "shared → heap by wasm memory.copy (multi-memory)")):
             if key in rc:
                 rows.append({
-                    "id": f"raw_copy_{key}", "case": f"raw TypedArray copy, {what}",
+                    "id": f"raw_copy_{key}", "case": f"raw copy, {what}",
                     "unit": "MiB/s", "baseline": "—", "extmemfs": rc[key], "base": None,
                     "ratio": None, "target": None, "pass": None,
                 })
@@ -270,7 +274,9 @@ def chart(results: dict, path: Path) -> None:
         ax.set_xscale("log")
         ax.axvline(1.0, color="#555", linewidth=0.8, linestyle="--")
         ax.set_xlabel("EXTMEMFS / baseline (median; log scale)  —  black tick: target")
-        ax.set_title(f"{rt}: {machine_line(r['raw'])}", fontsize=8)
+        m = r["raw"].get("machine", {})
+        ax.set_title(f"{rt}: {m.get('runtime_version', '?')}\n{m.get('nproc', '?')} CPUs, "
+                     f"{m.get('cpu', '?')}", fontsize=8)
         lo = min(ratios + [0.5]) / 1.5
         hi = max(ratios + [2]) * 2.5
         ax.set_xlim(lo, hi)

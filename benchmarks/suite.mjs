@@ -79,6 +79,42 @@ function toPlain(r) {
 }
 
 /**
+ * A wasm module (multi-memory proposal) importing a shared "pool" memory and an unshared
+ * "heap" memory, exporting copyOut(dst, src, n) (pool → heap) and copyIn(dst, src, n)
+ * (heap → pool), each one memory.copy. null where the engine lacks multi-memory (node 20).
+ */
+function multiMemoryCopier(pool, heap) {
+  const leb = (n) => {
+    const o = [];
+    do {
+      let b = n & 0x7f;
+      n >>>= 7;
+      if (n) b |= 0x80;
+      o.push(b);
+    } while (n);
+    return o;
+  };
+  const str = (t) => [t.length, ...new TextEncoder().encode(t)];
+  const sec = (id, b) => [id, ...leb(b.length), ...b];
+  const body = (d, s) => {
+    const b = [0, 0x20, 0, 0x20, 1, 0x20, 2, 0xfc, 0x0a, d, s, 0x0b];
+    return [b.length, ...b];
+  };
+  const bytes = new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
+    ...sec(1, [1, 0x60, 3, 0x7f, 0x7f, 0x7f, 0]),
+    ...sec(2, [2, ...str("e"), ...str("pool"), 0x02, 0x03, ...leb(1), ...leb(65536),
+      ...str("e"), ...str("heap"), 0x02, 0x00, ...leb(1)]),
+    ...sec(3, [2, 0, 0]),
+    ...sec(7, [2, ...str("copyOut"), 0, 0, ...str("copyIn"), 0, 1]),
+    ...sec(10, [2, ...body(1, 0), ...body(0, 1)])]);
+  try {
+    return new WebAssembly.Instance(new WebAssembly.Module(bytes), { e: { pool, heap } }).exports;
+  } catch (e) {
+    return null;
+  }
+}
+
+/**
  * Copy `total` bytes in `chunk`-byte TypedArray.set calls from Pyodide's own heap
  * (where Python's bytes live) into a shared WebAssembly.Memory, and back. MiB/s.
  * "fresh": the first pass over never-touched shared pages (page faults included);
@@ -112,12 +148,28 @@ function rawCopy(py, total, chunk) {
       for (let o = 0; o < total; o += chunk) heap.set(plain.subarray(o, o + chunk), ptr);
       return total / MiB / ((performance.now() - t) / 1000);
     };
+    // The same copies done by wasm memory.copy (multi-memory) between the shared Memory
+    // and an unshared one, where the engine has it: what the pool could use instead.
+    const wasmHeap = new WebAssembly.Memory({ initial: Math.ceil(chunk / 65536) });
+    const mm = multiMemoryCopier(mem, wasmHeap);
+    const mmPass = (fn) => {
+      const t = performance.now();
+      for (let o = 0; o < total; o += chunk) fn(o);
+      return total / MiB / ((performance.now() - t) / 1000);
+    };
     const fresh = into();
     const touched = [into(), into(), into()];
     const back = [out(), out(), out()];
     const plainBack = [plainOut(), plainOut(), plainOut()];
-    return { unit: "MiB/s", chunk, total, fresh, touched: median(touched), out: median(back),
+    const r = { unit: "MiB/s", chunk, total, fresh, touched: median(touched), out: median(back),
       plain_out: median(plainBack), samples: { touched, out: back, plain_out: plainBack } };
+    if (mm) {
+      const mmIn = [0, 1, 2].map(() => mmPass((o) => mm.copyIn(o, 0, chunk)));
+      const mmOut = [0, 1, 2].map(() => mmPass((o) => mm.copyOut(0, o, chunk)));
+      Object.assign(r, { wasm_in: median(mmIn), wasm_out: median(mmOut) });
+      Object.assign(r.samples, { wasm_in: mmIn, wasm_out: mmOut });
+    }
+    return r;
   } finally {
     M._free(ptr);
   }
@@ -159,7 +211,10 @@ export async function runSuite(env) {
   out.raw_copy = rawCopy(py, P.seqTotal, MiB);
   log(`raw copy 1 MiB chunks: heap→shared ${fmt(out.raw_copy.touched)} MiB/s ` +
     `(fresh pages ${fmt(out.raw_copy.fresh)}), shared→heap ${fmt(out.raw_copy.out)} MiB/s, ` +
-    `unshared→heap ${fmt(out.raw_copy.plain_out)} MiB/s`);
+    `unshared→heap ${fmt(out.raw_copy.plain_out)} MiB/s` + (out.raw_copy.wasm_out
+      ? `; wasm memory.copy heap→shared ${fmt(out.raw_copy.wasm_in)}, shared→heap ` +
+        `${fmt(out.raw_copy.wasm_out)} MiB/s`
+      : "; no wasm multi-memory here"));
 
   // Each repetition runs both file systems, alternating which goes first.
   const sides = (rep) => (rep % 2 ? ["mem", "xm"] : ["xm", "mem"]);
