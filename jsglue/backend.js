@@ -75,7 +75,8 @@
      */
     function lookup(parent, name) {
       const st = mountState(parent);
-      const h = st.pool.lookup(parent.xino, parent.xgen, name);
+      const h = st.pool.find(parent.xino, parent.xgen, name);
+      if (h === null) throw new FS.ErrnoError(ERRNO_CODES.ENOENT); // cheap: not an Error
       let node = st.nodes.get(h.ino);
       if (node && node.xgen === h.gen) {
         node.parent = parent;

@@ -37,6 +37,7 @@
 // |  80 | 4 | COPIERS          | threads inside a bulk copy of file data right now        |
 // |  84 | 4 | COPY_PEAK        | the most COPIERS ever seen at once (diagnostics: proves  |
 // |     |   |                  | that copies of different files run in parallel)          |
+// |  88 | 4 | COMPACTIONS      | times the heap was compacted (diagnostics)               |
 // | 128 |4×N| BINS[NBINS]      | free-list heads by size class, block offset or 0         |
 // | 512 |4×M| CHUNK_DIR[M]     | heap offset of the payload of inode chunk k              |
 //
@@ -118,8 +119,8 @@
 
   const L = {
     MAGIC: 0x53464d58,
-    // 1: first layout. 2: COPIERS and COPY_PEAK.
-    VERSION: 2,
+    // 1: first layout. 2: COPIERS and COPY_PEAK. 3: COMPACTIONS.
+    VERSION: 3,
     PAGE: 65536,
     MAX_MEMORY_PAGES: 65536, // wasm32: 4 GiB
 
@@ -144,6 +145,7 @@
     SB_META_LOCK: 64, // byte offset of a lock
     SB_COPIERS: 80 >> 2,
     SB_COPY_PEAK: 84 >> 2,
+    SB_COMPACTIONS: 88 >> 2,
     BULK_COPY: 65536, // copies of at least this many bytes count as bulk
     SB_BINS: 128 >> 2,
     NBINS: 28, // classes 2^5 .. 2^32; kept below 32 so bit shifts stay in range

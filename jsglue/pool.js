@@ -30,6 +30,9 @@
   const MAX_FILE = 0xffffffff; // SIZE is a u32; the pool itself is below 4 GiB
   const SMALL_MOVE = 65536; // extent moves below this copy under META (cheaper)
   const SLIDE_MAX = 16 << 20; // files up to this may slide back into free space under META
+  const BIG_FILE = 1 << 20; // files at least this big move to the heap's end when they move
+  // Thrown (never escapes the pool) when an allocation should wait for a compaction.
+  const NEED_COMPACTION = { reason: "fragmented: compact and retry" };
 
   /** An error whose `code` is an errno name. */
   class PoolError extends Error {
@@ -62,20 +65,45 @@
     return h >>> 0;
   }
 
-  /** Encode `name` into nameScratch; returns its byte length. Throws on bad names. */
+  /** FNV-1a hash of the name last encoded by encodeName (set by it). */
+  let nameHash = 0;
+
+  /**
+   * Encode `name` as UTF-8 into nameScratch, set nameHash, return the byte length.
+   * ASCII names (the common case) take one pass that also hashes.
+   * @throws {PoolError} EINVAL (not a string, "/" or NUL inside), ENOENT (empty),
+   *   ENAMETOOLONG (over NAME_MAX bytes)
+   */
   function encodeName(name) {
     if (typeof name !== "string") fail("EINVAL", `name must be a string, got ${typeof name}`);
-    if (name.length === 0) fail("ENOENT", "empty name");
-    if (name.length > L.NAME_MAX * 4) fail("ENAMETOOLONG", `name of ${name.length} characters`);
+    const n = name.length;
+    if (n === 0) fail("ENOENT", "empty name");
+    if (n <= L.NAME_MAX) {
+      let h = 0x811c9dc5;
+      let i = 0;
+      for (; i < n; i++) {
+        const c = name.charCodeAt(i);
+        if (c >= 0x80) break;
+        if (c === 0x2f || c === 0) fail("EINVAL", "bad character in name");
+        nameScratch[i] = c;
+        h = Math.imul(h ^ c, 0x01000193);
+      }
+      if (i === n) {
+        nameHash = h >>> 0;
+        return n;
+      }
+    }
+    if (n > L.NAME_MAX * 4) fail("ENAMETOOLONG", `name of ${n} characters`);
     const r = textEncoder.encodeInto(name, nameScratch);
-    if (r.read < name.length || r.written > L.NAME_MAX) {
+    if (r.read < n || r.written > L.NAME_MAX) {
       fail("ENAMETOOLONG", `name longer than ${L.NAME_MAX} bytes`);
     }
-    const n = r.written;
-    for (let i = 0; i < n; i++) {
-      if (nameScratch[i] === 0x2f || nameScratch[i] === 0) fail("EINVAL", `bad character in name`);
+    const len = r.written;
+    for (let i = 0; i < len; i++) {
+      if (nameScratch[i] === 0x2f || nameScratch[i] === 0) fail("EINVAL", "bad character in name");
     }
-    return n;
+    nameHash = fnv1a(nameScratch, 0, len);
+    return len;
   }
 
   function decodeBytes(u8, start, len) {
@@ -391,6 +419,47 @@
       return p;
     }
 
+    /** The largest free block (offset), or 0. META write lock held. */
+    _largestFree() {
+      const u32 = this.u32;
+      const map = u32[L.SB_BIN_MAP];
+      if (!map) return 0;
+      let best = 0;
+      let bestSize = 0;
+      const top = 31 - Math.clz32(map);
+      for (let p = u32[L.SB_BINS + top], n = 0; p && n < 4096; p = u32[(p >>> 2) + L.B_NEXT], n++) {
+        if (this._bsize(p) > bestSize) {
+          best = p;
+          bestSize = this._bsize(p);
+        }
+      }
+      return best;
+    }
+
+    /**
+     * Mark `need` bytes at offset `off` inside free block p used, leaving free blocks
+     * before (off ≥ MIN_BLOCK, or 0) and after it. Returns the used block's offset.
+     */
+    _takeFreeAt(p, off, need, kind) {
+      const size = this._bsize(p);
+      this._binRemove(p, size);
+      if (off) {
+        this._setBlock(p, off, 0, L.K_FREE);
+        this._binInsert(p, off);
+      }
+      const q = p + off;
+      let used = size - off;
+      if (used - need >= L.MIN_BLOCK) {
+        this._setBlock(q + need, used - need, 0, L.K_FREE);
+        this._binInsert(q + need, used - need);
+        used = need;
+      }
+      this._setBlock(q, used, L.USED_BIT, kind);
+      this.u32[L.SB_USED_BYTES] += used;
+      this.u32[L.SB_FREE_BYTES] -= used;
+      return q;
+    }
+
     /**
      * Allocate a block with `payload` bytes of payload; returns the block offset or 0
      * when the pool cannot hold it even at its maximum. META write lock held.
@@ -499,7 +568,7 @@
      * under META); else, if p is last and no free block could take the file, grow the
      * Memory behind it. Returns the (possibly moved) block offset, or 0.
      */
-    _growInPlace(p, need, want, content) {
+    _growInPlace(p, need, want, content, mayCompact) {
       const size = this._bsize(p);
       const kind = this.u32[(p >>> 2) + 1];
       const end = this.heapEnd;
@@ -519,7 +588,8 @@
           // when no free block could take the file anyway: otherwise the pool would
           // swell while free space sits unused (fragmentation).
           const last = n >= end || n + next >= end;
-          if (!last || this._findFree(need) || !this._growFor(need - size)) return 0;
+          if (!last || this._findFree(need) || (mayCompact && this._fragmented(need))) return 0;
+          if (!this._growFor(need - size)) return 0;
           next = n < this.heapEnd && !this._bused(n) ? this._bsize(n) : 0;
           if (size + next < need) return 0;
         }
@@ -539,6 +609,16 @@
       this.u32[L.SB_USED_BYTES] += newSize - size;
       this.u32[L.SB_FREE_BYTES] -= newSize - size;
       return start;
+    }
+
+    /**
+     * True when a block of `need` bytes does not fit only because free space is cut
+     * into pieces: enough is free in all, and either an eighth of the heap is free or
+     * the pool cannot grow by `need`. Then compaction beats growing.
+     */
+    _fragmented(need) {
+      const free = this.u32[L.SB_FREE_BYTES];
+      return free >= need && (free >= this.heapEnd / 8 || this.maxBytes - this.heapEnd < need);
     }
 
     /** Shrink used block p to `need` bytes, freeing the tail. META write lock held. */
@@ -821,14 +901,26 @@
      * @throws {PoolError} ENOENT, ENOTDIR, ENAMETOOLONG
      */
     lookup(dir, dirGen, name) {
+      const h = this.find(dir, dirGen, name);
+      if (h === null) fail("ENOENT", `no entry ${JSON.stringify(name)}`);
+      return h;
+    }
+
+    /**
+     * Like lookup, but a missing name gives null instead of an error: lookups of names
+     * that do not exist yet are common (every create makes two) and must be cheap.
+     * @returns {{ino:number, gen:number, mode:number} | null}
+     * @throws {PoolError} ENOTDIR, ENOENT (the directory itself is gone), ENAMETOOLONG
+     */
+    find(dir, dirGen, name) {
       const len = encodeName(name);
-      const hash = fnv1a(nameScratch, 0, len);
+      const hash = nameHash;
       this._rlock();
       try {
         const db = this._liveDir(dir, dirGen);
         const t = this.u32[(db >>> 2) + L.I_EXTENT];
         const s = this._dtFind(t, len, hash);
-        if (s < 0) fail("ENOENT", `no entry ${JSON.stringify(name)}`);
+        if (s < 0) return null;
         const e = this.u32[(s >>> 2) + 1];
         const ino = this.u32[(e >>> 2) + L.DE_INO];
         const gen = this.u32[(e >>> 2) + L.DE_GEN];
@@ -857,7 +949,7 @@
         if (tbytes.length > 4095) fail("ENAMETOOLONG", "symlink target longer than 4095 bytes");
       }
       const len = encodeName(name);
-      const hash = fnv1a(nameScratch, 0, len);
+      const hash = nameHash;
       this._wlock();
       try {
         const db = this._liveDir(dir, dirGen);
@@ -931,7 +1023,7 @@
 
     _remove(dir, dirGen, name, wantDir) {
       const len = encodeName(name);
-      const hash = fnv1a(nameScratch, 0, len);
+      const hash = nameHash;
       this._wlock();
       try {
         const db = this._liveDir(dir, dirGen);
@@ -969,10 +1061,10 @@
      */
     rename(oldDir, oldDirGen, oldName, newDir, newDirGen, newName) {
       const nlen = encodeName(newName);
-      const nhash = fnv1a(nameScratch, 0, nlen);
+      const nhash = nameHash;
       const newBytes = nameScratch.slice(0, nlen);
       const olen = encodeName(oldName);
-      const ohash = fnv1a(nameScratch, 0, olen);
+      const ohash = nameHash;
       this._wlock();
       try {
         const u32 = this.u32;
@@ -1243,6 +1335,16 @@
      * @throws {PoolError} ENOSPC (nothing written), EFBIG
      */
     write(ino, gen, src, srcOff, len, pos, append) {
+      try {
+        return this._write(ino, src, srcOff, len, pos, append, true);
+      } catch (e) {
+        if (e !== NEED_COMPACTION) throw e;
+      }
+      this.compact();
+      return this._write(ino, src, srcOff, len, pos, append, false);
+    }
+
+    _write(ino, src, srcOff, len, pos, append, mayCompact) {
       const stripe = this._stripe(ino);
       this.locks.writeLock(stripe);
       try {
@@ -1252,7 +1354,7 @@
         if (append) pos = size;
         const end = pos + len;
         if (end > MAX_FILE) fail("EFBIG", `file would be ${end} bytes`);
-        if (end > this.u32[w + L.I_CAP]) this._reserve(ino, end, size);
+        if (end > this.u32[w + L.I_CAP]) this._reserve(ino, end, size, false, mayCompact);
         const ext = this.u32[w + L.I_EXTENT];
         if (pos > size) this.u8.fill(0, ext + size, ext + pos);
         if (len >= L.BULK_COPY) this._copyBegin();
@@ -1285,44 +1387,54 @@
       } finally {
         this._runlock();
       }
-      const stripe = this._stripe(ino);
       try {
-        this.locks.writeLock(stripe);
         try {
-          this._ensure();
-          w = this._ib(ino) >>> 2;
-          const size = this.u32[w + L.I_SIZE];
-          if (newSize > size) {
-            if (newSize > this.u32[w + L.I_CAP]) this._reserve(ino, newSize, size, true);
-            const ext = this.u32[w + L.I_EXTENT];
-            this.u8.fill(0, ext + size, ext + newSize);
-          }
-          Atomics.store(this.u32, w + L.I_SIZE, newSize);
-          const cap = this.u32[w + L.I_CAP];
-          // Give back slack above an eighth of the new size (in place: no copy).
-          const slack = cap - newSize;
-          if (newSize < size && (newSize === 0 ? cap > 0 : slack > 4096 && slack > newSize / 8)) {
-            this._wlock();
-            try {
-              const ext = this.u32[w + L.I_EXTENT];
-              if (newSize === 0) {
-                this._free(ext - L.HDR);
-                this.u32[w + L.I_EXTENT] = 0;
-                this.u32[w + L.I_CAP] = 0;
-              } else {
-                const nb = this._shrinkInPlace(ext - L.HDR, blockFor(newSize));
-                this.u32[w + L.I_CAP] = nb - L.HDR - L.FTR;
-              }
-            } finally {
-              this._wunlock();
-            }
-          }
-          this._touch(w * 4, true, true);
-        } finally {
-          this.locks.writeUnlock(stripe);
+          this._truncate(ino, newSize, true);
+        } catch (e) {
+          if (e !== NEED_COMPACTION) throw e;
+          this.compact();
+          this._truncate(ino, newSize, false);
         }
       } finally {
         this.close(ino, gen);
+      }
+    }
+
+    _truncate(ino, newSize, mayCompact) {
+      const stripe = this._stripe(ino);
+      this.locks.writeLock(stripe);
+      try {
+        this._ensure();
+        const w = this._ib(ino) >>> 2;
+        const size = this.u32[w + L.I_SIZE];
+        if (newSize > size) {
+          if (newSize > this.u32[w + L.I_CAP]) this._reserve(ino, newSize, size, true, mayCompact);
+          const ext = this.u32[w + L.I_EXTENT];
+          this.u8.fill(0, ext + size, ext + newSize);
+        }
+        Atomics.store(this.u32, w + L.I_SIZE, newSize);
+        const cap = this.u32[w + L.I_CAP];
+        // Give back slack above an eighth of the new size (in place: no copy).
+        const slack = cap - newSize;
+        if (newSize < size && (newSize === 0 ? cap > 0 : slack > 4096 && slack > newSize / 8)) {
+          this._wlock();
+          try {
+            const ext = this.u32[w + L.I_EXTENT];
+            if (newSize === 0) {
+              this._free(ext - L.HDR);
+              this.u32[w + L.I_EXTENT] = 0;
+              this.u32[w + L.I_CAP] = 0;
+            } else {
+              const nb = this._shrinkInPlace(ext - L.HDR, blockFor(newSize));
+              this.u32[w + L.I_CAP] = nb - L.HDR - L.FTR;
+            }
+          } finally {
+            this._wunlock();
+          }
+        }
+        this._touch(w * 4, true, true);
+      } finally {
+        this.locks.writeUnlock(stripe);
       }
     }
 
@@ -1331,7 +1443,7 @@
      * Stripe write lock held; takes META. Grows in place when the next block is free
      * (or the Memory can grow behind it); otherwise moves, copying outside META.
      */
-    _reserve(ino, need, size, exact) {
+    _reserve(ino, need, size, exact, mayCompact) {
       const u32 = this.u32;
       this._wlock();
       let from = 0;
@@ -1344,15 +1456,38 @@
         // Headroom of a quarter keeps appends amortised O(1) without much slack.
         const want = exact ? need : Math.min(MAX_FILE, Math.max(need, cap + Math.floor(cap / 4)));
         if (ext) {
-          const q = this._growInPlace(ext - L.HDR, blockFor(need), blockFor(want), size);
+          const q = this._growInPlace(ext - L.HDR, blockFor(need), blockFor(want), size, mayCompact);
           if (q) {
             u32[w + L.I_EXTENT] = q + L.HDR;
             u32[w + L.I_CAP] = this._bsize(q) - L.HDR - L.FTR;
             return;
           }
         }
-        let p = this._alloc(want, L.K_DATA);
-        if (!p && want > need) p = this._alloc(need, L.K_DATA);
+        let p = 0;
+        if (ext && size >= BIG_FILE && !exact) {
+          // A big file that cannot grow where it is would soon be boxed in again by
+          // its neighbours (two files growing side by side keep moving each other).
+          // Move it, with room to double, into the middle of the largest free block,
+          // so that it and whatever precedes the hole can both go on growing in place.
+          const roomy = blockFor(Math.min(MAX_FILE, Math.max(need, cap * 2)));
+          const big = this._largestFree();
+          const bsize = big ? this._bsize(big) : 0;
+          if (bsize >= 2 * roomy + L.MIN_BLOCK) {
+            // Mid-way: the block before the hole keeps half of it to grow into.
+            const off = Math.max(L.MIN_BLOCK, Math.floor((bsize - roomy) / 16) * 8);
+            p = this._takeFreeAt(big, off, roomy, L.K_DATA);
+          } else if (bsize >= roomy) {
+            p = this._takeFree(big, roomy, L.K_DATA);
+          }
+        }
+        if (!p) p = this._alloc(want, L.K_DATA, mayCompact);
+        if (!p && want > need) p = this._alloc(need, L.K_DATA, mayCompact);
+        if (!p && mayCompact) {
+          // No free block fits. If free space is plentiful (or the pool cannot grow
+          // enough), the cause is fragmentation: compact, then try again.
+          if (this._fragmented(blockFor(need))) throw NEED_COMPACTION;
+          p = this._alloc(want, L.K_DATA) || (want > need && this._alloc(need, L.K_DATA));
+        }
         if (!p) fail("ENOSPC", `no room for ${need} bytes (pool maximum ${this.maxBytes} bytes)`);
         to = p + L.HDR;
         if (!ext || size === 0) {
@@ -1389,6 +1524,88 @@
       }
     }
 
+    /**
+     * Slide every used block towards the heap start so that all free space becomes
+     * one block at the end. Stop-the-world: takes every stripe (in ascending order,
+     * so two compactors cannot deadlock) and then META. Returns false, changing
+     * nothing, if some used block has no owner (a corrupt pool).
+     */
+    compact() {
+      let taken = 0;
+      try {
+        for (; taken < L.STRIPES; taken++) this.locks.writeLock(L.LOCKS_AT + taken * L.LOCK_BYTES);
+        this._wlock();
+        try {
+          return this._compactLocked();
+        } finally {
+          this._wunlock();
+        }
+      } finally {
+        while (taken > 0) this.locks.writeUnlock(L.LOCKS_AT + --taken * L.LOCK_BYTES);
+      }
+    }
+
+    _compactLocked() {
+      const u32 = this.u32;
+      // Owners by block offset, kept symbolic (chunk k / inode / dir slot) because the
+      // owner itself may move before the block it owns.
+      const owners = new Map();
+      const chunks = u32[L.SB_INODE_CHUNKS];
+      for (let k = 0; k < chunks; k++) owners.set(u32[L.SB_CHUNK_DIR + k] - L.HDR, [0, k]);
+      for (let ino = 1; ino < chunks * L.INODES_PER_CHUNK; ino++) {
+        const w = this._ib(ino) >>> 2;
+        const mode = u32[w + L.I_MODE];
+        if (!mode) continue;
+        const ext = u32[w + L.I_EXTENT];
+        if (ext) owners.set(ext - L.HDR, [1, ino]);
+        if (u32[w + L.I_MOVING] && !isDirMode(mode)) return false; // a move in flight
+        if (isDirMode(mode)) {
+          const slots = u32[(ext >>> 2) + L.DT_SLOTS];
+          for (let i = 0; i < slots; i++) {
+            const e = u32[((ext + L.DT_HDR + i * L.DT_SLOT_BYTES) >>> 2) + 1];
+            if (e > L.SLOT_DELETED) owners.set(e - L.HDR, [2, ino, i]);
+          }
+        }
+      }
+      const start = u32[L.SB_HEAP_START];
+      const end = this.heapEnd;
+      for (let p = start; p < end; p += this._bsize(p)) {
+        if (this._bused(p) && !owners.has(p)) return false;
+      }
+      let dst = start;
+      for (let p = start; p < end;) {
+        const size = this._bsize(p);
+        if (this._bused(p)) {
+          if (p !== dst) {
+            this.u8.copyWithin(dst, p, p + size);
+            const np = dst + L.HDR;
+            const o = owners.get(p);
+            if (o[0] === 0) {
+              u32[L.SB_CHUNK_DIR + o[1]] = np;
+            } else if (o[0] === 1) {
+              u32[(this._ib(o[1]) >>> 2) + L.I_EXTENT] = np;
+            } else {
+              const t = u32[(this._ib(o[1]) >>> 2) + L.I_EXTENT];
+              u32[((t + L.DT_HDR + o[2] * L.DT_SLOT_BYTES) >>> 2) + 1] = np;
+              const child = u32[(np >>> 2) + L.DE_INO];
+              const cw = this._ib(child) >>> 2;
+              if (isDirMode(u32[cw + L.I_MODE])) u32[cw + L.I_DENTRY] = np;
+            }
+          }
+          dst += size;
+        }
+        p += size;
+      }
+      for (let b = 0; b < L.NBINS; b++) u32[L.SB_BINS + b] = 0;
+      u32[L.SB_BIN_MAP] = 0;
+      if (dst < end) {
+        this._setBlock(dst, end - dst, 0, L.K_FREE);
+        this._binInsert(dst, end - dst);
+      }
+      u32[L.SB_COMPACTIONS]++;
+      return true;
+    }
+
     /** Count a bulk copy in progress (COPIERS) and keep COPY_PEAK. No lock needed. */
     _copyBegin() {
       const now = Atomics.add(this.i32, L.SB_COPIERS, 1) + 1;
@@ -1407,7 +1624,9 @@
     /**
      * Usage figures in bytes and counts. META read lock.
      * @returns {{size, maximum_size, used_bytes, free_bytes, available_bytes, files,
-     *   directories, symlinks, inodes, largest_free_extent, layout_version}}
+     *   directories, symlinks, inodes, largest_free_extent, layout_version,
+     *   peak_parallel_copies, compactions}} peak_parallel_copies: the most threads ever
+     *   inside a bulk copy at once; compactions: times the heap was compacted
      */
     stats() {
       this._rlock();
@@ -1435,6 +1654,7 @@
           largest_free_extent: largest,
           layout_version: u32[L.SB_VERSION],
           peak_parallel_copies: Atomics.load(this.i32, L.SB_COPY_PEAK),
+          compactions: u32[L.SB_COMPACTIONS],
         };
       } finally {
         this._runlock();

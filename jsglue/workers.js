@@ -20,7 +20,14 @@
       if (msg.type === "init") {
         try {
           const loadPyodide = await env.importLoader(msg.indexURL);
-          const py = await loadPyodide({ indexURL: msg.indexURL, packages: msg.packages });
+          // print() in a worker goes to the console (in node worker_threads Pyodide's
+          // default stdout writes to a file descriptor the thread does not have).
+          const py = await loadPyodide({
+            indexURL: msg.indexURL,
+            packages: msg.packages,
+            stdout: (line) => console.log(line),
+            stderr: (line) => console.error(line),
+          });
           const site = py.runPython("import sysconfig; sysconfig.get_paths()['purelib']");
           for (const [rel, text] of Object.entries(msg.files)) {
             const path = `${site}/${rel}`;
@@ -127,6 +134,11 @@
       if (this._ready) this._ready.reject(err);
       for (const p of this.pending.values()) p.reject(err);
       this.pending.clear();
+    }
+
+    /** False once the worker died, failed to start or was terminated. */
+    get alive() {
+      return !this.dead;
     }
 
     /** Send a pickled call; resolves with the pickled result (a Uint8Array). */

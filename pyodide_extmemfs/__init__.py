@@ -62,7 +62,10 @@ class Pool:
         Keys: ``size`` (current Memory bytes), ``maximum_size``, ``used_bytes``,
         ``free_bytes`` (free inside ``size``), ``available_bytes`` (free plus room to
         grow), ``files``, ``directories``, ``symlinks``, ``inodes``,
-        ``largest_free_extent`` (bytes of the largest free block), ``layout_version``.
+        ``largest_free_extent`` (bytes of the largest free block), ``layout_version``,
+        ``peak_parallel_copies`` (most threads ever copying file data at once: 2 or
+        more shows copies of different files overlapping), ``compactions`` (times
+        the pool slid its blocks together instead of growing).
         """
         return dict(_jsglue.call(self._js.stats).to_py())
 
@@ -73,9 +76,11 @@ class Pool:
     def __repr__(self) -> str:
         try:
             s = self.stats()
+            files = f"{s['files']} file" + ("" if s["files"] == 1 else "s")
+            dirs = f"{s['directories']} director" + ("y" if s["directories"] == 1 else "ies")
             return (
                 f"<pyodide_extmemfs.Pool {s['size']} bytes (max {s['maximum_size']}), "
-                f"{s['files']} files, {s['directories']} directories>"
+                f"{files}, {dirs}>"
             )
         except Exception:  # repr must not fail
             return "<pyodide_extmemfs.Pool>"

@@ -101,11 +101,16 @@ class Workers:
         if self._idle is None:
             raise RuntimeError("Workers are not running: use `async with Workers(...)` or start()")
         payload = _serialize.dumps_call(fn, args, kwargs)
-        worker = await self._idle.get()
+        idle = self._idle
+        worker = await idle.get()
         try:
             out = await _jsglue.worker_call(worker, payload)
         finally:
-            self._idle.put_nowait(worker)
+            # A worker that died (crashed, or terminated by close()) is not reused.
+            if worker.alive and self._idle is idle:
+                idle.put_nowait(worker)
+            elif worker in self._workers:
+                self._workers.remove(worker)
         return _serialize.loads_result(out)
 
     async def map(self, fn: Callable[[Any], Any], iterable: Iterable[Any]) -> list[Any]:

@@ -161,6 +161,7 @@ async def test_stress_four_workers_random_operations(selenium, runtime):
     xmfs.mount(pool, "/st")
     for i in range(4):
         os.makedirs(f"/st/d{i}")
+    os.makedirs("/st/tmp")
 
     def churn(seed, w, n_ops):
         import errno
@@ -190,7 +191,8 @@ async def test_stress_four_workers_random_operations(selenium, runtime):
                     body = rnd.randbytes(rnd.choice([0, 10, 300, 5000, 70000]))
                     digest = hashlib.sha256(body).hexdigest()
                     data = f"{w} {seq} {digest}\n".encode() + body
-                    tmp = f"{os.path.dirname(p)}/.tmp-{w}-{seq}"
+                    # /st/tmp never moves, so a temp file can always be cleaned up
+                    tmp = f"/st/tmp/.tmp-{w}-{seq}"
                     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
                     try:
                         os.write(fd, data)

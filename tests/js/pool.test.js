@@ -349,3 +349,90 @@ const FIRST = process.env.XMFS_FUZZ_SEED ? Number(process.env.XMFS_FUZZ_SEED) : 
 test(`seeded fuzz: ${SEEDS} seeds × ${STEPS} steps, validate() after every step`, () => {
   for (let seed = FIRST; seed < FIRST + SEEDS; seed++) fuzz(seed, STEPS);
 });
+
+// ---- fragmentation and compaction -----------------------------------------------------
+
+test("fragmentation: 100,000 mixed operations (1 B – 8 MiB) keep the pool ≤ 1.5× peak live bytes", { timeout: 300000 }, () => {
+  const rand = rng(20261124);
+  const pool = Pool.create({ initialBytes: MiB, maximumBytes: 4095 * MiB });
+  const r = pool.rootHandle();
+  const files = [];
+  const buf = new Uint8Array(8 * MiB).fill(1);
+  const size = () => Math.floor(Math.exp(rand() * Math.log(8 * MiB)));
+  let live = 0;
+  let peak = 0;
+  let n = 0;
+  for (let i = 0; i < 100000; i++) {
+    const op = rand();
+    if (op < 0.3 || files.length < 4) {
+      if (files.length >= 64) continue;
+      const name = `f${n++}`;
+      const h = pool.create(r.ino, r.gen, name, FILE);
+      const s = size();
+      writeAt(pool, h, buf.subarray(0, s), 0);
+      files.push({ name, h, s });
+      live += s;
+    } else {
+      const f = files[Math.floor(rand() * files.length)];
+      if (op < 0.6) {
+        const add = Math.min(size(), 8 * MiB - f.s);
+        writeAt(pool, f.h, buf.subarray(0, add), 0, true);
+        f.s += add;
+        live += add;
+      } else if (op < 0.8) {
+        const ns = Math.floor(rand() * f.s);
+        pool.truncate(f.h.ino, f.h.gen, ns);
+        live -= f.s - ns;
+        f.s = ns;
+      } else {
+        pool.unlink(r.ino, r.gen, f.name);
+        files.splice(files.indexOf(f), 1);
+        live -= f.s;
+      }
+    }
+    peak = Math.max(peak, live);
+    if (i % 20000 === 0) assert.deepEqual(pool.validate(), [], `after ${i} operations`);
+  }
+  const st = pool.stats();
+  const ratio = st.size / peak;
+  console.log(`fragmentation: pool ${(st.size / MiB).toFixed(1)} MiB, peak live ` +
+    `${(peak / MiB).toFixed(1)} MiB, growth ratio ${ratio.toFixed(3)}, ` +
+    `${st.compactions} compactions, largest free extent ${st.largest_free_extent} bytes`);
+  assert.ok(ratio <= 1.5, `pool grew to ${ratio.toFixed(3)}× the peak live bytes`);
+  assert.deepEqual(pool.validate(), []);
+  for (const f of files) assert.equal(pool.getattr(f.h.ino, f.h.gen).size, f.s);
+  // largest_free_extent is honest: a file of exactly that size fits without growing.
+  const before = pool.stats().size;
+  const h = pool.create(r.ino, r.gen, "fits", FILE);
+  pool.truncate(h.ino, h.gen, st.largest_free_extent - 64);
+  assert.equal(pool.stats().size, before);
+});
+
+test("compaction moves every kind of block and loses nothing", () => {
+  const pool = newPool(MiB, 64 * MiB);
+  const r = pool.rootHandle();
+  const d = pool.create(r.ino, r.gen, "dir", DIR);
+  const sub = pool.create(d.ino, d.gen, "sub", DIR);
+  const kept = [];
+  for (let i = 0; i < 300; i++) {
+    const parent = i % 2 ? d : sub;
+    const h = pool.create(parent.ino, parent.gen, `file-${i}`, FILE);
+    const data = bytes(1000 + i * 97, i + 1);
+    writeAt(pool, h, data, 0);
+    if (i % 3) pool.unlink(parent.ino, parent.gen, `file-${i}`);
+    else kept.push([parent, `file-${i}`, data]);
+  }
+  pool.create(sub.ino, sub.gen, "link", L.S_IFLNK | 0o777, "../file-1");
+  const free = pool.stats().free_bytes;
+  assert.equal(pool.compact(), true);
+  assert.deepEqual(pool.validate(), []);
+  const st = pool.stats();
+  assert.equal(st.free_bytes, free);
+  assert.equal(st.largest_free_extent, free - 16, "all free space is one block");
+  for (const [parent, name, data] of kept) assert.deepEqual(readAll(pool, pool.lookup(parent.ino, parent.gen, name)), data);
+  assert.equal(pool.readlink(...Object.values(pool.lookup(sub.ino, sub.gen, "link")).slice(0, 2)), "../file-1");
+  assert.equal(pool.dirPath(sub.ino, sub.gen), "/dir/sub");
+  pool.rename(d.ino, d.gen, "sub", r.ino, r.gen, "moved");
+  assert.equal(pool.dirPath(sub.ino, sub.gen), "/moved");
+  assert.deepEqual(pool.validate(), []);
+});

@@ -1,0 +1,83 @@
+// Several threads on one pool with plain node worker_threads: content ops on their own
+// files, namespace churn in a shared directory, and compactions running underneath.
+"use strict";
+const test = require("node:test");
+const assert = require("node:assert/strict");
+const { Worker } = require("node:worker_threads");
+const path = require("node:path");
+const { loadJsglue } = require("./load.js");
+
+const { layout: L, pool: P } = loadJsglue("pool");
+
+test("4 threads: own files verified, shared names, compaction underneath", { timeout: 240000 }, async () => {
+  const pool = P.Pool.create({ initialBytes: 1 << 20, maximumBytes: 24 << 20 });
+  const r = pool.rootHandle();
+  const shared = pool.create(r.ino, r.gen, "shared", L.S_IFDIR | 0o755);
+  const src = `
+    const { parentPort, workerData: wd } = require("node:worker_threads");
+    const { loadJsglue } = require(wd.load);
+    const { layout: L, pool: P } = loadJsglue("pool");
+    const pool = new P.Pool(wd.memory);
+    let s = wd.id * 7919 + 1;
+    const rand = () => { s ^= s << 13; s ^= s >>> 17; s ^= s << 5; return (s >>> 0) / 4294967296; };
+    const r = pool.rootHandle();
+    const mine = [];
+    for (let i = 0; i < 6; i++) {
+      const h = pool.create(r.ino, r.gen, "t" + wd.id + "-" + i, L.S_IFREG | 0o644);
+      pool.open(h.ino, h.gen);
+      mine.push({ h, data: new Uint8Array(0) });
+    }
+    let enospc = 0;
+    for (let step = 0; step < 3000; step++) {
+      const f = mine[Math.floor(rand() * mine.length)];
+      const op = rand();
+      try {
+        if (op < 0.45) {
+          const n = Math.floor(rand() * rand() * (1 << 20));
+          const chunk = new Uint8Array(n).fill((step + wd.id) & 255);
+          pool.write(f.h.ino, f.h.gen, chunk, 0, n, 0, true);
+          const nd = new Uint8Array(f.data.length + n); nd.set(f.data); nd.set(chunk, f.data.length); f.data = nd;
+        } else if (op < 0.65) {
+          const ns = Math.floor(rand() * f.data.length);
+          pool.truncate(f.h.ino, f.h.gen, ns);
+          f.data = f.data.slice(0, ns);
+        } else if (op < 0.85) {
+          const out = new Uint8Array(f.data.length);
+          const got = pool.read(f.h.ino, f.h.gen, out, 0, out.length, 0);
+          if (got !== f.data.length || Buffer.compare(Buffer.from(out), Buffer.from(f.data)) !== 0) {
+            throw new Error("content mismatch at step " + step);
+          }
+        } else {
+          const name = "n" + Math.floor(rand() * 16);
+          try { pool.create(wd.shared.ino, wd.shared.gen, name, L.S_IFREG | 0o644); }
+          catch (e) {
+            if (e.code !== "EEXIST") throw e;
+            try { pool.unlink(wd.shared.ino, wd.shared.gen, name); }
+            catch (e2) { if (e2.code !== "ENOENT") throw e2; } // another thread was first
+          }
+        }
+      } catch (e) {
+        if (e.code !== "ENOSPC") throw e;
+        enospc++;
+      }
+    }
+    parentPort.postMessage({ files: mine.map((f) => ({ h: f.h, data: f.data })), enospc });
+  `;
+  const results = await Promise.all([0, 1, 2, 3].map((id) => new Promise((resolve, reject) => {
+    const w = new Worker(src, { eval: true, workerData: { memory: pool.memory, load: path.join(__dirname, "load.js"), id, shared } });
+    w.once("message", resolve);
+    w.once("error", reject);
+  })));
+  pool._ensure();
+  assert.deepEqual(pool.validate(), []);
+  for (const { files } of results) {
+    for (const { h, data } of files) {
+      const out = new Uint8Array(data.length);
+      assert.equal(pool.read(h.ino, h.gen, out, 0, out.length, 0), data.length);
+      assert.ok(Buffer.compare(Buffer.from(out), Buffer.from(data)) === 0, `content of inode ${h.ino}`);
+    }
+  }
+  const st = pool.stats();
+  console.log(`threads: ${st.compactions} compactions, ${results.map((x) => x.enospc)} ENOSPC, size ${st.size}`);
+  assert.ok(st.compactions > 0, "the workload did not exercise compaction");
+});
