@@ -402,9 +402,23 @@
       return 0;
     }
 
+    /**
+     * Check that p is an intact free block of at least `need` bytes before anything is
+     * written into it: a corrupt free list must give EIO, never overwrite a file.
+     */
+    _checkFree(p, need) {
+      const u32 = this.u32;
+      const size = this._bsize(p);
+      if (p < u32[L.SB_HEAP_START] || p % 8 || size < need || p + size > this.heapEnd ||
+          this._bused(p) || u32[(p + size - 8) >>> 2] !== u32[p >>> 2]) {
+        fail("EIO", `free block @${p} is corrupt (run Pool.check() for details)`);
+      }
+      return size;
+    }
+
     /** Mark free block p used with `need` bytes (splitting off the rest). */
     _takeFree(p, need, kind) {
-      const size = this._bsize(p);
+      const size = this._checkFree(p, need);
       this._binRemove(p, size);
       let used = size;
       if (size - need >= L.MIN_BLOCK) {
@@ -441,7 +455,7 @@
      * before (off ≥ MIN_BLOCK, or 0) and after it. Returns the used block's offset.
      */
     _takeFreeAt(p, off, need, kind) {
-      const size = this._bsize(p);
+      const size = this._checkFree(p, off + need);
       this._binRemove(p, size);
       if (off) {
         this._setBlock(p, off, 0, L.K_FREE);
@@ -1318,7 +1332,7 @@
         const size = this.u32[w + L.I_SIZE];
         if (pos >= size || len <= 0) return 0;
         const n = Math.min(len, size - pos);
-        const ext = this.u32[w + L.I_EXTENT];
+        const ext = this._extent(ino, w, size);
         if (n >= L.BULK_COPY) this._copyBegin();
         dst.set(this.u8.subarray(ext + pos, ext + pos + n), dstOff);
         if (n >= L.BULK_COPY) this._copyEnd();
@@ -1355,7 +1369,7 @@
         const end = pos + len;
         if (end > MAX_FILE) fail("EFBIG", `file would be ${end} bytes`);
         if (end > this.u32[w + L.I_CAP]) this._reserve(ino, end, size, false, mayCompact);
-        const ext = this.u32[w + L.I_EXTENT];
+        const ext = this._extent(ino, w, end);
         if (pos > size) this.u8.fill(0, ext + size, ext + pos);
         if (len >= L.BULK_COPY) this._copyBegin();
         if (len) this.u8.set(src.subarray(srcOff, srcOff + len), ext + pos);
@@ -1604,6 +1618,19 @@
       }
       u32[L.SB_COMPACTIONS]++;
       return true;
+    }
+
+    /**
+     * The extent of inode `ino` (record at word w), checked to hold `bytes` inside the heap, so a
+     * corrupt inode gives EIO instead of reading or writing another file's data.
+     */
+    _extent(ino, w, bytes) {
+      const ext = this.u32[w + L.I_EXTENT];
+      const cap = this.u32[w + L.I_CAP];
+      if (bytes > cap || (cap && (ext < this.u32[L.SB_HEAP_START] || ext + cap > this.heapEnd))) {
+        fail("EIO", `inode ${ino} has a corrupt extent (run Pool.check() for details)`);
+      }
+      return ext;
     }
 
     /** Count a bulk copy in progress (COPIERS) and keep COPY_PEAK. No lock needed. */
