@@ -1349,6 +1349,7 @@
      * @throws {PoolError} ENOSPC (nothing written), EFBIG
      */
     write(ino, gen, src, srcOff, len, pos, append) {
+      if (len === 0) return pos; // POSIX: writing nothing changes nothing, not even the size
       try {
         return this._write(ino, src, srcOff, len, pos, append, true);
       } catch (e) {

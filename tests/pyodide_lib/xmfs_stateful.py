@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import itertools
 import os
-import shutil
+import stat
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -38,6 +38,17 @@ OPS = st.one_of(
     st.tuples(st.just("lstat"), PATH),
     st.tuples(st.just("chmod"), PATH, st.sampled_from([0o600, 0o644, 0o755])),
 )
+
+
+def _remove_tree(path: str) -> None:
+    # shutil.rmtree cannot enter a directory the sequence chmod-ed to 0o600.
+    if stat.S_ISDIR(os.lstat(path).st_mode):
+        os.chmod(path, 0o755)
+        for name in os.listdir(path):
+            _remove_tree(os.path.join(path, name))
+        os.rmdir(path)
+    else:
+        os.unlink(path)
 
 
 def run(memfs_root: str, pool_root: str, pool, examples: int, steps: int, peer=None) -> int:
@@ -74,8 +85,8 @@ def run(memfs_root: str, pool_root: str, pool, examples: int, steps: int, peer=N
             assert problems == [], problems
 
         def teardown(self):
-            shutil.rmtree(self.a)
-            shutil.rmtree(self.b)
+            _remove_tree(self.a)
+            _remove_tree(self.b)
 
     run_state_machine_as_test(
         FsMachine,
