@@ -263,3 +263,34 @@ async def test_stress_four_workers_random_operations(selenium, runtime):
     assert verified > 0
     assert pool.check() == []
     xmfs.unmount("/st")
+
+
+@pytest.mark.driver_timeout(300)
+@run_in_pyodide(packages=["pyodide-extmemfs"])
+async def test_workers_started_from_inside_a_worker(selenium):
+    """A JupyterLite kernel runs in a Web Worker: Workers must work from there too."""
+    import pyodide_extmemfs as xmfs
+
+    pool = xmfs.create_pool("1MiB", "64MiB")
+    xmfs.mount(pool, "/nest")
+
+    async def outer(n):
+        import pyodide_extmemfs as xmfs
+        from pyodide_extmemfs import _worker
+
+        def inner(x):
+            import pyodide_extmemfs
+
+            with open("/nest/inner.txt", "w") as f:
+                f.write(f"{x} from a nested worker")
+            return x * 2, pyodide_extmemfs.worker_index()
+
+        async with xmfs.Workers(1, pool=_worker.pool, mount="/nest") as nested:
+            return await nested.run(inner, n), xmfs.worker_index()
+
+    async with xmfs.Workers(1, pool=pool, mount="/nest") as workers:
+        (doubled, inner_index), outer_index = await workers.run(outer, 21)
+    assert (doubled, inner_index, outer_index) == (42, 0, 0)
+    assert open("/nest/inner.txt").read() == "21 from a nested worker"
+    assert pool.check() == []
+    xmfs.unmount("/nest")
