@@ -1322,8 +1322,10 @@
     /**
      * Copy up to `len` bytes at file offset `pos` into dst[dstOff..]. The inode must be
      * pinned (open). Stripe read lock. Returns the byte count (0 at or past the end).
+     * @param {function(number, number, number)} [copyOut] copyOut(dstOff, poolOffset, n)
+     *   does the copy instead of dst.set (a faster engine path, e.g. wasm memory.copy)
      */
-    read(ino, gen, dst, dstOff, len, pos) {
+    read(ino, gen, dst, dstOff, len, pos, copyOut) {
       const stripe = this._stripe(ino);
       this.locks.readLock(stripe);
       try {
@@ -1334,7 +1336,8 @@
         const n = Math.min(len, size - pos);
         const ext = this._extent(ino, w, size);
         if (n >= L.BULK_COPY) this._copyBegin();
-        dst.set(this.u8.subarray(ext + pos, ext + pos + n), dstOff);
+        if (copyOut) copyOut(dstOff, ext + pos, n);
+        else dst.set(this.u8.subarray(ext + pos, ext + pos + n), dstOff);
         if (n >= L.BULK_COPY) this._copyEnd();
         return n;
       } finally {

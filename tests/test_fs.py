@@ -128,3 +128,33 @@ def test_statvfs_reports_the_pools_real_free_space(selenium):
     assert after.f_bavail == pool.stats()["available_bytes"] // 4096
     assert after.f_namemax == 255
     xmfs.unmount("/sv")
+
+
+@pytest.mark.only_chrome
+@run_in_pyodide(packages=["pyodide-extmemfs"])
+def test_chrome_reads_through_the_wasm_multi_memory_copier(selenium):
+    import os
+    import random
+
+    import pyodide_extmemfs as xmfs
+    from pyodide_extmemfs import _jsglue
+
+    pool = xmfs.create_pool("1MiB", "64MiB")
+    xmfs.mount(pool, "/fr")
+    assert _jsglue.fs_type().fastReads("/fr") is True  # Chrome has wasm multi-memory
+    data = random.Random(5).randbytes(5 << 20)
+    with open("/fr/blob", "wb") as f:
+        f.write(data)
+    rnd = random.Random(6)
+    fd = os.open("/fr/blob", os.O_RDONLY)
+    try:
+        for _ in range(200):
+            offset = rnd.randrange(len(data) + 10)
+            n = rnd.choice([1, 7, 4096, 65536, 1 << 20, 3 << 20])
+            assert os.pread(fd, n, offset) == data[offset : offset + n]
+    finally:
+        os.close(fd)
+    with open("/fr/blob", "rb") as f:
+        assert f.read() == data
+    assert pool.check() == []
+    xmfs.unmount("/fr")
