@@ -56,6 +56,7 @@ class Workers:
         self.packages = list(packages)
         self._workers: list[Any] = []
         self._idle: asyncio.Queue | None = None
+        self._in_flight: set[asyncio.Future] = set()
 
     async def start(self) -> Workers:
         """Start the workers and wait until each has mounted the pool."""
@@ -103,9 +104,12 @@ class Workers:
         payload = _serialize.dumps_call(fn, args, kwargs)
         idle = self._idle
         worker = await idle.get()
+        call = asyncio.ensure_future(_jsglue.worker_call(worker, payload))
+        self._in_flight.add(call)
         try:
-            out = await _jsglue.worker_call(worker, payload)
+            out = await call
         finally:
+            self._in_flight.discard(call)
             # A worker that died (crashed, or terminated by close()) is not reused.
             if worker.alive and self._idle is idle:
                 idle.put_nowait(worker)
@@ -117,9 +121,18 @@ class Workers:
         """``[fn(x) for x in iterable]`` spread over the workers; results in order."""
         return list(await asyncio.gather(*(self.run(fn, x) for x in iterable)))
 
-    async def close(self) -> None:
-        """Terminate every worker. Files they wrote stay in the pool."""
+    async def close(self, timeout: float | None = None) -> None:
+        """Let calls in progress finish, then terminate every worker. Files they wrote
+        stay in the pool.
+
+        Args:
+            timeout: seconds to wait for calls in progress (default: as long as they
+                take). Workers still busy after it are terminated mid-call, which can
+                leave a pool lock held: other instances would then wait on it.
+        """
         workers, self._workers, self._idle = self._workers, [], None
+        if self._in_flight:
+            await asyncio.wait(list(self._in_flight), timeout=timeout)
         for w in workers:
             await w.terminate()
 

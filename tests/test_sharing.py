@@ -100,6 +100,28 @@ async def test_workers_run_map_exceptions_and_shutdown(selenium):
         assert await workers.run(count_lines, "/wk/data.csv") == 1000
     with pytest.raises(RuntimeError, match="not running"):
         await workers.run(count_lines, "/wk/data.csv")
+
+    # close() lets a call in progress finish (a worker killed mid-operation could
+    # leave a pool lock held), then terminates.
+    def slow_write(path):
+        import time
+
+        with open(path, "w") as f:
+            for i in range(50):
+                f.write(f"line {i}\n")
+                f.flush()
+                time.sleep(0.01)
+        return "finished"
+
+    import asyncio
+
+    workers = await xmfs.Workers(1, pool=pool, mount="/wk").start()
+    pending = asyncio.ensure_future(workers.run(slow_write, "/wk/slow.txt"))
+    await asyncio.sleep(0.1)
+    await workers.close()
+    assert await pending == "finished"
+    assert open("/wk/slow.txt").read().count("\n") == 50
+    os.unlink("/wk/slow.txt")
     assert sorted(os.listdir("/wk")) == ["data.csv"] + sorted(f"sq{n}" for n in range(8))
     assert [open(f"/wk/sq{n}").read() for n in range(8)] == [str(n * n) for n in range(8)]
     assert pool.check() == []
