@@ -7,7 +7,9 @@
 //
 // ┌──────────────────────────── memory ────────────────────────────────────────┐
 // │ 0 .. SB_BYTES          superblock (fixed)                                    │
-// │ LOCKS_AT .. HEAP_START  stripe lock table (STRIPES × LOCK_BYTES)             │
+// │ LOCKS_AT .. SLOTS_AT    stripe lock table (STRIPES × LOCK_BYTES)             │
+// │ SLOTS_AT .. LOG_AT      instance table (NSLOTS × SLOT_BYTES)                 │
+// │ LOG_AT .. HEAP_START    undo log of the META write-lock holder               │
 // │ HEAP_START .. heapEnd   heap: boundary-tagged blocks, used or free          │
 // └─────────────────────────────────────────────────────────────────────────────┘
 // heapEnd = SB_HEAP_PAGES × 64 KiB and equals memory.buffer.byteLength after every
@@ -38,23 +40,66 @@
 // |  84 | 4 | COPY_PEAK        | the most COPIERS ever seen at once (diagnostics: proves  |
 // |     |   |                  | that copies of different files run in parallel)          |
 // |  88 | 4 | COMPACTIONS      | times the heap was compacted (diagnostics)               |
+// |  92 | 4 | LEASE_MS         | a lock holder whose heartbeat stands still this long is  |
+// |     |   |                  | presumed dead and its locks are reclaimed                |
+// |  96 | 4 | SLOTS_HIGH       | instance slots ever used (scans stop here)               |
+// | 100 | 4 | RECOVERIES       | dead or evicted instances cleaned up (diagnostics)       |
+// | 104 | 4 | UID              | random pool id (names of liveness Web Locks)             |
 // | 128 |4×N| BINS[NBINS]      | free-list heads by size class, block offset or 0         |
 // | 512 |4×M| CHUNK_DIR[M]     | heap offset of the payload of inode chunk k              |
 //
 // Lock (LOCK_BYTES = 16; used for META_LOCK and each stripe; see locks.js)
 // | off | w | field    | meaning                                                      |
 // |-----|---|----------|--------------------------------------------------------------|
-// |   0 | 4 | STATE    | 0 free, n > 0 held by n readers, -1 held by one writer       |
-// |   4 | 4 | WWAIT    | writers waiting; readers do not enter while it is non-zero   |
+// |   0 | 4 | STATE    | 0 not write-held, -(slot+1) write-held by that instance       |
+// |   4 | 4 | WNEXT    | slot+1 of a writer waiting for it (new readers stay out), 0  |
 // |   8 | 4 | SEQ      | bumped by every release that may wake someone; waiters sleep |
 // |     |   |          | on it so that no wake-up is lost                             |
-// |  12 | 4 | SLEEPERS | threads inside the slow path (release notifies only if > 0)  |
+// |  12 | 4 | SLEEPERS | threads inside the slow path (release notifies only if > 0;  |
+// |     |   |          | a hint: a killed sleeper leaves it high, costing a notify)   |
+// Read holds are not counted in the lock: each instance slot names the one lock it
+// holds for reading (RLOCK), and a writer waits until no slot names its lock. Every
+// hold is therefore one word that names its holder, and a dead holder's holds can be
+// dropped exactly.
+//
+// Instance slot (SLOT_BYTES = 64, NSLOTS of them at SLOTS_AT; slot s has id s + 1)
+// | off | w | field    | meaning                                                      |
+// |-----|---|----------|--------------------------------------------------------------|
+// |   0 | 4 | STATE    | SLOT_FREE, SLOT_LIVE, SLOT_DEAD (recovered, locks releasing) |
+// |   4 | 4 | GEN      | +1 every time the slot is taken (instance id = GEN·256+slot) |
+// |   8 | 4 | HB       | heartbeat: bumped at every lock taken and while waiting      |
+// |  12 | 4 | RLOCK    | byte offset of the lock it holds for reading, 0 = none       |
+// |  16 | 4 | PINS     | payload offset of its K_PINS block, 0 = none                 |
+// |  20 | 4 | MOVE_INO | inode whose extent it is copying outside META, 0 = none      |
+// |  24 | 4 | FLAGS    | SF_WEBLOCK: it holds its liveness Web Lock                   |
+// |  32 | 8 | SINCE    | f64 ms since the epoch when it attached                      |
+//
+// Undo log (LOG_AT; written only by the META write-lock holder)
+// | off | w | field    | meaning                                                      |
+// |-----|---|----------|--------------------------------------------------------------|
+// |   0 | 4 | COUNT    | words of entries in use; 0 = no transaction open             |
+// |  16 | … | entries  | [word index, old value] for a u32 store, or a move record    |
+// |     |   |          | [MOVE_TAG | dst word, src word, byte length, bytes done]      |
+// Every store to metadata made under META write is preceded by its entry. Unlocking
+// META commits (COUNT = 0); a META holder that dies leaves COUNT > 0, and whoever
+// takes META next undoes the entries newest first. Payload writes into blocks that
+// were free when the transaction began need no entries (blocks freed inside a
+// transaction are only freed at its commit, so no payload that still matters can be
+// overwritten). Moves are copied in chunks no longer than the distance moved, with
+// the progress stored after each chunk, so a half-done move can be undone exactly.
+//
+// Pin table (payload of a K_PINS block; one per instance with files open)
+// | off | w | field    | meaning                                                      |
+// |-----|---|----------|--------------------------------------------------------------|
+// |   0 | 4 | N        | entries in use                                               |
+// |   4 | 4 | CAP      | entries that fit                                             |
+// |   8 |12×| entries  | [ino, gen, count]: this instance holds `count` pins on it    |
 //
 // Heap block (all blocks 8-aligned, size a multiple of 8, at least MIN_BLOCK)
 // | off      | w | field   | meaning                                                 |
 // |----------|---|---------|---------------------------------------------------------|
 // | 0        | 4 | SIZE    | whole block in bytes | USED_BIT (bit 0)                 |
-// | 4        | 4 | KIND    | K_FREE, K_INODES, K_DIRTAB, K_DENTRY, K_DATA            |
+// | 4        | 4 | KIND    | K_FREE, K_INODES, K_DIRTAB, K_DENTRY, K_DATA, K_PINS    |
 // | 8        | … | payload | (free block: NEXT u32 at 8, PREV u32 at 12)             |
 // | size - 8 | 4 | SIZE    | copy of the header word (boundary tag)                  |
 // | size - 4 | 4 | KIND    | copy of the kind                                         |
@@ -66,7 +111,7 @@
 // |   0 | 4 | GEN     | generation: +1 at every reuse of the slot, never 0 once used  |
 // |   4 | 4 | MODE    | type and permission bits; 0 = slot free                      |
 // |   8 | 4 | NLINK   | names pointing here (dirs: 2 + subdirectories)               |
-// |  12 | 4 | OPEN    | open descriptors in all instances (pins the inode)           |
+// |  12 | 4 | OPEN    | pins in all instances (= sum of the pin tables' counts)      |
 // |  16 | 4 | SIZE    | bytes of content (u32: files up to the pool maximum)         |
 // |  20 | 4 | PARENT  | dirs: inode number of the parent directory                   |
 // |  24 | 4 | EXTENT  | payload offset of the K_DATA / K_DIRTAB block, 0 = none      |
@@ -114,13 +159,17 @@
 //  7. Directory tables: COUNT and TOMBS agree with the slots, every entry is found by
 //     probing from its hash, names are unique in a directory, PARENT and DENTRY of
 //     each directory point back to where it is named.
+//  8. The undo log is empty (no META transaction open); every lock is held only by
+//     live slots; each live slot's pin table is a K_PINS block it alone owns, naming
+//     live inodes, and each inode's OPEN equals the sum of its pins over all slots.
 (function () {
   "use strict";
 
   const L = {
     MAGIC: 0x53464d58,
-    // 1: first layout. 2: COPIERS and COPY_PEAK. 3: COMPACTIONS.
-    VERSION: 3,
+    // 1: first layout. 2: COPIERS and COPY_PEAK. 3: COMPACTIONS. 4: instance slots,
+    // owner-naming locks, undo log, pin tables (surviving killed instances).
+    VERSION: 4,
     PAGE: 65536,
     MAX_MEMORY_PAGES: 65536, // wasm32: 4 GiB
 
@@ -146,6 +195,11 @@
     SB_COPIERS: 80 >> 2,
     SB_COPY_PEAK: 84 >> 2,
     SB_COMPACTIONS: 88 >> 2,
+    SB_LEASE_MS: 92 >> 2,
+    SB_SLOTS_HIGH: 96 >> 2,
+    SB_RECOVERIES: 100 >> 2,
+    SB_UID: 104 >> 2,
+    DEFAULT_LEASE_MS: 1000,
     BULK_COPY: 65536, // copies of at least this many bytes count as bulk
     SB_BINS: 128 >> 2,
     NBINS: 28, // classes 2^5 .. 2^32; kept below 32 so bit shifts stay in range
@@ -155,13 +209,42 @@
     // lock words, as i32 offsets from the lock's first word
     LOCK_BYTES: 16,
     LK_STATE: 0,
-    LK_WWAIT: 1,
+    LK_WNEXT: 1,
     LK_SEQ: 2,
     LK_SLEEPERS: 3,
 
     LOCKS_AT: 4096,
     STRIPES: 1024,
-    HEAP_START: 4096 + 1024 * 16 + 12288, // 32 KiB: room kept for an instance table
+
+    // instance slots
+    SLOTS_AT: 4096 + 1024 * 16,
+    NSLOTS: 64,
+    SLOT_BYTES: 64,
+    S_STATE: 0, // word indexes from the slot's first word
+    S_GEN: 1,
+    S_HB: 2,
+    S_RLOCK: 3,
+    S_PINS: 4,
+    S_MOVE_INO: 5,
+    S_FLAGS: 6,
+    S_SINCE: 4, // f64 index from the slot start (byte 32)
+    SLOT_FREE: 0,
+    SLOT_LIVE: 1,
+    SLOT_DEAD: 2,
+    SF_WEBLOCK: 1,
+
+    // undo log
+    LOG_AT: 4096 + 1024 * 16 + 64 * 64,
+    LOG_HDR: 16,
+    MOVE_TAG: 0x80000000,
+
+    HEAP_START: 65536,
+
+    // pin table
+    PT_N: 0,
+    PT_CAP: 1,
+    PT_HDR: 8,
+    PT_ENTRY: 12,
 
     // heap block
     HDR: 8,
@@ -177,6 +260,7 @@
     K_DIRTAB: 2,
     K_DENTRY: 3,
     K_DATA: 4,
+    K_PINS: 5,
 
     // inode record
     INODE_BYTES: 64,

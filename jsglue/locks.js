@@ -1,28 +1,35 @@
-// jsglue/locks.js — read-write locks made of four i32 words in the shared Memory.
+// jsglue/locks.js — read-write locks in the shared Memory whose every hold names its
+// holder, so that the holds of an instance that was killed can be found and dropped.
 //
 // Lock words (word offsets from the lock's first word; see layout.js):
-//   STATE     0 = free, n > 0 = n readers inside, -1 = one writer inside.
-//   WWAIT     writers waiting to enter. While it is non-zero new readers stay out,
-//             so a stream of readers cannot starve a writer.
+//   STATE     0 = not write-held, -(slot+1) = write-held by instance slot `slot`.
+//   WNEXT     slot+1 of a writer waiting to enter, 0 = none. While it is set new
+//             readers stay out, so a stream of readers cannot starve a writer. One
+//             word naming one waiter: a killed waiter's mark is dropped by recovery.
 //   SEQ       a counter bumped by a release when SLEEPERS > 0. Sleepers wait on SEQ,
 //             never on STATE, so a release between "check" and "sleep" is never lost:
 //             the sleeper read SEQ before checking, and the release changed it.
 //   SLEEPERS  threads in the slow path. A release only pays for Atomics.notify when
-//             someone may be asleep.
+//             someone may be asleep. (A hint: a killed sleeper leaves it too high,
+//             which only costs releases a notify.)
+// Read holds live in the instance slots, not in the lock: slot.RLOCK is the byte
+// offset of the one lock that instance holds for reading (an instance never holds two
+// read locks at once). Reader and writer use the Dekker handshake, all seq-cst:
+//   reader: RLOCK = lock; if STATE == 0 it is in, else RLOCK = 0 and wait.
+//   writer: CAS STATE 0 → -(slot+1); then wait until no slot's RLOCK names the lock.
+// One of the two always sees the other's store, so they never both get in.
 //
-// Handshake, acquire (reader or writer):
-//   1. fast path: one compare-exchange on STATE.
-//   2. slow path: SLEEPERS += 1; seq = SEQ; re-check the condition; if still blocked,
-//      Atomics.wait(SEQ, seq, WAIT_SLICE_MS); SLEEPERS -= 1; go to 1. Every wake-up is
-//      only a hint: the loop re-checks.
-// Release: update STATE; if SLEEPERS > 0 then SEQ += 1 and notify all on SEQ.
-//
+// Waiting: Atomics.wait on SEQ in slices of WAIT_SLICE_MS; after each slice the waiter
+// bumps its own heartbeat (slot.HB: a waiter may itself hold locks that others wait
+// for) and calls onStall(slot of the holder in the way). The pool decides there
+// whether that holder is dead (its heartbeat stood still for the lease) and recovers.
 // Threads that may not block (a browser main thread: Atomics.wait throws there) spin
 // instead, yielding the CPU with short busy pauses of growing length.
 (function (modules) {
   "use strict";
   const L = modules.layout;
   const WAIT_SLICE_MS = 50;
+  const SLOT_WORDS = L.SLOT_BYTES >> 2;
 
   /** True where Atomics.wait may be called (workers, node); false on a page's main thread. */
   function detectCanBlock() {
@@ -42,78 +49,166 @@
     return x;
   }
 
+  /** Word index of slot s's first word. */
+  const slotWord = (s) => (L.SLOTS_AT >> 2) + s * SLOT_WORDS;
+
+  /** Thrown when this instance finds it was evicted (presumed dead) by the others. */
+  class EvictedError extends Error {
+    constructor(message) {
+      super(message);
+      this.name = "EvictedError";
+      this.code = "EIO";
+    }
+  }
+
   /**
-   * Locks over one Int32Array view of the pool. `base` arguments are byte offsets of
-   * a lock's first word. Not re-entrant: a thread must not acquire a lock it holds.
+   * The locks of one instance (one slot) over the pool's Int32Array view. `base`
+   * arguments are byte offsets of a lock's first word. Not re-entrant.
    */
   class Locks {
     constructor(canBlock) {
       this.i32 = null; // set by the pool whenever its views are refreshed
       this.canBlock = canBlock;
+      this.slot = -1;
+      this.id = 0;
+      this.gen = 0;
+      this.sw = 0; // word index of our slot
+      /** onStall(slot): called while waiting, with the slot of a holder in the way or -1. */
+      this.onStall = null;
+      /** True while a META writer waits for readers to leave (see pool recovery). */
+      this.draining = 0;
+    }
+
+    /** Act as instance slot `slot` of generation `gen`. */
+    setSlot(slot, gen) {
+      this.slot = slot;
+      this.id = slot + 1;
+      this.gen = gen;
+      this.sw = slotWord(slot);
+    }
+
+    /** Bump our heartbeat, and refuse to go on if the others evicted us. */
+    beat() {
+      const i32 = this.i32;
+      const sw = this.sw;
+      if (i32[sw + L.S_STATE] !== L.SLOT_LIVE || i32[sw + L.S_GEN] !== this.gen) {
+        throw new EvictedError("extmemfs: this instance was evicted from the pool (it was " +
+          "presumed dead, or detached); attach again");
+      }
+      i32[sw + L.S_HB] = (i32[sw + L.S_HB] + 1) | 0;
     }
 
     _sleep(w, seq) {
-      const i32 = this.i32;
       if (this.canBlock) {
-        Atomics.wait(i32, w + L.LK_SEQ, seq, WAIT_SLICE_MS);
+        Atomics.wait(this.i32, w + L.LK_SEQ, seq, WAIT_SLICE_MS);
       } else {
         this._spins = Math.min((this._spins || 64) * 2, 1 << 16);
         pause(this._spins);
       }
     }
 
+    _stalled(holder) {
+      const i32 = this.i32;
+      i32[this.sw + L.S_HB] = (i32[this.sw + L.S_HB] + 1) | 0;
+      if (this.onStall) this.onStall(holder);
+    }
+
     /** Acquire `base` for reading; other readers may hold it too. */
     readLock(base) {
+      this.beat();
       const i32 = this.i32;
       const w = base >> 2;
+      const rw = this.sw + L.S_RLOCK;
+      if (i32[rw] !== 0) throw new Error(`extmemfs: read lock @${base} taken while holding @${i32[rw]}`);
       for (;;) {
-        const s = Atomics.load(i32, w + L.LK_STATE);
-        if (s >= 0 && Atomics.load(i32, w + L.LK_WWAIT) === 0 &&
-            Atomics.compareExchange(i32, w + L.LK_STATE, s, s + 1) === s) {
-          this._spins = 0;
-          return;
+        if (Atomics.load(i32, w + L.LK_STATE) === 0 && Atomics.load(i32, w + L.LK_WNEXT) === 0) {
+          Atomics.store(i32, rw, base);
+          if (Atomics.load(i32, w + L.LK_STATE) === 0) {
+            this._spins = 0;
+            return;
+          }
+          Atomics.store(i32, rw, 0); // a writer got in first: step back, let it drain
+          if (Atomics.load(i32, w + L.LK_SLEEPERS) > 0) this._wake(w);
         }
         Atomics.add(i32, w + L.LK_SLEEPERS, 1);
         const seq = Atomics.load(i32, w + L.LK_SEQ);
-        const s2 = Atomics.load(i32, w + L.LK_STATE);
-        if (s2 < 0 || Atomics.load(i32, w + L.LK_WWAIT) !== 0) this._sleep(w, seq);
+        const s = Atomics.load(i32, w + L.LK_STATE);
+        const next = Atomics.load(i32, w + L.LK_WNEXT);
+        if (s !== 0 || next !== 0) this._sleep(w, seq);
         Atomics.sub(i32, w + L.LK_SLEEPERS, 1);
+        this._stalled(s < 0 ? -s - 1 : next > 0 ? next - 1 : -1);
       }
     }
 
-    /** Release a read hold of `base`. */
+    /** Release our read hold of `base`. */
     readUnlock(base) {
       const i32 = this.i32;
-      const w = base >> 2;
-      const prev = Atomics.sub(i32, w + L.LK_STATE, 1);
-      if (prev <= 0) throw new Error(`extmemfs: read-unlock of lock @${base} not read-held`);
-      if (prev === 1 && Atomics.load(i32, w + L.LK_SLEEPERS) > 0) this._wake(w);
+      const rw = this.sw + L.S_RLOCK;
+      if (Atomics.load(i32, rw) !== base) {
+        throw new Error(`extmemfs: read-unlock of lock @${base}, which this instance does not hold`);
+      }
+      Atomics.store(i32, rw, 0);
+      if (Atomics.load(i32, (base >> 2) + L.LK_SLEEPERS) > 0) this._wake(base >> 2);
     }
 
     /** Acquire `base` exclusively. */
     writeLock(base) {
+      this.beat();
       const i32 = this.i32;
       const w = base >> 2;
-      if (Atomics.compareExchange(i32, w + L.LK_STATE, 0, -1) === 0) return;
-      Atomics.add(i32, w + L.LK_WWAIT, 1);
-      for (;;) {
-        if (Atomics.compareExchange(i32, w + L.LK_STATE, 0, -1) === 0) break;
-        Atomics.add(i32, w + L.LK_SLEEPERS, 1);
-        const seq = Atomics.load(i32, w + L.LK_SEQ);
-        if (Atomics.load(i32, w + L.LK_STATE) !== 0) this._sleep(w, seq);
-        Atomics.sub(i32, w + L.LK_SLEEPERS, 1);
+      const me = -this.id;
+      if (Atomics.compareExchange(i32, w + L.LK_STATE, 0, me) !== 0) {
+        if (Atomics.load(i32, w + L.LK_STATE) === me) {
+          throw new Error(`extmemfs: write lock @${base} taken twice by one instance`);
+        }
+        for (;;) {
+          if (Atomics.compareExchange(i32, w + L.LK_STATE, 0, me) === 0) break;
+          if (Atomics.load(i32, w + L.LK_WNEXT) === 0) Atomics.compareExchange(i32, w + L.LK_WNEXT, 0, this.id);
+          Atomics.add(i32, w + L.LK_SLEEPERS, 1);
+          const seq = Atomics.load(i32, w + L.LK_SEQ);
+          const s = Atomics.load(i32, w + L.LK_STATE);
+          if (s !== 0) this._sleep(w, seq);
+          Atomics.sub(i32, w + L.LK_SLEEPERS, 1);
+          this._stalled(s < 0 ? -s - 1 : -1);
+        }
+        Atomics.compareExchange(i32, w + L.LK_WNEXT, this.id, 0);
       }
+      this.drain(base);
       this._spins = 0;
-      Atomics.sub(i32, w + L.LK_WWAIT, 1);
-      // Readers that backed off for us may be asleep; they wake at our release.
     }
 
-    /** Release an exclusive hold of `base`. */
+    /** Wait until no instance holds `base` for reading (we hold STATE). */
+    drain(base) {
+      const i32 = this.i32;
+      const w = base >> 2;
+      const high = Math.min(L.NSLOTS, Atomics.load(i32, L.SB_SLOTS_HIGH));
+      const isMeta = base === L.SB_META_LOCK;
+      for (let s = 0; s < high; s++) {
+        const rw = slotWord(s) + L.S_RLOCK;
+        if (Atomics.load(i32, rw) !== base) continue;
+        if (s === this.slot) throw new Error(`extmemfs: write lock @${base} taken while read-holding it`);
+        if (isMeta) this.draining++;
+        try {
+          while (Atomics.load(i32, rw) === base) {
+            Atomics.add(i32, w + L.LK_SLEEPERS, 1);
+            const seq = Atomics.load(i32, w + L.LK_SEQ);
+            if (Atomics.load(i32, rw) === base) this._sleep(w, seq);
+            Atomics.sub(i32, w + L.LK_SLEEPERS, 1);
+            if (Atomics.load(i32, rw) === base) this._stalled(s);
+          }
+        } finally {
+          if (isMeta) this.draining--;
+        }
+      }
+    }
+
+    /** Release our exclusive hold of `base`. */
     writeUnlock(base) {
       const i32 = this.i32;
       const w = base >> 2;
-      if (Atomics.compareExchange(i32, w + L.LK_STATE, -1, 0) !== -1) {
-        throw new Error(`extmemfs: write-unlock of lock @${base} not write-held`);
+      if (Atomics.compareExchange(i32, w + L.LK_STATE, -this.id, 0) !== -this.id) {
+        throw new EvictedError(`extmemfs: write-unlock of lock @${base}, which this instance ` +
+          `does not hold (were its locks reclaimed after it was presumed dead?)`);
       }
       if (Atomics.load(i32, w + L.LK_SLEEPERS) > 0) this._wake(w);
     }
@@ -123,16 +218,20 @@
       Atomics.notify(this.i32, w + L.LK_SEQ);
     }
 
-    /** True if `base` is held for writing (by anyone): for debug assertions. */
+    /** True if this instance holds `base` for writing. */
     isWriteHeld(base) {
-      return Atomics.load(this.i32, (base >> 2) + L.LK_STATE) === -1;
+      return Atomics.load(this.i32, (base >> 2) + L.LK_STATE) === -this.id;
     }
 
-    /** True if `base` is held at all. */
+    /** True if `base` is held at all (by a writer, or named by some reader slot). */
     isHeld(base) {
-      return Atomics.load(this.i32, (base >> 2) + L.LK_STATE) !== 0;
+      const i32 = this.i32;
+      if (Atomics.load(i32, (base >> 2) + L.LK_STATE) !== 0) return true;
+      const high = Math.min(L.NSLOTS, Atomics.load(i32, L.SB_SLOTS_HIGH));
+      for (let s = 0; s < high; s++) if (Atomics.load(i32, slotWord(s) + L.S_RLOCK) === base) return true;
+      return false;
     }
   }
 
-  return { Locks, detectCanBlock, WAIT_SLICE_MS };
+  return { Locks, EvictedError, detectCanBlock, slotWord, WAIT_SLICE_MS };
 });

@@ -23,7 +23,7 @@
 (function (modules) {
   "use strict";
   const L = modules.layout;
-  const { Locks, detectCanBlock } = modules.locks;
+  const { Locks, EvictedError, detectCanBlock, slotWord } = modules.locks;
 
   const PAGE = L.PAGE;
   const META = L.SB_META_LOCK;
@@ -33,6 +33,11 @@
   const BIG_FILE = 1 << 20; // files at least this big move to the heap's end when they move
   // Thrown (never escapes the pool) when an allocation should wait for a compaction.
   const NEED_COMPACTION = { reason: "fragmented: compact and retry" };
+  const LOG_COUNT = L.LOG_AT >> 2; // word index of the undo log's COUNT
+  const LOG_E = (L.LOG_AT + L.LOG_HDR) >> 2; // word index of its first entry
+  const LOG_CAP = (L.HEAP_START - L.LOG_AT - L.LOG_HDR) >> 2; // words of entries
+  const MOVE_WORDS = 6; // [dst, src, len, chunk, done, MOVE_TAG]
+  const BEAT_BYTES = 16 << 20; // long copies beat the heartbeat at least this often
 
   /** An error whose `code` is an errno name. */
   class PoolError extends Error {
@@ -174,6 +179,46 @@
       if (version !== L.VERSION) {
         fail("EINVAL", `pool layout version ${version}; this extmemfs reads version ${L.VERSION}`);
       }
+      this._inTx = false;
+      this._logN = 0;
+      this._deferred = [];
+      this._pending = new Set();
+      this._watch = { slot: -1, hb: 0, since: 0 };
+      this.detached = false;
+      this._claimSlot();
+      this.locks.onStall = (holder) => this._onStall(holder);
+    }
+
+    /** Take a free instance slot (the one with the lowest index). */
+    _claimSlot() {
+      const i32 = this.i32;
+      for (let s = 0; s < L.NSLOTS; s++) {
+        const sw = slotWord(s);
+        if (Atomics.compareExchange(i32, sw + L.S_STATE, L.SLOT_FREE, L.SLOT_LIVE) !== L.SLOT_FREE) continue;
+        const gen = ((i32[sw + L.S_GEN] + 1) & 0x7fffff) || 1;
+        Atomics.store(i32, sw + L.S_GEN, gen);
+        Atomics.store(i32, sw + L.S_RLOCK, 0);
+        Atomics.store(i32, sw + L.S_PINS, 0);
+        Atomics.store(i32, sw + L.S_MOVE_INO, 0);
+        Atomics.store(i32, sw + L.S_FLAGS, 0);
+        this.f64[(sw >>> 1) + L.S_SINCE] = Date.now();
+        for (let high = Atomics.load(i32, L.SB_SLOTS_HIGH); high < s + 1;) {
+          const seen = Atomics.compareExchange(i32, L.SB_SLOTS_HIGH, high, s + 1);
+          if (seen === high) break;
+          high = seen;
+        }
+        this.slot = s;
+        this.gen = gen;
+        this.locks.setSlot(s, gen);
+        return;
+      }
+      fail("EMFILE", `all ${L.NSLOTS} instance slots of the pool are taken: detach instances ` +
+        "you no longer use, or evict the ones whose workers were terminated (pool.instances())", "OSError");
+    }
+
+    /** This instance's id in the pool: generation × 256 + slot. */
+    get instanceId() {
+      return this.gen * 256 + this.slot;
     }
 
     /**
@@ -198,6 +243,13 @@
           `${maximumPages} pages: ${e.message}`);
       }
       Pool.format(memory, maximumPages);
+      if (opts.leaseMs != null) {
+        const ms = opts.leaseMs;
+        if (typeof ms !== "number" || !(ms >= 10 && ms <= 600000) || ms !== Math.floor(ms)) {
+          fail("EINVAL", `lease must be a whole number of milliseconds from 10 to 600000, got ${ms}`);
+        }
+        new Uint32Array(memory.buffer)[L.SB_LEASE_MS] = ms;
+      }
       return new Pool(memory, opts);
     }
 
@@ -234,6 +286,8 @@
           `${L.MAX_MEMORY_PAGES}`);
       }
       u32[L.SB_MAX_PAGES] = maximumPages;
+      u32[L.SB_LEASE_MS] = L.DEFAULT_LEASE_MS;
+      u32[L.SB_UID] = (Math.random() * 0x100000000) >>> 0;
       const heapBytes = buf.byteLength - L.HEAP_START;
       const p = L.HEAP_START;
       u32[p >>> 2] = heapBytes;
@@ -280,12 +334,27 @@
     _runlock() {
       this.locks.readUnlock(META);
     }
+    /** Take META for writing and open a transaction (undoing a dead holder's first). */
     _wlock() {
       this.locks.writeLock(META);
       this._ensure();
+      this._txBegin();
     }
+    /** Commit the transaction and release META. */
     _wunlock() {
-      this.locks.writeUnlock(META);
+      try {
+        if (this._inTx) this._commit();
+      } finally {
+        this._inTx = false;
+        this.locks.writeUnlock(META);
+      }
+    }
+    /** Undo the open transaction (an operation failed half-way): nothing it did stays. */
+    _abort() {
+      if (this._inTx) {
+        this._rollback();
+        this._deferred.length = 0;
+      }
     }
     _stripe(ino) {
       return L.LOCKS_AT + (ino % L.STRIPES) * L.LOCK_BYTES;
@@ -304,12 +373,393 @@
       this._wlock();
       try {
         return fn();
+      } catch (e) {
+        this._abort();
+        throw e;
       } finally {
         this._wunlock();
       }
     }
     _assertMetaWrite() {
-      if (!this.locks.isWriteHeld(META)) throw new Error("extmemfs: META write lock not held");
+      if (this.slot !== undefined && !this.locks.isWriteHeld(META)) {
+        throw new Error("extmemfs: META write lock not held");
+      }
+    }
+
+    // ---- transactions: the undo log ------------------------------------------
+    //
+    // Every metadata store under META write goes through _st/_stA/_stf, which first
+    // append [word, old value] to the log in the pool. A holder that dies leaves the
+    // log non-empty; the next META writer undoes it (_txBegin). See layout.js.
+
+    _txBegin() {
+      if (Atomics.load(this.u32, LOG_COUNT) !== 0) this._rollback();
+      this._inTx = true;
+      this._logN = 0;
+      this._deferred.length = 0;
+      if (this._pending.size && !this._recovering) this._recoverPending();
+    }
+
+    /** Do the frees put off to the end of the transaction, then empty the log. */
+    _commit() {
+      const d = this._deferred;
+      for (let i = 0; i < d.length; i++) this._freeNow(d[i]);
+      d.length = 0;
+      Atomics.store(this.u32, LOG_COUNT, 0);
+      this._logN = 0;
+    }
+
+    _logFull() {
+      throw new PoolError("EIO", `undo log full (${LOG_CAP} words): operation too large, undone`);
+    }
+
+    /** Log word i's current value (the caller is about to change it some other way). */
+    _logW(i) {
+      if (!this._inTx) return;
+      const u32 = this.u32;
+      const n = this._logN;
+      if (n + 2 > LOG_CAP) this._logFull();
+      u32[LOG_E + n] = u32[i];
+      u32[LOG_E + n + 1] = i;
+      this._logN = n + 2;
+      Atomics.store(u32, LOG_COUNT, n + 2);
+    }
+    /** Logged store of u32 word i. */
+    _st(i, v) {
+      if (this._inTx) this._logW(i);
+      this.u32[i] = v;
+    }
+    /** Logged store of u32 word i, as an Atomics.store (for words read without locks). */
+    _stA(i, v) {
+      if (this._inTx) this._logW(i);
+      Atomics.store(this.u32, i, v);
+    }
+    /** Logged store of f64 element fi. */
+    _stf(fi, v) {
+      if (this._inTx) {
+        this._logW(fi * 2);
+        this._logW(fi * 2 + 1);
+      }
+      this.f64[fi] = v;
+    }
+
+    /**
+     * Copy bytes [src, src+len) down to dst (< src) so that the copy can be undone:
+     * in chunks no longer than src - dst (a chunk never overwrites its own source),
+     * recording the bytes done after each chunk.
+     */
+    _moveDown(dst, src, len) {
+      if (len <= 0 || dst === src) return;
+      if (!(dst < src)) throw new Error(`extmemfs: _moveDown ${dst} > ${src}`);
+      const u32 = this.u32;
+      const chunk = Math.min(src - dst, len, BEAT_BYTES);
+      let at = -1;
+      if (this._inTx) {
+        const n = this._logN;
+        if (n + MOVE_WORDS > LOG_CAP) this._logFull();
+        u32[LOG_E + n] = dst;
+        u32[LOG_E + n + 1] = src;
+        u32[LOG_E + n + 2] = len;
+        u32[LOG_E + n + 3] = chunk;
+        u32[LOG_E + n + 4] = 0;
+        u32[LOG_E + n + 5] = L.MOVE_TAG;
+        this._logN = n + MOVE_WORDS;
+        Atomics.store(u32, LOG_COUNT, n + MOVE_WORDS);
+        at = LOG_E + n + 4;
+      }
+      const u8 = this.u8;
+      let sinceBeat = 0;
+      for (let done = 0; done < len;) {
+        const c = Math.min(chunk, len - done);
+        u8.copyWithin(dst + done, src + done, src + done + c);
+        done += c;
+        if (at >= 0) Atomics.store(u32, at, done);
+        if ((sinceBeat += c) >= BEAT_BYTES) {
+          sinceBeat = 0;
+          this._beatQuiet();
+        }
+      }
+    }
+
+    /** Bump our heartbeat during long work under a lock. */
+    _beatQuiet() {
+      const i32 = this.i32;
+      const hw = this.locks.sw + L.S_HB;
+      i32[hw] = (i32[hw] + 1) | 0;
+    }
+
+    /** Undo the log newest first and empty it. META write lock held. */
+    _rollback() {
+      const u32 = this.u32;
+      const u8 = this.u8;
+      let n = Atomics.load(u32, LOG_COUNT);
+      if (n > LOG_CAP) n = 0; // a corrupt count: nothing trustworthy to undo
+      while (n > 0) {
+        if (u32[LOG_E + n - 1] === L.MOVE_TAG && n >= MOVE_WORDS) {
+          const e = LOG_E + n - MOVE_WORDS;
+          const dst = u32[e];
+          const src = u32[e + 1];
+          const len = u32[e + 2];
+          const chunk = u32[e + 3];
+          const done = Math.min(u32[e + 4], len);
+          if (chunk > 0 && src + len <= u8.length) {
+            // Chunks put back last to first: each one's copy is still intact at dst.
+            for (let i = Math.ceil(done / chunk) - 1; i >= 0; i--) {
+              const off = i * chunk;
+              const c = Math.min(chunk, len - off);
+              u8.copyWithin(src + off, dst + off, dst + off + c);
+            }
+          }
+          n -= MOVE_WORDS;
+        } else {
+          const i = u32[LOG_E + n - 1];
+          if (i < u32.length) u32[i] = u32[LOG_E + n - 2];
+          n -= 2;
+        }
+      }
+      Atomics.store(u32, LOG_COUNT, 0);
+      this._logN = 0;
+      this._refreshIfShrunk();
+    }
+
+    /** After an undo the heap may end earlier than our views: nothing to do but note. */
+    _refreshIfShrunk() {
+      if (this.u32[L.SB_HEAP_PAGES] * PAGE > this.u8.length) this._refresh();
+    }
+
+    // ---- instances: liveness, recovery, detach, evict --------------------------
+
+    /** Called by the locks while waiting, with the slot of the holder in the way. */
+    _onStall(holder) {
+      if (holder < 0 || holder === this.slot || holder >= L.NSLOTS) return;
+      const i32 = this.i32;
+      const sw = slotWord(holder);
+      const state = Atomics.load(i32, sw + L.S_STATE);
+      const hb = Atomics.load(i32, sw + L.S_HB);
+      const now = Date.now();
+      const wt = this._watch;
+      if (wt.slot !== holder || wt.hb !== hb || wt.state !== state) {
+        wt.slot = holder;
+        wt.hb = hb;
+        wt.state = state;
+        wt.since = now;
+        if (state !== L.SLOT_DEAD) return; // half-recovered: finish at once
+      } else if (now - wt.since < Atomics.load(this.u32, L.SB_LEASE_MS)) {
+        return;
+      }
+      wt.slot = -1;
+      this._recover(holder);
+    }
+
+    /**
+     * Clean up after dead instance slot x: undo its open transaction, drop the move it
+     * was making, release its pins, then free its locks and its slot. Safe to call
+     * again for a slot half-recovered by someone who died meanwhile.
+     */
+    _recover(x) {
+      const i32 = this.i32;
+      const sw = slotWord(x);
+      if (this.locks.draining) {
+        // We hold META's STATE and wait for readers, x among them: dropping its read
+        // hold is all that can be done now; the rest waits until META is fully ours.
+        if (Atomics.load(i32, sw + L.S_STATE) !== L.SLOT_FREE) {
+          const held = Atomics.load(i32, sw + L.S_RLOCK);
+          if (held && Atomics.compareExchange(i32, sw + L.S_RLOCK, held, 0) === held) this.locks._wake(held >> 2);
+          this._pending.add(x);
+        }
+        return;
+      }
+      const mw = META >> 2;
+      const me = -this.locks.id;
+      const had = Atomics.load(i32, mw + L.LK_STATE) === me;
+      if (!had) {
+        if (Atomics.compareExchange(i32, mw + L.LK_STATE, -(x + 1), me) === -(x + 1)) {
+          this.locks.drain(META); // META was x's: it is ours now, undo log and all
+        } else {
+          this.locks.writeLock(META);
+        }
+        this._ensure();
+        this._inTx = true;
+        this._logN = 0;
+        this._deferred.length = 0;
+        if (Atomics.load(this.u32, LOG_COUNT) !== 0) this._rollback();
+      }
+      this._recovering = true;
+      try {
+        this._pending.add(x);
+        this._recoverPending();
+      } catch (err) {
+        this._abort();
+        throw err;
+      } finally {
+        this._recovering = false;
+        if (!had) this._wunlock();
+      }
+    }
+
+    /** Recover every slot in _pending. META write held, transaction open. */
+    _recoverPending() {
+      this._recovering = true;
+      try {
+        for (const x of this._pending) {
+          this._pending.delete(x);
+          if (x !== this.slot) this._recoverLocked(x);
+        }
+      } finally {
+        this._recovering = false;
+      }
+    }
+
+    /**
+     * Release everything slot x holds. META write held with a transaction open, and
+     * x's own transaction (if any) already undone. Commits as it goes.
+     */
+    _recoverLocked(x, detaching) {
+      const u32 = this.u32;
+      const i32 = this.i32;
+      const sw = slotWord(x);
+      const state = Atomics.load(i32, sw + L.S_STATE);
+      if (state === L.SLOT_FREE) return;
+      if (state === L.SLOT_LIVE) {
+        // An extent move it was copying outside META: the old extent is still whole.
+        const mi = u32[sw + L.S_MOVE_INO];
+        if (mi && (mi >>> 10) < u32[L.SB_INODE_CHUNKS]) {
+          const w = this._ib(mi) >>> 2;
+          const moving = u32[w + L.I_MOVING];
+          if (moving && isRegMode(u32[w + L.I_MODE])) {
+            this._free(moving - L.HDR);
+            this._st(w + L.I_MOVING, 0);
+          }
+        }
+        this._st(sw + L.S_MOVE_INO, 0);
+        this._commit();
+        // Its pins, one transaction each (a table may be long; the log is bounded).
+        const pt = u32[sw + L.S_PINS];
+        if (pt) {
+          const n = Math.min(u32[(pt >>> 2) + L.PT_N], u32[(pt >>> 2) + L.PT_CAP]);
+          for (let k = 0; k < n; k++) {
+            const ew = (pt + L.PT_HDR + k * L.PT_ENTRY) >>> 2;
+            const count = u32[ew + 2];
+            if (!count) continue;
+            const ino = u32[ew];
+            if (ino > 0 && (ino >>> 10) < u32[L.SB_INODE_CHUNKS]) {
+              const w = this._ib(ino) >>> 2;
+              if (u32[w + L.I_GEN] === u32[ew + 1] && u32[w + L.I_MODE] !== 0) {
+                this._stA(w + L.I_OPEN, Math.max(0, u32[w + L.I_OPEN] - count));
+                this._maybeFree(ino);
+              }
+            }
+            this._st(ew + 2, 0);
+            this._commit();
+          }
+          this._free(pt - L.HDR);
+          this._st(sw + L.S_PINS, 0);
+        }
+        this._stA(sw + L.S_STATE, L.SLOT_DEAD);
+        this._st(L.SB_RECOVERIES, u32[L.SB_RECOVERIES] + 1);
+        this._commit();
+      }
+      // Committed: now drop its holds (lock words are never logged or undone).
+      const id = x + 1;
+      for (let k = 0; k < L.STRIPES; k++) this._dropHold(L.LOCKS_AT + k * L.LOCK_BYTES, id);
+      this._dropHold(META, id);
+      const held = Atomics.load(i32, sw + L.S_RLOCK);
+      Atomics.store(i32, sw + L.S_RLOCK, 0);
+      if (held) this.locks._wake(held >> 2);
+      if (detaching) return; // the caller frees the slot once it released META
+      Atomics.store(i32, sw + L.S_FLAGS, 0);
+      Atomics.store(i32, sw + L.S_STATE, L.SLOT_FREE);
+    }
+
+    _dropHold(base, id) {
+      const i32 = this.i32;
+      const w = base >> 2;
+      let woke = Atomics.compareExchange(i32, w + L.LK_STATE, -id, 0) === -id;
+      woke = Atomics.compareExchange(i32, w + L.LK_WNEXT, id, 0) === id || woke;
+      if (woke) this.locks._wake(w);
+    }
+
+    /**
+     * Release this instance's pins and slot. Its open files become unusable; the
+     * Pool object cannot be used afterwards. Idempotent.
+     */
+    detach() {
+      if (this.detached) return;
+      this._wlock();
+      try {
+        this._recoverLocked(this.slot, true);
+      } catch (e) {
+        this._abort();
+        throw e;
+      } finally {
+        this._wunlock();
+      }
+      const sw = slotWord(this.slot);
+      Atomics.store(this.i32, sw + L.S_FLAGS, 0);
+      Atomics.store(this.i32, sw + L.S_STATE, L.SLOT_FREE);
+      this.detached = true;
+    }
+
+    /**
+     * Declare instance `id` (its instanceId) dead and clean up after it now: for
+     * hosts that terminated its worker. Returns false if no such instance is attached.
+     * @throws {PoolError} EINVAL (bad id, or this instance's own id)
+     */
+    evict(id) {
+      if (typeof id !== "number" || !(id >= 0) || id !== Math.floor(id) || id > 0xffffffff) {
+        fail("EINVAL", `instance id must be a whole number, got ${id}`);
+      }
+      const slot = id % 256;
+      const gen = Math.floor(id / 256);
+      if (slot >= L.NSLOTS) fail("EINVAL", `no instance slot ${slot} (the pool has ${L.NSLOTS})`);
+      if (slot === this.slot) fail("EINVAL", "an instance cannot evict itself (use detach())");
+      const sw = slotWord(slot);
+      if (Atomics.load(this.i32, sw + L.S_GEN) !== gen || Atomics.load(this.i32, sw + L.S_STATE) === L.SLOT_FREE) {
+        return false;
+      }
+      this.locks.beat();
+      this._recover(slot);
+      return true;
+    }
+
+    /**
+     * The attached instances: [{id, slot, self, state, open_pins, holds, since}].
+     * `holds` lists the locks it holds ("meta", "stripe N", "read meta", ...).
+     */
+    instances() {
+      const i32 = this.i32;
+      const u32 = this.u32;
+      const out = [];
+      const high = Math.min(L.NSLOTS, Atomics.load(i32, L.SB_SLOTS_HIGH));
+      for (let s = 0; s < high; s++) {
+        const sw = slotWord(s);
+        const state = Atomics.load(i32, sw + L.S_STATE);
+        if (state === L.SLOT_FREE) continue;
+        const holds = [];
+        const name = (base) => (base === META ? "meta" : `stripe ${(base - L.LOCKS_AT) / L.LOCK_BYTES}`);
+        if (Atomics.load(i32, (META >> 2) + L.LK_STATE) === -(s + 1)) holds.push("meta");
+        for (let k = 0; k < L.STRIPES; k++) {
+          if (Atomics.load(i32, ((L.LOCKS_AT + k * L.LOCK_BYTES) >> 2) + L.LK_STATE) === -(s + 1)) holds.push(`stripe ${k}`);
+        }
+        const r = Atomics.load(i32, sw + L.S_RLOCK);
+        if (r) holds.push(`read ${name(r)}`);
+        let pins = 0;
+        const pt = u32[sw + L.S_PINS];
+        if (pt && pt + L.PT_HDR <= this.heapEnd) {
+          const n = Math.min(u32[(pt >>> 2) + L.PT_N], u32[(pt >>> 2) + L.PT_CAP]);
+          for (let k = 0; k < n; k++) pins += u32[((pt + L.PT_HDR + k * L.PT_ENTRY) >>> 2) + 2];
+        }
+        out.push({
+          id: Atomics.load(i32, sw + L.S_GEN) * 256 + s,
+          slot: s,
+          self: s === this.slot,
+          state: state === L.SLOT_LIVE ? "live" : "dead",
+          open_pins: pins,
+          holds,
+          since: this.f64[(sw >>> 1) + L.S_SINCE],
+        });
+      }
+      return out;
     }
 
     get heapEnd() {
@@ -329,35 +779,47 @@
       return this.u32[p >>> 2] & L.USED_BIT;
     }
     _setBlock(p, size, used, kind) {
-      const u32 = this.u32;
       const head = (size + used) >>> 0;
-      u32[p >>> 2] = head;
-      u32[(p >>> 2) + 1] = kind;
-      u32[(p + size - 8) >>> 2] = head;
-      u32[(p + size - 4) >>> 2] = kind;
+      this._st(p >>> 2, head);
+      this._st((p >>> 2) + 1, kind);
+      this._st((p + size - 8) >>> 2, head);
+      this._st((p + size - 4) >>> 2, kind);
     }
     _binInsert(p, size) {
       const u32 = this.u32;
       const b = binOf(size);
       const head = u32[L.SB_BINS + b];
-      u32[(p >>> 2) + L.B_NEXT] = head;
-      u32[(p >>> 2) + L.B_PREV] = 0;
-      if (head) u32[(head >>> 2) + L.B_PREV] = p;
-      u32[L.SB_BINS + b] = p;
-      u32[L.SB_BIN_MAP] = (u32[L.SB_BIN_MAP] | (1 << b)) >>> 0;
+      this._st((p >>> 2) + L.B_NEXT, head);
+      this._st((p >>> 2) + L.B_PREV, 0);
+      if (head) this._st((head >>> 2) + L.B_PREV, p);
+      this._st(L.SB_BINS + b, p);
+      this._st(L.SB_BIN_MAP, (u32[L.SB_BIN_MAP] | (1 << b)) >>> 0);
     }
+    /**
+     * Unlink free block p from its bin. Its own words (header, links, footer) are
+     * logged too: whoever takes the block may overwrite them with payload unlogged.
+     */
     _binRemove(p, size) {
       const u32 = this.u32;
       const b = binOf(size);
-      const next = u32[(p >>> 2) + L.B_NEXT];
-      const prev = u32[(p >>> 2) + L.B_PREV];
-      if (prev) {
-        u32[(prev >>> 2) + L.B_NEXT] = next;
-      } else {
-        u32[L.SB_BINS + b] = next;
-        if (!next) u32[L.SB_BIN_MAP] = (u32[L.SB_BIN_MAP] & ~(1 << b)) >>> 0;
+      const w = p >>> 2;
+      if (this._inTx) {
+        this._logW(w);
+        this._logW(w + 1);
+        this._logW(w + L.B_NEXT);
+        this._logW(w + L.B_PREV);
+        this._logW((p + size - 8) >>> 2);
+        this._logW((p + size - 4) >>> 2);
       }
-      if (next) u32[(next >>> 2) + L.B_PREV] = prev;
+      const next = u32[w + L.B_NEXT];
+      const prev = u32[w + L.B_PREV];
+      if (prev) {
+        this._st((prev >>> 2) + L.B_NEXT, next);
+      } else {
+        this._st(L.SB_BINS + b, next);
+        if (!next) this._st(L.SB_BIN_MAP, (u32[L.SB_BIN_MAP] & ~(1 << b)) >>> 0);
+      }
+      if (next) this._st((next >>> 2) + L.B_PREV, prev);
     }
 
     /**
@@ -428,8 +890,8 @@
         this._binInsert(rest, size - need);
       }
       this._setBlock(p, used, L.USED_BIT, kind);
-      this.u32[L.SB_USED_BYTES] += used;
-      this.u32[L.SB_FREE_BYTES] -= used;
+      this._st(L.SB_USED_BYTES, this.u32[L.SB_USED_BYTES] + used);
+      this._st(L.SB_FREE_BYTES, this.u32[L.SB_FREE_BYTES] - used);
       return p;
     }
 
@@ -469,8 +931,8 @@
         used = need;
       }
       this._setBlock(q, used, L.USED_BIT, kind);
-      this.u32[L.SB_USED_BYTES] += used;
-      this.u32[L.SB_FREE_BYTES] -= used;
+      this._st(L.SB_USED_BYTES, this.u32[L.SB_USED_BYTES] + used);
+      this._st(L.SB_FREE_BYTES, this.u32[L.SB_FREE_BYTES] - used);
       return q;
     }
 
@@ -491,12 +953,22 @@
       return this._takeFree(p, need, kind);
     }
 
-    /** Free block p, merging it with free neighbours. META write lock held. */
+    /**
+     * Free block p. Inside a transaction the free happens at commit, so that no
+     * block allocated later in the same transaction overwrites a payload that an
+     * undo would need (a removed directory entry, an old directory table, ...).
+     */
     _free(p) {
+      if (this._inTx) this._deferred.push(p);
+      else this._freeNow(p);
+    }
+
+    /** Free block p now, merging it with free neighbours. META write lock held. */
+    _freeNow(p) {
       const u32 = this.u32;
       let size = this._bsize(p);
-      u32[L.SB_USED_BYTES] -= size;
-      u32[L.SB_FREE_BYTES] += size;
+      this._st(L.SB_USED_BYTES, u32[L.SB_USED_BYTES] - size);
+      this._st(L.SB_FREE_BYTES, u32[L.SB_FREE_BYTES] + size);
       const start = u32[L.SB_HEAP_START];
       if (p > start && !(u32[(p - 8) >>> 2] & L.USED_BIT)) {
         const psize = u32[(p - 8) >>> 2] - (u32[(p - 8) >>> 2] & 7);
@@ -567,12 +1039,12 @@
         this._binRemove(tail, tsize);
         p = tail;
         size += tsize;
-        this.u32[L.SB_FREE_BYTES] -= tsize;
+        this._st(L.SB_FREE_BYTES, this.u32[L.SB_FREE_BYTES] - tsize);
       }
       this._setBlock(p, size, 0, L.K_FREE);
       this._binInsert(p, size);
-      this.u32[L.SB_FREE_BYTES] += size;
-      Atomics.store(this.u32, L.SB_HEAP_PAGES, newEnd / PAGE);
+      this._st(L.SB_FREE_BYTES, this.u32[L.SB_FREE_BYTES] + size);
+      this._stA(L.SB_HEAP_PAGES, newEnd / PAGE);
     }
 
     /**
@@ -594,7 +1066,8 @@
         const heapStart = this.u32[L.SB_HEAP_START];
         const pf = p > heapStart ? this.u32[(p - 8) >>> 2] : L.USED_BIT;
         prev = pf & L.USED_BIT ? 0 : pf - (pf & 7);
-        if (prev && prev + size + next >= need && content <= SLIDE_MAX) {
+        // (Slides overlapping by far more than the gap would take too many chunks.)
+        if (prev && prev + size + next >= need && content <= SLIDE_MAX && content <= prev * 4096) {
           start = p - prev;
         } else {
           prev = 0;
@@ -613,15 +1086,23 @@
       const avail = prev + size + next;
       let newSize = Math.min(Math.max(need, want), avail);
       if (avail - newSize < L.MIN_BLOCK) newSize = avail;
-      if (prev) this.u8.copyWithin(start + L.HDR, p + L.HDR, p + L.HDR + content);
+      if (prev) {
+        // The slide overwrites p's header and footer: log them (the payload itself is
+        // put back by undoing the move).
+        this._logW(p >>> 2);
+        this._logW((p >>> 2) + 1);
+        this._logW((p + size - 8) >>> 2);
+        this._logW((p + size - 4) >>> 2);
+        this._moveDown(start + L.HDR, p + L.HDR, content);
+      }
       if (avail > newSize) {
         const rest = start + newSize;
         this._setBlock(rest, avail - newSize, 0, L.K_FREE);
         this._binInsert(rest, avail - newSize);
       }
       this._setBlock(start, newSize, L.USED_BIT, kind);
-      this.u32[L.SB_USED_BYTES] += newSize - size;
-      this.u32[L.SB_FREE_BYTES] -= newSize - size;
+      this._st(L.SB_USED_BYTES, this.u32[L.SB_USED_BYTES] + newSize - size);
+      this._st(L.SB_FREE_BYTES, this.u32[L.SB_FREE_BYTES] - (newSize - size));
       return start;
     }
 
@@ -681,9 +1162,11 @@
       const ino = u32[L.SB_INODE_FREE];
       const b = this._ib(ino);
       const w = b >>> 2;
-      u32[L.SB_INODE_FREE] = u32[w + L.I_NEXT];
+      this._st(L.SB_INODE_FREE, u32[w + L.I_NEXT]);
       let gen = (u32[w + L.I_GEN] + 1) >>> 0;
       if (gen === 0) gen = 1;
+      // The whole record is rewritten: log it once, then store plainly.
+      for (let i = 0; i < 16; i++) this._logW(w + i);
       u32[w + L.I_GEN] = gen;
       u32[w + L.I_NLINK] = 0;
       u32[w + L.I_OPEN] = 0;
@@ -699,7 +1182,7 @@
       this.f64[f + L.I_MTIME] = now;
       this.f64[f + L.I_CTIME] = now;
       Atomics.store(u32, w + L.I_MODE, mode);
-      u32[L.SB_INODES_LIVE]++;
+      this._st(L.SB_INODES_LIVE, u32[L.SB_INODES_LIVE] + 1);
       return ino;
     }
 
@@ -710,15 +1193,16 @@
       const p = this._alloc(L.INODES_PER_CHUNK * L.INODE_BYTES, L.K_INODES);
       if (!p) fail("ENOSPC", "no room for more inodes");
       const base = p + L.HDR;
+      // A fresh block: its payload needs no undo entries.
       this.u8.fill(0, base, base + L.INODES_PER_CHUNK * L.INODE_BYTES);
-      u32[L.SB_CHUNK_DIR + k] = base;
-      u32[L.SB_INODE_CHUNKS] = k + 1;
-      // Link the new slots in order (ino 0 is never handed out).
       const first = k * L.INODES_PER_CHUNK + (k === 0 ? 1 : 0);
       const last = (k + 1) * L.INODES_PER_CHUNK - 1;
+      this._st(L.SB_CHUNK_DIR + k, base);
+      // Link the new slots in order (ino 0 is never handed out).
       for (let ino = first; ino < last; ino++) u32[(this._ib(ino) >>> 2) + L.I_NEXT] = ino + 1;
       u32[(this._ib(last) >>> 2) + L.I_NEXT] = 0;
-      u32[L.SB_INODE_FREE] = first;
+      this._st(L.SB_INODE_CHUNKS, k + 1);
+      this._st(L.SB_INODE_FREE, first);
     }
 
     /** Free inode `ino` and its content. META write lock held. */
@@ -731,17 +1215,17 @@
       if (ext) this._free(ext - L.HDR);
       const moving = u32[w + L.I_MOVING];
       if (moving && !isDirMode(mode)) this._free(moving - L.HDR);
-      u32[w + L.I_EXTENT] = 0;
-      u32[w + L.I_CAP] = 0;
-      u32[w + L.I_SIZE] = 0;
-      u32[w + L.I_MOVING] = 0;
-      Atomics.store(u32, w + L.I_MODE, 0);
-      u32[w + L.I_NEXT] = u32[L.SB_INODE_FREE];
-      u32[L.SB_INODE_FREE] = ino;
-      u32[L.SB_INODES_LIVE]--;
-      if (isDirMode(mode)) u32[L.SB_N_DIRS]--;
-      else if (isRegMode(mode)) u32[L.SB_N_FILES]--;
-      else if (isLnkMode(mode)) u32[L.SB_N_LINKS]--;
+      this._st(w + L.I_EXTENT, 0);
+      this._st(w + L.I_CAP, 0);
+      this._stA(w + L.I_SIZE, 0);
+      this._st(w + L.I_MOVING, 0);
+      this._stA(w + L.I_MODE, 0);
+      this._st(w + L.I_NEXT, u32[L.SB_INODE_FREE]);
+      this._st(L.SB_INODE_FREE, ino);
+      this._st(L.SB_INODES_LIVE, u32[L.SB_INODES_LIVE] - 1);
+      if (isDirMode(mode)) this._st(L.SB_N_DIRS, u32[L.SB_N_DIRS] - 1);
+      else if (isRegMode(mode)) this._st(L.SB_N_FILES, u32[L.SB_N_FILES] - 1);
+      else if (isLnkMode(mode)) this._st(L.SB_N_LINKS, u32[L.SB_N_LINKS] - 1);
     }
 
     /** Free `ino` if nothing names it and nothing holds it open. META write lock held. */
@@ -759,8 +1243,8 @@
     _touch(b, m, c) {
       const now = Date.now();
       const f = b >>> 3;
-      if (m) this.f64[f + L.I_MTIME] = now;
-      if (c) this.f64[f + L.I_CTIME] = now;
+      if (m) this._stf(f + L.I_MTIME, now);
+      if (c) this._stf(f + L.I_CTIME, now);
     }
 
     // ---- directories ----------------------------------------------------------
@@ -772,10 +1256,10 @@
       this.u8.fill(0, t, t + L.DT_HDR + L.DT_MIN_SLOTS * L.DT_SLOT_BYTES);
       this.u32[(t >>> 2) + L.DT_SLOTS] = L.DT_MIN_SLOTS;
       const w = this._ib(ino) >>> 2;
-      this.u32[w + L.I_EXTENT] = t;
-      this.u32[w + L.I_CAP] = this._bsize(p) - L.HDR - L.FTR;
-      this.u32[w + L.I_NLINK] = 2;
-      this.u32[w + L.I_PARENT] = parent;
+      this._st(w + L.I_EXTENT, t);
+      this._st(w + L.I_CAP, this._bsize(p) - L.HDR - L.FTR);
+      this._st(w + L.I_NLINK, 2);
+      this._st(w + L.I_PARENT, parent);
     }
 
     _nameEq(e, len) {
@@ -837,8 +1321,8 @@
         n++;
       }
       u32[(t >>> 2) + L.DT_COUNT] = n;
-      u32[dw + L.I_EXTENT] = t;
-      u32[dw + L.I_CAP] = this._bsize(p) - L.HDR - L.FTR;
+      this._st(dw + L.I_EXTENT, t);
+      this._st(dw + L.I_CAP, this._bsize(p) - L.HDR - L.FTR);
       this._free(old - L.HDR);
     }
 
@@ -857,7 +1341,7 @@
       const p = this._alloc(L.DE_NAME + len, L.K_DENTRY);
       if (!p) fail("ENOSPC", "no room for a directory entry");
       const e = p + L.HDR;
-      const w = e >>> 2;
+      const w = e >>> 2; // a fresh block: no undo entries needed
       this.u32[w + L.DE_INO] = ino;
       this.u32[w + L.DE_GEN] = this._gen(ino);
       this.u32[w + L.DE_HASH] = hash;
@@ -869,10 +1353,11 @@
     /** Put entry e (hash h) into slot s (from _dtFind) of table t. */
     _dtPut(t, s, h, e) {
       const tw = t >>> 2;
-      if (this.u32[(s >>> 2) + 1] === L.SLOT_DELETED) this.u32[tw + L.DT_TOMBS]--;
-      this.u32[s >>> 2] = h;
-      this.u32[(s >>> 2) + 1] = e;
-      this.u32[tw + L.DT_COUNT]++;
+      const u32 = this.u32;
+      if (u32[(s >>> 2) + 1] === L.SLOT_DELETED) this._st(tw + L.DT_TOMBS, u32[tw + L.DT_TOMBS] - 1);
+      this._st(s >>> 2, h);
+      this._st((s >>> 2) + 1, e);
+      this._st(tw + L.DT_COUNT, u32[tw + L.DT_COUNT] + 1);
     }
 
     /** Remove the entry in slot s of dir `dirB`; frees the entry block. */
@@ -880,10 +1365,10 @@
       const t = this.u32[(dirB >>> 2) + L.I_EXTENT];
       const tw = t >>> 2;
       const e = this.u32[(s >>> 2) + 1];
-      this.u32[(s >>> 2) + 1] = L.SLOT_DELETED;
-      this.u32[s >>> 2] = 0;
-      this.u32[tw + L.DT_COUNT]--;
-      this.u32[tw + L.DT_TOMBS]++;
+      this._st((s >>> 2) + 1, L.SLOT_DELETED);
+      this._st(s >>> 2, 0);
+      this._st(tw + L.DT_COUNT, this.u32[tw + L.DT_COUNT] - 1);
+      this._st(tw + L.DT_TOMBS, this.u32[tw + L.DT_TOMBS] + 1);
       this._free(e - L.HDR);
       const count = this.u32[tw + L.DT_COUNT];
       const slots = this.u32[tw + L.DT_SLOTS];
@@ -984,36 +1469,34 @@
               const p = this._alloc(tbytes.length, L.K_DATA);
               if (!p) fail("ENOSPC", "no room for a symlink");
               this.u8.set(tbytes, p + L.HDR);
-              this.u32[(b >>> 2) + L.I_EXTENT] = p + L.HDR;
-              this.u32[(b >>> 2) + L.I_CAP] = this._bsize(p) - L.HDR - L.FTR;
-              this.u32[(b >>> 2) + L.I_SIZE] = tbytes.length;
+              this._st((b >>> 2) + L.I_EXTENT, p + L.HDR);
+              this._st((b >>> 2) + L.I_CAP, this._bsize(p) - L.HDR - L.FTR);
+              this._stA((b >>> 2) + L.I_SIZE, tbytes.length);
             }
-            this.u32[(b >>> 2) + L.I_NLINK] = 1;
-          } else {
-            this.u32[(b >>> 2) + L.I_NLINK] = 1;
           }
+          if (type !== L.S_IFDIR) this._st((b >>> 2) + L.I_NLINK, 1);
           e = this._dentryAlloc(ino, len, hash);
         } catch (err) {
-          this.u32[(b >>> 2) + L.I_NLINK] = 0;
-          this._inodeFree(ino);
-          if (type === L.S_IFDIR) this.u32[L.SB_N_DIRS]++; // _inodeFree counted it down
-          else if (type === L.S_IFREG) this.u32[L.SB_N_FILES]++;
-          else this.u32[L.SB_N_LINKS]++;
+          this._abort(); // undoes the inode and whatever was allocated for it
           throw err;
         }
-        this._dtPut(this.u32[(db >>> 2) + L.I_EXTENT], s, hash, e);
+        const u32 = this.u32;
+        this._dtPut(u32[(db >>> 2) + L.I_EXTENT], s, hash, e);
         if (type === L.S_IFDIR) {
-          this.u32[(b >>> 2) + L.I_DENTRY] = e;
-          this.u32[(db >>> 2) + L.I_NLINK]++;
-          this.u32[L.SB_N_DIRS]++;
+          this._st((b >>> 2) + L.I_DENTRY, e);
+          this._st((db >>> 2) + L.I_NLINK, u32[(db >>> 2) + L.I_NLINK] + 1);
+          this._st(L.SB_N_DIRS, u32[L.SB_N_DIRS] + 1);
         } else if (type === L.S_IFREG) {
-          this.u32[L.SB_N_FILES]++;
+          this._st(L.SB_N_FILES, u32[L.SB_N_FILES] + 1);
         } else {
-          this.u32[L.SB_N_LINKS]++;
+          this._st(L.SB_N_LINKS, u32[L.SB_N_LINKS] + 1);
         }
         this._touch(db, true, true);
-        this.u32[L.SB_CHANGE]++;
+        this._st(L.SB_CHANGE, u32[L.SB_CHANGE] + 1);
         return { ino, gen: this._gen(ino), mode };
+      } catch (err) {
+        this._abort();
+        throw err;
       } finally {
         this._wunlock();
       }
@@ -1053,15 +1536,18 @@
           if (ino === this.root) fail("EBUSY", "cannot remove the root");
           const t = this.u32[w + L.I_EXTENT];
           if (this.u32[(t >>> 2) + L.DT_COUNT] !== 0) fail("ENOTEMPTY", `${JSON.stringify(name)} is not empty`);
-          this.u32[(db >>> 2) + L.I_NLINK]--;
-          this.u32[w + L.I_DENTRY] = 0;
+          this._st((db >>> 2) + L.I_NLINK, this.u32[(db >>> 2) + L.I_NLINK] - 1);
+          this._st(w + L.I_DENTRY, 0);
         }
         this._dtDelete(db, s);
-        Atomics.store(this.u32, w + L.I_NLINK, 0);
+        this._stA(w + L.I_NLINK, 0);
         this._touch(this._ib(ino), false, true);
         this._touch(db, true, true);
-        this.u32[L.SB_CHANGE]++;
+        this._st(L.SB_CHANGE, this.u32[L.SB_CHANGE] + 1);
         this._maybeFree(ino);
+      } catch (err) {
+        this._abort();
+        throw err;
       } finally {
         this._wunlock();
       }
@@ -1127,14 +1613,14 @@
         const nt = u32[(ndb >>> 2) + L.I_EXTENT];
         if (ns >= 0) {
           const old = u32[(ns >>> 2) + 1];
-          u32[(ns >>> 2) + 1] = ne;
+          this._st((ns >>> 2) + 1, ne);
           this._free(old - L.HDR);
           const dwr = this._ib(dst) >>> 2;
           if (isDirMode(u32[dwr + L.I_MODE])) {
-            u32[(ndb >>> 2) + L.I_NLINK]--;
-            u32[dwr + L.I_DENTRY] = 0;
+            this._st((ndb >>> 2) + L.I_NLINK, u32[(ndb >>> 2) + L.I_NLINK] - 1);
+            this._st(dwr + L.I_DENTRY, 0);
           }
-          Atomics.store(u32, dwr + L.I_NLINK, 0);
+          this._stA(dwr + L.I_NLINK, 0);
           this._touch(this._ib(dst), false, true);
           this._maybeFree(dst);
         } else {
@@ -1147,17 +1633,20 @@
         if (oe2 === ne) fail("EIO", "rename found its own new entry (corrupt table)");
         this._dtDelete(odb, os2);
         if (srcDir) {
-          u32[sw + L.I_DENTRY] = ne;
+          this._st(sw + L.I_DENTRY, ne);
           if (oldDir !== newDir) {
-            u32[sw + L.I_PARENT] = newDir;
-            u32[(odb >>> 2) + L.I_NLINK]--;
-            u32[(ndb >>> 2) + L.I_NLINK]++;
+            this._st(sw + L.I_PARENT, newDir);
+            this._st((odb >>> 2) + L.I_NLINK, u32[(odb >>> 2) + L.I_NLINK] - 1);
+            this._st((ndb >>> 2) + L.I_NLINK, u32[(ndb >>> 2) + L.I_NLINK] + 1);
           }
         }
         this._touch(this._ib(src), false, true);
         this._touch(odb, true, true);
         this._touch(ndb, true, true);
-        u32[L.SB_CHANGE]++;
+        this._st(L.SB_CHANGE, u32[L.SB_CHANGE] + 1);
+      } catch (err) {
+        this._abort();
+        throw err;
       } finally {
         this._wunlock();
       }
@@ -1248,11 +1737,14 @@
         const f = b >>> 3;
         if (attr.mode != null) {
           const cur = this.u32[w + L.I_MODE];
-          this.u32[w + L.I_MODE] = ((cur & L.S_IFMT) | (attr.mode & 0o7777)) >>> 0;
+          this._stA(w + L.I_MODE, ((cur & L.S_IFMT) | (attr.mode & 0o7777)) >>> 0);
         }
-        if (attr.atime != null) this.f64[f + L.I_ATIME] = +attr.atime;
-        if (attr.mtime != null) this.f64[f + L.I_MTIME] = +attr.mtime;
-        this.f64[f + L.I_CTIME] = attr.ctime != null ? +attr.ctime : Date.now();
+        if (attr.atime != null) this._stf(f + L.I_ATIME, +attr.atime);
+        if (attr.mtime != null) this._stf(f + L.I_MTIME, +attr.mtime);
+        this._stf(f + L.I_CTIME, attr.ctime != null ? +attr.ctime : Date.now());
+      } catch (err) {
+        this._abort();
+        throw err;
       } finally {
         this._wunlock();
       }
@@ -1289,33 +1781,94 @@
      * @throws {PoolError} ENOENT (stale)
      */
     open(ino, gen) {
-      this._rlock();
+      this._wlock();
       try {
-        const w = this._live(ino, gen) >>> 2;
-        Atomics.add(this.u32, w + L.I_OPEN, 1);
+        this._pin(ino, gen, this._live(ino, gen) >>> 2);
+      } catch (err) {
+        this._abort();
+        throw err;
       } finally {
-        this._runlock();
+        this._wunlock();
       }
+    }
+
+    /**
+     * Take a pin on live inode ino (record at word w): OPEN + 1, and an entry in this
+     * instance's pin table so that the pin can be dropped if the instance dies.
+     */
+    _pin(ino, gen, w) {
+      const u32 = this.u32;
+      const sw = this.locks.sw;
+      let pt = u32[sw + L.S_PINS];
+      let n = 0;
+      if (pt) {
+        n = u32[(pt >>> 2) + L.PT_N];
+        for (let k = 0; k < n; k++) {
+          const ew = (pt + L.PT_HDR + k * L.PT_ENTRY) >>> 2;
+          if (u32[ew] === ino && u32[ew + 1] === gen) {
+            this._st(ew + 2, u32[ew + 2] + 1);
+            this._stA(w + L.I_OPEN, u32[w + L.I_OPEN] + 1);
+            return;
+          }
+        }
+      }
+      if (!pt || n >= u32[(pt >>> 2) + L.PT_CAP]) {
+        const cap = pt ? u32[(pt >>> 2) + L.PT_CAP] * 2 : 8;
+        const p = this._alloc(L.PT_HDR + cap * L.PT_ENTRY, L.K_PINS);
+        if (!p) fail("ENOSPC", "no room for this instance's table of open files");
+        const t = p + L.HDR; // a fresh block: no undo entries needed
+        if (pt) this.u8.copyWithin(t + L.PT_HDR, pt + L.PT_HDR, pt + L.PT_HDR + n * L.PT_ENTRY);
+        u32[(t >>> 2) + L.PT_N] = n;
+        u32[(t >>> 2) + L.PT_CAP] = cap;
+        if (pt) this._free(pt - L.HDR);
+        this._st(sw + L.S_PINS, t);
+        pt = t;
+      }
+      const ew = (pt + L.PT_HDR + n * L.PT_ENTRY) >>> 2;
+      this._st(ew, ino);
+      this._st(ew + 1, gen);
+      this._st(ew + 2, 1);
+      this._st((pt >>> 2) + L.PT_N, n + 1);
+      this._stA(w + L.I_OPEN, u32[w + L.I_OPEN] + 1);
     }
 
     /** Drop a pin; the last pin of an unlinked inode frees it. */
     close(ino, gen) {
-      this._ensure();
-      const w = this._ib(ino) >>> 2;
-      if (this.u32[w + L.I_GEN] !== gen) throw new Error(`extmemfs: close of stale inode ${ino}`);
-      const prev = Atomics.sub(this.u32, w + L.I_OPEN, 1);
-      if (prev === 0) {
-        Atomics.add(this.u32, w + L.I_OPEN, 1);
-        throw new Error(`extmemfs: close of inode ${ino} that is not open`);
-      }
-      if (prev === 1 && Atomics.load(this.u32, w + L.I_NLINK) === 0) {
-        this._wlock();
-        try {
-          const w2 = this._ib(ino) >>> 2;
-          if (this.u32[w2 + L.I_GEN] === gen && this.u32[w2 + L.I_MODE] !== 0) this._maybeFree(ino);
-        } finally {
-          this._wunlock();
+      this._wlock();
+      try {
+        const u32 = this.u32;
+        const w = this._ib(ino) >>> 2;
+        if (u32[w + L.I_GEN] !== gen || u32[w + L.I_MODE] === 0) {
+          throw new Error(`extmemfs: close of stale inode ${ino}`);
         }
+        const pt = u32[this.locks.sw + L.S_PINS];
+        const n = pt ? u32[(pt >>> 2) + L.PT_N] : 0;
+        let k = 0;
+        let ew = 0;
+        for (; k < n; k++) {
+          ew = (pt + L.PT_HDR + k * L.PT_ENTRY) >>> 2;
+          if (u32[ew] === ino && u32[ew + 1] === gen) break;
+        }
+        const open = u32[w + L.I_OPEN];
+        if (k === n || open === 0) throw new Error(`extmemfs: close of inode ${ino} that this instance has not open`);
+        if (u32[ew + 2] > 1) {
+          this._st(ew + 2, u32[ew + 2] - 1);
+        } else {
+          const lw = (pt + L.PT_HDR + (n - 1) * L.PT_ENTRY) >>> 2;
+          if (lw !== ew) {
+            this._st(ew, u32[lw]);
+            this._st(ew + 1, u32[lw + 1]);
+            this._st(ew + 2, u32[lw + 2]);
+          }
+          this._st((pt >>> 2) + L.PT_N, n - 1);
+        }
+        this._stA(w + L.I_OPEN, open - 1);
+        if (open === 1) this._maybeFree(ino);
+      } catch (err) {
+        this._abort();
+        throw err;
+      } finally {
+        this._wunlock();
       }
     }
 
@@ -1336,8 +1889,14 @@
         const n = Math.min(len, size - pos);
         const ext = this._extent(ino, w, size);
         if (n >= L.BULK_COPY) this._copyBegin();
-        if (copyOut) copyOut(dstOff, ext + pos, n);
-        else dst.set(this.u8.subarray(ext + pos, ext + pos + n), dstOff);
+        for (let done = 0; done < n;) {
+          // Very long copies go in pieces, beating our heartbeat between them.
+          const c = n - done > 4 * BEAT_BYTES ? BEAT_BYTES : n - done;
+          if (copyOut) copyOut(dstOff + done, ext + pos + done, c);
+          else dst.set(this.u8.subarray(ext + pos + done, ext + pos + done + c), dstOff + done);
+          done += c;
+          if (done < n) this._beatQuiet();
+        }
         if (n >= L.BULK_COPY) this._copyEnd();
         return n;
       } finally {
@@ -1376,7 +1935,12 @@
         const ext = this._extent(ino, w, end);
         if (pos > size) this.u8.fill(0, ext + size, ext + pos);
         if (len >= L.BULK_COPY) this._copyBegin();
-        if (len) this.u8.set(src.subarray(srcOff, srcOff + len), ext + pos);
+        for (let done = 0; done < len;) {
+          const c = len - done > 4 * BEAT_BYTES ? BEAT_BYTES : len - done;
+          this.u8.set(src.subarray(srcOff + done, srcOff + done + c), ext + pos + done);
+          done += c;
+          if (done < len) this._beatQuiet();
+        }
         if (len >= L.BULK_COPY) this._copyEnd();
         if (end > size) Atomics.store(this.u32, w + L.I_SIZE, end);
         this._touch(w * 4, true, true);
@@ -1394,16 +1958,18 @@
     truncate(ino, gen, newSize) {
       if (!(newSize >= 0) || newSize !== Math.floor(newSize)) fail("EINVAL", `bad size ${newSize}`);
       if (newSize > MAX_FILE) fail("EFBIG", `size ${newSize} is too large`);
-      this._rlock();
-      let w;
+      this._wlock();
       try {
-        w = this._live(ino, gen) >>> 2;
+        const w = this._live(ino, gen) >>> 2;
         const mode = this.u32[w + L.I_MODE];
         if (isDirMode(mode)) fail("EISDIR", `inode ${ino} is a directory`);
         if (!isRegMode(mode)) fail("EINVAL", `inode ${ino} is not a regular file`);
-        Atomics.add(this.u32, w + L.I_OPEN, 1);
+        this._pin(ino, gen, w);
+      } catch (err) {
+        this._abort();
+        throw err;
       } finally {
-        this._runlock();
+        this._wunlock();
       }
       try {
         try {
@@ -1440,12 +2006,15 @@
             const ext = this.u32[w + L.I_EXTENT];
             if (newSize === 0) {
               this._free(ext - L.HDR);
-              this.u32[w + L.I_EXTENT] = 0;
-              this.u32[w + L.I_CAP] = 0;
+              this._st(w + L.I_EXTENT, 0);
+              this._st(w + L.I_CAP, 0);
             } else {
               const nb = this._shrinkInPlace(ext - L.HDR, blockFor(newSize));
-              this.u32[w + L.I_CAP] = nb - L.HDR - L.FTR;
+              this._st(w + L.I_CAP, nb - L.HDR - L.FTR);
             }
+          } catch (err) {
+            this._abort();
+            throw err;
           } finally {
             this._wunlock();
           }
@@ -1476,8 +2045,8 @@
         if (ext) {
           const q = this._growInPlace(ext - L.HDR, blockFor(need), blockFor(want), size, mayCompact);
           if (q) {
-            u32[w + L.I_EXTENT] = q + L.HDR;
-            u32[w + L.I_CAP] = this._bsize(q) - L.HDR - L.FTR;
+            this._st(w + L.I_EXTENT, q + L.HDR);
+            this._st(w + L.I_CAP, this._bsize(q) - L.HDR - L.FTR);
             return;
           }
         }
@@ -1510,33 +2079,50 @@
         to = p + L.HDR;
         if (!ext || size === 0) {
           if (ext) this._free(ext - L.HDR);
-          u32[w + L.I_EXTENT] = to;
-          u32[w + L.I_CAP] = this._bsize(p) - L.HDR - L.FTR;
+          this._st(w + L.I_EXTENT, to);
+          this._st(w + L.I_CAP, this._bsize(p) - L.HDR - L.FTR);
           return;
         }
         if (size <= SMALL_MOVE) {
-          this.u8.copyWithin(to, ext, ext + size);
+          this.u8.copyWithin(to, ext, ext + size); // into a fresh block: no undo needed
           this._free(ext - L.HDR);
-          u32[w + L.I_EXTENT] = to;
-          u32[w + L.I_CAP] = this._bsize(p) - L.HDR - L.FTR;
+          this._st(w + L.I_EXTENT, to);
+          this._st(w + L.I_CAP, this._bsize(p) - L.HDR - L.FTR);
           return;
         }
         from = ext;
-        u32[w + L.I_MOVING] = to; // claimed by this inode while we copy outside META
+        // Claimed by this inode while we copy outside META; our slot names the inode
+        // so that the block is given back if we die copying.
+        this._st(w + L.I_MOVING, to);
+        this._st(this.locks.sw + L.S_MOVE_INO, ino);
+      } catch (err) {
+        this._abort();
+        throw err;
       } finally {
         this._wunlock();
       }
       // Bulk copy under the stripe lock only: other files' I/O goes on meanwhile.
       this._ensure();
       this._copyBegin();
-      this.u8.copyWithin(to, from, from + size);
-      this._copyEnd();
+      try {
+        for (let done = 0; done < size; done += BEAT_BYTES) {
+          const c = Math.min(BEAT_BYTES, size - done);
+          this.u8.copyWithin(to + done, from + done, from + done + c);
+          this._beatQuiet();
+        }
+      } finally {
+        this._copyEnd();
+      }
       this._wlock();
       try {
-        u32[w + L.I_MOVING] = 0;
+        this._st(w + L.I_MOVING, 0);
+        this._st(this.locks.sw + L.S_MOVE_INO, 0);
         this._free(from - L.HDR);
-        u32[w + L.I_EXTENT] = to;
-        u32[w + L.I_CAP] = this._bsize(to - L.HDR) - L.HDR - L.FTR;
+        this._st(w + L.I_EXTENT, to);
+        this._st(w + L.I_CAP, this._bsize(to - L.HDR) - L.HDR - L.FTR);
+      } catch (err) {
+        this._abort();
+        throw err;
       } finally {
         this._wunlock();
       }
@@ -1555,6 +2141,9 @@
         this._wlock();
         try {
           return this._compactLocked();
+        } catch (err) {
+          this._abort();
+          throw err;
         } finally {
           this._wunlock();
         }
@@ -1565,8 +2154,8 @@
 
     _compactLocked() {
       const u32 = this.u32;
-      // Owners by block offset, kept symbolic (chunk k / inode / dir slot) because the
-      // owner itself may move before the block it owns.
+      // Owners by block offset, kept symbolic (chunk k / inode / dir slot / instance
+      // slot) because the owner itself may move before the block it owns.
       const owners = new Map();
       const chunks = u32[L.SB_INODE_CHUNKS];
       for (let k = 0; k < chunks; k++) owners.set(u32[L.SB_CHUNK_DIR + k] - L.HDR, [0, k]);
@@ -1585,42 +2174,62 @@
           }
         }
       }
+      for (let s = 0; s < L.NSLOTS; s++) {
+        const pt = u32[slotWord(s) + L.S_PINS];
+        if (pt && u32[slotWord(s) + L.S_STATE] !== L.SLOT_FREE) owners.set(pt - L.HDR, [3, s]);
+      }
       const start = u32[L.SB_HEAP_START];
       const end = this.heapEnd;
+      let dst = start;
       for (let p = start; p < end; p += this._bsize(p)) {
         if (this._bused(p) && !owners.has(p)) return false;
+        if (dst === start && !this._bused(p)) dst = p;
       }
-      let dst = start;
-      for (let p = start; p < end;) {
-        const size = this._bsize(p);
-        if (this._bused(p)) {
-          if (p !== dst) {
-            this.u8.copyWithin(dst, p, p + size);
-            const np = dst + L.HDR;
-            const o = owners.get(p);
-            if (o[0] === 0) {
-              u32[L.SB_CHUNK_DIR + o[1]] = np;
-            } else if (o[0] === 1) {
-              u32[(this._ib(o[1]) >>> 2) + L.I_EXTENT] = np;
-            } else {
-              const t = u32[(this._ib(o[1]) >>> 2) + L.I_EXTENT];
-              u32[((t + L.DT_HDR + o[2] * L.DT_SLOT_BYTES) >>> 2) + 1] = np;
-              const child = u32[(np >>> 2) + L.DE_INO];
-              const cw = this._ib(child) >>> 2;
-              if (isDirMode(u32[cw + L.I_MODE])) u32[cw + L.I_DENTRY] = np;
-            }
-          }
-          dst += size;
+      if (this._bused(dst)) dst = end; // nothing free
+      // Slide each used block down into the free block before it, one transaction per
+      // block: the pool is whole after every step, so a compactor killed half-way
+      // leaves a sound, partly compacted heap.
+      while (dst < end) {
+        const fsize = this._bsize(dst);
+        const bp = dst + fsize;
+        if (bp >= end) break;
+        const bsize = this._bsize(bp);
+        const np = bp + bsize;
+        if (bsize > fsize * 4096) {
+          // A huge block behind a tiny hole would take too many undoable chunks: leave
+          // the hole, go on from the next free block.
+          let q = np;
+          while (q < end && this._bused(q)) q += this._bsize(q);
+          dst = q;
+          continue;
         }
-        p += size;
+        const gsize = np < end && !this._bused(np) ? this._bsize(np) : 0;
+        this._binRemove(dst, fsize);
+        if (gsize) this._binRemove(np, gsize);
+        this._moveDown(dst, bp, bsize);
+        const payload = dst + L.HDR;
+        const o = owners.get(bp);
+        if (o[0] === 0) {
+          this._st(L.SB_CHUNK_DIR + o[1], payload);
+        } else if (o[0] === 1) {
+          this._st((this._ib(o[1]) >>> 2) + L.I_EXTENT, payload);
+        } else if (o[0] === 2) {
+          const t = u32[(this._ib(o[1]) >>> 2) + L.I_EXTENT];
+          this._st(((t + L.DT_HDR + o[2] * L.DT_SLOT_BYTES) >>> 2) + 1, payload);
+          const child = u32[(payload >>> 2) + L.DE_INO];
+          const cw = this._ib(child) >>> 2;
+          if (isDirMode(u32[cw + L.I_MODE])) this._st(cw + L.I_DENTRY, payload);
+        } else {
+          this._st(slotWord(o[1]) + L.S_PINS, payload);
+        }
+        const free = dst + bsize;
+        this._setBlock(free, fsize + gsize, 0, L.K_FREE);
+        this._binInsert(free, fsize + gsize);
+        this._commit();
+        this._beatQuiet();
+        dst = free;
       }
-      for (let b = 0; b < L.NBINS; b++) u32[L.SB_BINS + b] = 0;
-      u32[L.SB_BIN_MAP] = 0;
-      if (dst < end) {
-        this._setBlock(dst, end - dst, 0, L.K_FREE);
-        this._binInsert(dst, end - dst);
-      }
-      u32[L.SB_COMPACTIONS]++;
+      this._st(L.SB_COMPACTIONS, u32[L.SB_COMPACTIONS] + 1);
       return true;
     }
 

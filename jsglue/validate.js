@@ -63,7 +63,7 @@
       if (u32[(p + size - 8) >>> 2] !== head || u32[(p + size - 4) >>> 2] !== kind) {
         err(`heap: block @${p} footer does not match its header`);
       }
-      if (used && (kind === L.K_FREE || kind > L.K_DATA)) err(`heap: used block @${p} has kind ${kind}`);
+      if (used && (kind === L.K_FREE || kind > L.K_PINS)) err(`heap: used block @${p} has kind ${kind}`);
       if (!used && kind !== L.K_FREE) err(`heap: free block @${p} has kind ${kind}`);
       if (!used && prevFree) err(`heap: free block @${p} follows another free block (not merged)`);
       prevFree = !used;
@@ -261,6 +261,63 @@
       if (nlink === 0 && u32[w + L.I_OPEN] === 0) err(`inode ${ino}: neither named nor open (leaked)`);
     }
     if (!liveSet.has(root) || typeOf(u32[(ib(root) >>> 2) + L.I_MODE]) !== L.S_IFDIR) err(`root inode ${root} is not a live directory`);
+
+    // 8. Undo log, instance slots, locks, pin tables.
+    const logCount = u32[L.LOG_AT >>> 2];
+    if (logCount !== 0) err(`undo log: ${logCount} words of an unfinished transaction`);
+    const slotW = (s) => (L.SLOTS_AT >> 2) + s * (L.SLOT_BYTES >> 2);
+    const high = u32[L.SB_SLOTS_HIGH];
+    if (high > L.NSLOTS) err(`instances: SLOTS_HIGH ${high} above ${L.NSLOTS}`);
+    const pins = new Map(); // ino -> pins over all slots
+    for (let s = 0; s < L.NSLOTS; s++) {
+      const sw = slotW(s);
+      const state = u32[sw + L.S_STATE];
+      const pt = u32[sw + L.S_PINS];
+      if (state === L.SLOT_FREE) {
+        if (pt) err(`instance slot ${s}: free but has a pin table`);
+        continue;
+      }
+      if (s >= high) err(`instance slot ${s}: in use above SLOTS_HIGH ${high}`);
+      if (state !== L.SLOT_LIVE) {
+        err(`instance slot ${s}: state ${state} (a recovery did not finish)`);
+        continue;
+      }
+      if (!pt) continue;
+      const blk = claim(pt, L.K_PINS, `instance slot ${s} pin table`);
+      if (!blk) continue;
+      const n = u32[(pt >>> 2) + L.PT_N];
+      const cap = u32[(pt >>> 2) + L.PT_CAP];
+      if (n > cap || L.PT_HDR + cap * L.PT_ENTRY > blk.size - L.HDR - L.FTR) {
+        err(`instance slot ${s}: pin table N ${n} / CAP ${cap} do not fit its block`);
+        continue;
+      }
+      for (let k = 0; k < n; k++) {
+        const ew = (pt + L.PT_HDR + k * L.PT_ENTRY) >>> 2;
+        const ino = u32[ew];
+        if (!liveSet.has(ino) || u32[(ib(ino) >>> 2) + L.I_GEN] !== u32[ew + 1]) {
+          err(`instance slot ${s}: pins dead inode ${ino} (generation ${u32[ew + 1]})`);
+          continue;
+        }
+        if (u32[ew + 2] === 0) err(`instance slot ${s}: pin entry ${k} with count 0`);
+        pins.set(ino, (pins.get(ino) || 0) + u32[ew + 2]);
+      }
+    }
+    for (const ino of live) {
+      const open = u32[(ib(ino) >>> 2) + L.I_OPEN];
+      if (open !== (pins.get(ino) || 0)) err(`inode ${ino}: OPEN ${open} but ${pins.get(ino) || 0} pins in the instance tables`);
+    }
+    const lockName = (k) => (k < 0 ? "META" : `stripe ${k}`);
+    for (let k = -1; k < L.STRIPES; k++) {
+      const base = k < 0 ? L.SB_META_LOCK : L.LOCKS_AT + k * L.LOCK_BYTES;
+      const st = pool.i32[(base >> 2) + L.LK_STATE];
+      const next = pool.i32[(base >> 2) + L.LK_WNEXT];
+      for (const [what, id] of [["held", st < 0 ? -st : 0], ["awaited", next]]) {
+        if (!id) continue;
+        if (id > L.NSLOTS || u32[slotW(id - 1) + L.S_STATE] !== L.SLOT_LIVE) {
+          err(`lock ${lockName(k)}: ${what} by instance slot ${id - 1}, which is not attached`);
+        }
+      }
+    }
 
     // 4. Every used block has exactly one owner.
     for (const [p, blk] of blocks) {

@@ -8,7 +8,22 @@ const path = require("node:path");
 
 const LOAD = path.join(__dirname, "load.js");
 
+const { loadJsglue } = require("./load.js");
+const { layout: L, locks: LK } = loadJsglue("locks");
+const LOCK = L.LOCKS_AT; // a stripe lock's offset (the test Memory has no pool in it)
+
+/** Mark instance slots 0..n-1 live (generation 1), as attaching would. */
+function liveSlots(memory, n) {
+  const i32 = new Int32Array(memory.buffer);
+  for (let s = 0; s < n; s++) {
+    i32[LK.slotWord(s) + L.S_STATE] = L.SLOT_LIVE;
+    i32[LK.slotWord(s) + L.S_GEN] = 1;
+  }
+  i32[L.SB_SLOTS_HIGH] = n;
+}
+
 function runWorkers(n, body, memory, extra = {}) {
+  liveSlots(memory, n + 1);
   const src = `
     const { parentPort, workerData } = require("node:worker_threads");
     const { loadJsglue } = require(workerData.load);
@@ -16,6 +31,8 @@ function runWorkers(n, body, memory, extra = {}) {
     const lk = new locks.Locks(true);
     lk.i32 = new Int32Array(workerData.memory.buffer);
     const i32 = lk.i32;
+    lk.setSlot(workerData.id, 1); // slots made live by the test (see liveSlots)
+    const LOCK = L.LOCKS_AT;
     (function (id) { ${body} })(workerData.id);
     parentPort.postMessage("done");`;
   return Promise.all(
@@ -33,12 +50,12 @@ test("writers are exclusive: non-atomic increments under the lock are exact", as
   // lock at byte 0 (16 bytes), counter at word 8
   await runWorkers(4, `
     for (let i = 0; i < 20000; i++) {
-      lk.writeLock(0);
+      lk.writeLock(LOCK);
       const v = i32[8]; i32[8] = v + 1;   // deliberately not atomic
-      lk.writeUnlock(0);
+      lk.writeUnlock(LOCK);
     }`, memory);
   assert.equal(new Int32Array(memory.buffer)[8], 80000);
-  assert.equal(new Int32Array(memory.buffer)[0], 0, "lock left held");
+  assert.equal(new Int32Array(memory.buffer)[LOCK >> 2], 0, "lock left held");
 });
 
 test("readers share the lock; a stream of readers does not starve a writer", async () => {
@@ -47,23 +64,22 @@ test("readers share the lock; a stream of readers does not starve a writer", asy
   // word 8: stop flag; word 9: max readers seen inside at once; word 10: inside now
   const readers = runWorkers(3, `
     while (Atomics.load(i32, 8) === 0) {
-      lk.readLock(0);
+      lk.readLock(LOCK);
       const now = Atomics.add(i32, 10, 1) + 1;
       if (now > Atomics.load(i32, 9)) Atomics.store(i32, 9, now);
       for (let k = 0; k < 2000; k++);  // hold it a little, overlapping the others
       Atomics.sub(i32, 10, 1);
-      lk.readUnlock(0);
+      lk.readUnlock(LOCK);
     }`, memory);
   await new Promise((r) => setTimeout(r, 300)); // let the readers get going
-  const { loadJsglue } = require("./load.js");
-  const { locks } = loadJsglue("locks");
-  const lk = new locks.Locks(true);
+  const lk = new LK.Locks(true);
   lk.i32 = i32;
+  lk.setSlot(3, 1);
   const t0 = Date.now();
   for (let i = 0; i < 50; i++) {
-    lk.writeLock(0);
+    lk.writeLock(LOCK);
     assert.equal(Atomics.load(i32, 10), 0, "a reader was inside with the writer");
-    lk.writeUnlock(0);
+    lk.writeUnlock(LOCK);
   }
   const elapsed = Date.now() - t0;
   Atomics.store(i32, 8, 1);
