@@ -89,6 +89,7 @@
 
     /** Bump our heartbeat, and refuse to go on if the others evicted us. */
     beat() {
+      if (this.dead) throw new EvictedError("extmemfs: this instance is dead (test kill)");
       const i32 = this.i32;
       const sw = this.sw;
       if (i32[sw + L.S_STATE] !== L.SLOT_LIVE || i32[sw + L.S_GEN] !== this.gen) {
@@ -142,6 +143,7 @@
 
     /** Release our read hold of `base`. */
     readUnlock(base) {
+      if (this.dead) return;
       const i32 = this.i32;
       const rw = this.sw + L.S_RLOCK;
       if (Atomics.load(i32, rw) !== base) {
@@ -204,6 +206,7 @@
 
     /** Release our exclusive hold of `base`. */
     writeUnlock(base) {
+      if (this.dead) return;
       const i32 = this.i32;
       const w = base >> 2;
       if (Atomics.compareExchange(i32, w + L.LK_STATE, -this.id, 0) !== -this.id) {

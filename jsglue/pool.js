@@ -38,6 +38,8 @@
   const LOG_CAP = (L.HEAP_START - L.LOG_AT - L.LOG_HDR) >> 2; // words of entries
   const MOVE_WORDS = 6; // [dst, src, len, chunk, done, MOVE_TAG]
   const BEAT_BYTES = 16 << 20; // long copies beat the heartbeat at least this often
+  /** Thrown by the crash hook (tests only): the instance is dead from here on. */
+  const KILLED = Object.freeze({ killed: "extmemfs test kill" });
 
   /** An error whose `code` is an errno name. */
   class PoolError extends Error {
@@ -342,8 +344,10 @@
     }
     /** Commit the transaction and release META. */
     _wunlock() {
+      if (this._dead) return;
       try {
         if (this._inTx) this._commit();
+        if (this._crashAt !== undefined) this._hook();
       } finally {
         this._inTx = false;
         this.locks.writeUnlock(META);
@@ -351,7 +355,7 @@
     }
     /** Undo the open transaction (an operation failed half-way): nothing it did stays. */
     _abort() {
-      if (this._inTx) {
+      if (this._inTx && !this._dead) {
         this._rollback();
         this._deferred.length = 0;
       }
@@ -413,8 +417,24 @@
       throw new PoolError("EIO", `undo log full (${LOG_CAP} words): operation too large, undone`);
     }
 
+    /**
+     * Test hook: with `_crashAt` set to k, the instance "dies" at the k-th crash
+     * point (before each logged store, each chunk of a move or copy, after each
+     * commit): it throws KILLED and from then on does nothing, not even the unlocks
+     * in finally blocks, like a worker terminated there. Unset in normal use.
+     */
+    _hook() {
+      if (this._crashAt !== undefined && --this._crashAt <= 0) {
+        this._crashAt = undefined;
+        this._dead = true;
+        this.locks.dead = true;
+        throw KILLED;
+      }
+    }
+
     /** Log word i's current value (the caller is about to change it some other way). */
     _logW(i) {
+      if (this._crashAt !== undefined) this._hook();
       if (!this._inTx) return;
       const u32 = this.u32;
       const n = this._logN;
@@ -471,6 +491,7 @@
       let sinceBeat = 0;
       for (let done = 0; done < len;) {
         const c = Math.min(chunk, len - done);
+        if (this._crashAt !== undefined) this._hook();
         u8.copyWithin(dst + done, src + done, src + done + c);
         done += c;
         if (at >= 0) Atomics.store(u32, at, done);
@@ -662,7 +683,7 @@
       // Committed: now drop its holds (lock words are never logged or undone).
       const id = x + 1;
       for (let k = 0; k < L.STRIPES; k++) this._dropHold(L.LOCKS_AT + k * L.LOCK_BYTES, id);
-      this._dropHold(META, id);
+      if (!detaching) this._dropHold(META, id); // (a detaching instance holds META itself)
       const held = Atomics.load(i32, sw + L.S_RLOCK);
       Atomics.store(i32, sw + L.S_RLOCK, 0);
       if (held) this.locks._wake(held >> 2);
@@ -1933,6 +1954,7 @@
         if (end > MAX_FILE) fail("EFBIG", `file would be ${end} bytes`);
         if (end > this.u32[w + L.I_CAP]) this._reserve(ino, end, size, false, mayCompact);
         const ext = this._extent(ino, w, end);
+        if (this._crashAt !== undefined) this._hook();
         if (pos > size) this.u8.fill(0, ext + size, ext + pos);
         if (len >= L.BULK_COPY) this._copyBegin();
         for (let done = 0; done < len;) {
@@ -1943,6 +1965,7 @@
         }
         if (len >= L.BULK_COPY) this._copyEnd();
         if (end > size) Atomics.store(this.u32, w + L.I_SIZE, end);
+        if (this._crashAt !== undefined) this._hook();
         this._touch(w * 4, true, true);
         return end;
       } finally {
@@ -2107,11 +2130,12 @@
       try {
         for (let done = 0; done < size; done += BEAT_BYTES) {
           const c = Math.min(BEAT_BYTES, size - done);
+          if (this._crashAt !== undefined) this._hook();
           this.u8.copyWithin(to + done, from + done, from + done + c);
           this._beatQuiet();
         }
       } finally {
-        this._copyEnd();
+        if (!this._dead) this._copyEnd();
       }
       this._wlock();
       try {
@@ -2265,7 +2289,8 @@
      * Usage figures in bytes and counts. META read lock.
      * @returns {{size, maximum_size, used_bytes, free_bytes, available_bytes, files,
      *   directories, symlinks, inodes, largest_free_extent, layout_version,
-     *   peak_parallel_copies, compactions}} peak_parallel_copies: the most threads ever
+     *   peak_parallel_copies, compactions, recoveries, lease_ms}} recoveries: dead or
+     *   evicted instances cleaned up; peak_parallel_copies: the most threads ever
      *   inside a bulk copy at once; compactions: times the heap was compacted
      */
     stats() {
@@ -2295,6 +2320,8 @@
           layout_version: u32[L.SB_VERSION],
           peak_parallel_copies: Atomics.load(this.i32, L.SB_COPY_PEAK),
           compactions: u32[L.SB_COMPACTIONS],
+          recoveries: u32[L.SB_RECOVERIES],
+          lease_ms: u32[L.SB_LEASE_MS],
         };
       } finally {
         this._runlock();
@@ -2332,5 +2359,5 @@
     }
   }
 
-  return { Pool, PoolError, fnv1a, checkMemory, describe };
+  return { Pool, PoolError, KILLED, fnv1a, checkMemory, describe };
 });
