@@ -677,7 +677,7 @@
           this._st(sw + L.S_PINS, 0);
         }
         this._stA(sw + L.S_STATE, L.SLOT_DEAD);
-        this._st(L.SB_RECOVERIES, u32[L.SB_RECOVERIES] + 1);
+        if (!detaching) this._st(L.SB_RECOVERIES, u32[L.SB_RECOVERIES] + 1);
         this._commit();
       }
       // Committed: now drop its holds (lock words are never logged or undone).
