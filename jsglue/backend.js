@@ -78,6 +78,11 @@
         err.message = e.message;
         return err;
       }
+      if (e && e.name === "EvictedError") {
+        const err = new FS.ErrnoError(ERRNO_CODES.EIO);
+        err.message = e.message;
+        return err;
+      }
       if (e instanceof RangeError) {
         // An offset outside the Memory: the pool is corrupt. Never let it look like data.
         const err = new FS.ErrnoError(ERRNO_CODES.EIO);

@@ -8,7 +8,7 @@
 // Messages, parent → worker:  {type: "init", indexURL, files, memory, mount,
 //                               readonly, index, packages}
 //                              {type: "task", id, payload: Uint8Array}
-//            worker → parent:  {type: "ready"} | {type: "fatal", error}
+//            worker → parent:  {type: "ready", instanceId} | {type: "fatal", error}
 //                              {type: "result", id, payload} | {type: "result", id, error}
 (function (modules) {
   "use strict";
@@ -35,8 +35,8 @@
             py.FS.writeFile(path, text);
           }
           mod = py.pyimport("pyodide_extmemfs._worker");
-          mod.setup(msg.memory, msg.mount, msg.readonly, msg.index);
-          env.post({ type: "ready" });
+          const instanceId = mod.setup(msg.memory, msg.mount, msg.readonly, msg.index);
+          env.post({ type: "ready", instanceId });
         } catch (e) {
           env.post({ type: "fatal", error: String((e && e.stack) || e) });
         }
@@ -76,6 +76,7 @@
       this.pending = new Map();
       this.nextId = 1;
       this.dead = null;
+      this.instanceId = -1;
     }
 
     /**
@@ -116,6 +117,7 @@
 
     _onMessage(msg) {
       if (msg.type === "ready") {
+        this.instanceId = msg.instanceId; // its instance in the pool, for evict()
         this._ready.resolve();
       } else if (msg.type === "fatal") {
         this._fail(new Error(`worker failed to start: ${msg.error}`));

@@ -65,9 +65,45 @@ class Pool:
         ``largest_free_extent`` (bytes of the largest free block), ``layout_version``,
         ``peak_parallel_copies`` (most threads ever copying file data at once: 2 or
         more shows copies of different files overlapping), ``compactions`` (times
-        the pool slid its blocks together instead of growing).
+        the pool slid its blocks together instead of growing), ``recoveries`` (dead
+        or evicted instances cleaned up after), ``lease_ms`` (see :func:`create_pool`).
         """
         return dict(_jsglue.call(self._js.stats).to_py())
+
+    @property
+    def instance_id(self) -> int:
+        """This instance's id in the pool (what :meth:`evict` takes)."""
+        return int(self._js.instanceId)
+
+    def instances(self) -> list[dict[str, Any]]:
+        """The instances attached to the pool, this one included.
+
+        Each is a dict: ``id``, ``slot``, ``self`` (this instance), ``state``
+        (``"live"``, or ``"dead"`` while its cleanup finishes), ``open_pins`` (files it
+        holds open), ``holds`` (locks it holds right now, e.g. ``["stripe 7"]``),
+        ``since`` (attach time, ms since the epoch).
+        """
+        return [dict(x) for x in _jsglue.call(self._js.instances).to_py()]
+
+    def evict(self, instance_id: int) -> bool:
+        """Declare the instance ``instance_id`` dead and clean up after it now: undo its
+        unfinished change, release its locks and the files it held open. For hosts
+        that terminated a worker themselves (others find a dead lock holder on their
+        own within the lease). Never evict an instance that is still running.
+
+        Returns False if no instance of that id is attached (already gone).
+
+        Raises:
+            ValueError: ``instance_id`` is not a valid id, or is this instance's own.
+        """
+        if isinstance(instance_id, bool) or not isinstance(instance_id, int):
+            raise TypeError(f"evict() needs an int instance id, got {type(instance_id).__name__}")
+        return bool(_jsglue.call(self._js.evict, instance_id))
+
+    def detach(self) -> None:
+        """Leave the pool: release this instance's slot and the files it holds open.
+        Unmount its mounts first; the Pool cannot be used afterwards."""
+        _jsglue.call(self._js.detach)
 
     def check(self) -> list[str]:
         """Walk the whole pool and return every violated invariant; ``[]`` when sound."""
@@ -87,7 +123,9 @@ class Pool:
 
 
 def create_pool(
-    initial_size: int | str = "16MiB", maximum_size: int | str = "1GiB"
+    initial_size: int | str = "16MiB",
+    maximum_size: int | str = "1GiB",
+    lease_ms: int = 1000,
 ) -> Pool:
     """Create a new, empty pool in a new shared ``WebAssembly.Memory``.
 
@@ -95,9 +133,15 @@ def create_pool(
         initial_size: bytes reserved now (int, or a string like ``"64MiB"``).
         maximum_size: bytes the pool may grow to; at most 4 GiB. Sizes round up to
             64 KiB pages.
+        lease_ms: an instance that holds a lock and shows no sign of life (its
+            heartbeat, bumped by all pool code, stands still) for this long is
+            presumed dead: the others undo its unfinished change and take its locks
+            over. 10 .. 600000; keep it well above the longest pause a live worker
+            may take inside one file-system call.
 
     Raises:
-        ValueError: a size is unparsable, out of 128 KiB .. 4 GiB, or initial > maximum.
+        ValueError: a size is unparsable, out of 128 KiB .. 4 GiB, or initial > maximum;
+            or lease_ms is out of range.
         TypeError: a size is neither int nor str.
         RuntimeError: outside Pyodide, or SharedArrayBuffer is unavailable (a page
             that is not cross-origin isolated: serve it with
@@ -112,9 +156,15 @@ def create_pool(
             f"initial_size {initial_size!r} ({initial} bytes) is above "
             f"maximum_size {maximum_size!r} ({maximum} bytes)"
         )
+    if isinstance(lease_ms, bool) or not isinstance(lease_ms, int):
+        raise TypeError(f"lease_ms must be an int (milliseconds), got {type(lease_ms).__name__}")
+    if not 10 <= lease_ms <= 600000:
+        raise ValueError(f"lease_ms must be from 10 to 600000 milliseconds, got {lease_ms}")
     _jsglue.require_pyodide("create_pool")
     mods = _jsglue.modules()
-    opts = _jsglue.js_object({"initialBytes": initial, "maximumBytes": maximum})
+    opts = _jsglue.js_object(
+        {"initialBytes": initial, "maximumBytes": maximum, "leaseMs": lease_ms}
+    )
     try:
         return Pool(_jsglue.call(mods.pool.Pool.create, opts))
     except ValueError as e:
@@ -130,6 +180,8 @@ def attach(memory: Any) -> Pool:
     Raises:
         TypeError: ``memory`` is not a shared ``WebAssembly.Memory``.
         ValueError: the Memory is not a pool, or holds a pool of another layout version.
+        OSError: EMFILE, all instance slots of the pool are taken (see
+            :meth:`Pool.instances`, :meth:`Pool.evict`).
     """
     _jsglue.require_pyodide("attach")
     if isinstance(memory, Pool):

@@ -100,6 +100,8 @@ def convert(e: Exception) -> Exception:
             return MemoryError(message)
         num = getattr(_errno, code, _errno.EIO)
         return OSError(num, f"{os.strerror(num)} ({message})")
+    if name == "EvictedError":
+        return OSError(_errno.EIO, f"{os.strerror(_errno.EIO)} ({message})")
     if name == "ErrnoError":
         num = int(err.errno)
         return OSError(num, os.strerror(num))

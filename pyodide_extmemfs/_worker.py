@@ -13,14 +13,15 @@ pool: Any = None
 index: int | None = None
 
 
-def setup(memory: Any, mount: str, readonly: bool, worker_index: int) -> None:
-    """Attach to the parent's pool and mount it at ``mount``."""
+def setup(memory: Any, mount: str, readonly: bool, worker_index: int) -> int:
+    """Attach to the parent's pool and mount it at ``mount``; returns the instance id."""
     global pool, index
     import pyodide_extmemfs as xmfs
 
     pool = xmfs.attach(memory)
     xmfs.mount(pool, mount, readonly=bool(readonly))
     index = int(worker_index)
+    return pool.instance_id
 
 
 async def handle(payload: Any) -> Any:

@@ -110,11 +110,14 @@ class Workers:
             out = await call
         finally:
             self._in_flight.discard(call)
-            # A worker that died (crashed, or terminated by close()) is not reused.
+            # A worker that died (crashed, or terminated by close()) is not reused,
+            # and what it held in the pool is released at once.
             if worker.alive and self._idle is idle:
                 idle.put_nowait(worker)
-            elif worker in self._workers:
-                self._workers.remove(worker)
+            else:
+                if worker in self._workers:
+                    self._workers.remove(worker)
+                self._evict(worker)
         return _serialize.loads_result(out)
 
     async def map(self, fn: Callable[[Any], Any], iterable: Iterable[Any]) -> list[Any]:
@@ -127,14 +130,23 @@ class Workers:
 
         Args:
             timeout: seconds to wait for calls in progress (default: as long as they
-                take). Workers still busy after it are terminated mid-call, which can
-                leave a pool lock held: other instances would then wait on it.
+                take). Workers still busy after it are terminated mid-call; their
+                unfinished change is undone and their locks and open files released
+                (the pool is evicted of their instances), so nothing is left held.
         """
         workers, self._workers, self._idle = self._workers, [], None
         if self._in_flight:
             await asyncio.wait(list(self._in_flight), timeout=timeout)
         for w in workers:
             await w.terminate()
+            self._evict(w)
+
+    def _evict(self, worker: Any) -> None:
+        """Clean up after a terminated or dead worker's instance in the pool: undo
+        its unfinished change, release its locks and open files."""
+        instance_id = int(getattr(worker, "instanceId", -1))
+        if instance_id >= 0:
+            self.pool.evict(instance_id)
 
     async def __aenter__(self) -> Workers:
         return await self.start()
