@@ -1882,6 +1882,11 @@
             this._st(ew + 2, u32[lw + 2]);
           }
           this._st((pt >>> 2) + L.PT_N, n - 1);
+          if (n === 1) {
+            // No pins left: an instance with no files open holds no space.
+            this._free(pt - L.HDR);
+            this._st(this.locks.sw + L.S_PINS, 0);
+          }
         }
         this._stA(w + L.I_OPEN, open - 1);
         if (open === 1) this._maybeFree(ino);

@@ -140,8 +140,6 @@ test("content: sparse writes zero-fill, truncate up and down, append", () => {
 test("unlinked file stays readable while open; space returns at last close", () => {
   const pool = newPool();
   const r = pool.rootHandle();
-  pool.open(r.ino, r.gen); // the instance's table of pins is made at its first open and kept
-  pool.close(r.ino, r.gen);
   const before = pool.stats().used_bytes;
   const f = pool.create(r.ino, r.gen, "f", FILE);
   const data = bytes(300000, 7);
