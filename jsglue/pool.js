@@ -723,10 +723,13 @@
 
     /**
      * Declare instance `id` (its instanceId) dead and clean up after it now: for
-     * hosts that terminated its worker. Returns false if no such instance is attached.
-     * @throws {PoolError} EINVAL (bad id, or this instance's own id)
+     * hosts that terminated its worker. First waits until its heartbeat has stood
+     * still for `stillMs` (a terminated browser worker may run on briefly).
+     * Returns false if no such instance is attached.
+     * @throws {PoolError} EINVAL (bad id, or this instance's own id), EBUSY (it keeps
+     *   running)
      */
-    evict(id) {
+    evict(id, stillMs = 60) {
       if (typeof id !== "number" || !(id >= 0) || id !== Math.floor(id) || id > 0xffffffff) {
         fail("EINVAL", `instance id must be a whole number, got ${id}`);
       }
@@ -739,8 +742,74 @@
         return false;
       }
       this.locks.beat();
+      this._awaitStill(sw, stillMs);
       this._recover(slot);
       return true;
+    }
+
+    /**
+     * Like evict(), but waits without blocking the thread (timers) until the instance
+     * has stopped: its heartbeat unchanged for `stillMs`. Use it right after
+     * Worker.terminate() in a browser, where the worker stops only once the
+     * terminating thread has returned to its event loop.
+     * @returns {Promise<boolean>} as evict()
+     * @throws {PoolError} EBUSY if it still runs after `timeoutMs`
+     */
+    async evictWhenStopped(id, stillMs = 60, timeoutMs = 5000) {
+      if (typeof id !== "number" || !(id >= 0) || id !== Math.floor(id) || id % 256 >= L.NSLOTS) {
+        return this.evict(id, 0); // the same errors
+      }
+      const sw = slotWord(id % 256);
+      const i32 = this.i32;
+      const limit = Date.now() + timeoutMs;
+      let hb = Atomics.load(i32, sw + L.S_HB);
+      let since = Date.now();
+      while (Date.now() - since < stillMs) {
+        if (Atomics.load(i32, sw + L.S_GEN) !== Math.floor(id / 256) ||
+            Atomics.load(i32, sw + L.S_STATE) === L.SLOT_FREE) return false;
+        if (Date.now() > limit) {
+          fail("EBUSY", "that instance is still running (its heartbeat keeps changing): " +
+            "terminate its worker before evicting it");
+        }
+        await new Promise((r) => setTimeout(r, 10));
+        const h = Atomics.load(i32, sw + L.S_HB);
+        if (h !== hb) {
+          hb = h;
+          since = Date.now();
+        }
+      }
+      return this.evict(id, 0);
+    }
+
+    /**
+     * Wait until the instance at slot word sw has stopped: its heartbeat unchanged
+     * for STILL_MS. A browser's Worker.terminate() returns before the worker has
+     * stopped, and cleaning up after an instance that still runs would undo work it
+     * is doing. @throws {PoolError} EBUSY if it keeps beating for a whole lease
+     */
+    _awaitStill(sw, STILL_MS) {
+      if (!(STILL_MS > 0)) return;
+      const i32 = this.i32;
+      const limit = Date.now() + Math.max(Atomics.load(this.u32, L.SB_LEASE_MS), 2 * STILL_MS);
+      let hb = Atomics.load(i32, sw + L.S_HB);
+      let since = Date.now();
+      const nap = this.locks.canBlock ? new Int32Array(new SharedArrayBuffer(4)) : null;
+      for (;;) {
+        const now = Date.now();
+        if (now - since >= STILL_MS) return;
+        if (now > limit) {
+          fail("EBUSY", "that instance is still running (its heartbeat keeps changing): " +
+            "terminate its worker before evicting it");
+        }
+        if (nap) Atomics.wait(nap, 0, 0, 5);
+        else while (Date.now() - now < 5);
+        const h = Atomics.load(i32, sw + L.S_HB);
+        if (h !== hb || Atomics.load(i32, sw + L.S_STATE) === L.SLOT_FREE) {
+          if (Atomics.load(i32, sw + L.S_STATE) === L.SLOT_FREE) return;
+          hb = h;
+          since = Date.now();
+        }
+      }
     }
 
     /**

@@ -161,5 +161,42 @@
     }
   }
 
-  return { PyWorker, inBrowser };
+  /**
+   * Start a plain JS worker running `source` (no Pyodide): a node worker_thread or a
+   * browser Web Worker. In it, `start(data, post)` must be defined by `source`; it
+   * is called with `data` and a function posting messages back. For hosts and tests
+   * that drive the pool from JS threads.
+   * @returns {Promise<{first: any, terminate: () => Promise<void>, errors: any[]}>}
+   *   `first`: the first message the worker posted
+   */
+  async function spawnScript(source, data) {
+    const errors = [];
+    if (inBrowser()) {
+      const body = `${source}\nself.onmessage = (e) => { self.onmessage = null; ` +
+        `start(e.data, (m) => self.postMessage(m)); };`;
+      const url = URL.createObjectURL(new Blob([body], { type: "text/javascript" }));
+      const w = new globalThis.Worker(url);
+      URL.revokeObjectURL(url);
+      const first = new Promise((resolve, reject) => {
+        w.onmessage = (e) => resolve(e.data);
+        w.onerror = (e) => reject(new Error(`worker error: ${e.message || e}`));
+      });
+      w.postMessage(data);
+      const msg = await first;
+      w.onerror = (e) => errors.push(String(e.message || e));
+      return { first: msg, errors, terminate: async () => w.terminate() };
+    }
+    const { Worker } = await import("node:worker_threads");
+    const body = `${source}\nconst { workerData, parentPort } = require("node:worker_threads");` +
+      `start(workerData, (m) => parentPort.postMessage(m));`;
+    const w = new Worker(body, { eval: true, workerData: data });
+    const msg = await new Promise((resolve, reject) => {
+      w.once("message", resolve);
+      w.once("error", reject);
+    });
+    w.on("error", (e) => errors.push(String((e && e.stack) || e)));
+    return { first: msg, errors, terminate: async () => { await w.terminate(); } };
+  }
+
+  return { PyWorker, inBrowser, spawnScript };
 });

@@ -91,14 +91,35 @@ class Pool:
         that terminated a worker themselves (others find a dead lock holder on their
         own within the lease). Never evict an instance that is still running.
 
-        Returns False if no instance of that id is attached (already gone).
+        Returns False if no instance of that id is attached (already gone). Waits
+        (blocking) until the instance's heartbeat has stood still for 60 ms; in a
+        browser, right after ``Worker.terminate()``, use :meth:`evict_when_stopped`.
 
         Raises:
             ValueError: ``instance_id`` is not a valid id, or is this instance's own.
+            OSError: EBUSY, the instance is still running.
         """
         if isinstance(instance_id, bool) or not isinstance(instance_id, int):
             raise TypeError(f"evict() needs an int instance id, got {type(instance_id).__name__}")
         return bool(_jsglue.call(self._js.evict, instance_id))
+
+    async def evict_when_stopped(self, instance_id: int, timeout: float = 5.0) -> bool:
+        """:meth:`evict`, after waiting (without blocking) until the instance has
+        stopped. Use this right after terminating a browser Web Worker: it stops
+        only once the terminating thread has gone back to its event loop, so a
+        blocking :meth:`evict` on that thread would find it still running.
+
+        Raises:
+            OSError: EBUSY, it still runs after ``timeout`` seconds.
+        """
+        if isinstance(instance_id, bool) or not isinstance(instance_id, int):
+            raise TypeError(f"evict() needs an int instance id, got {type(instance_id).__name__}")
+        from pyodide.ffi import JsException
+
+        try:
+            return bool(await self._js.evictWhenStopped(instance_id, 60, int(timeout * 1000)))
+        except JsException as e:
+            raise _jsglue.convert(e) from None
 
     def detach(self) -> None:
         """Leave the pool: release this instance's slot and the files it holds open.

@@ -117,7 +117,7 @@ class Workers:
             else:
                 if worker in self._workers:
                     self._workers.remove(worker)
-                self._evict(worker)
+                await self._evict(worker)
         return _serialize.loads_result(out)
 
     async def map(self, fn: Callable[[Any], Any], iterable: Iterable[Any]) -> list[Any]:
@@ -139,14 +139,15 @@ class Workers:
             await asyncio.wait(list(self._in_flight), timeout=timeout)
         for w in workers:
             await w.terminate()
-            self._evict(w)
+        for w in workers:
+            await self._evict(w)
 
-    def _evict(self, worker: Any) -> None:
+    async def _evict(self, worker: Any) -> None:
         """Clean up after a terminated or dead worker's instance in the pool: undo
         its unfinished change, release its locks and open files."""
         instance_id = int(getattr(worker, "instanceId", -1))
         if instance_id >= 0:
-            self.pool.evict(instance_id)
+            await self.pool.evict_when_stopped(instance_id)
 
     async def __aenter__(self) -> Workers:
         return await self.start()

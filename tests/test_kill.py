@@ -1,0 +1,130 @@
+"""Surviving killed workers, from Python: the kill test with real workers (node
+worker_threads, Chrome Web Workers) and this Pyodide instance as the survivor; the
+instance API (instances, evict, detach, lease_ms) and Workers evicting what it kills.
+The plain-node kill test (tests/js/kill.test.js) runs 200 iterations; these add
+Pyodide and the browser."""
+
+from __future__ import annotations
+
+import pytest
+from pytest_pyodide import run_in_pyodide
+
+
+@pytest.mark.driver_timeout(600)
+@run_in_pyodide(packages=["pyodide-extmemfs"])
+async def test_kill_test_with_real_workers(selenium_xmfs):
+    import xmfs_kill
+
+    import pyodide_extmemfs as xmfs
+
+    pool = xmfs.create_pool("4MiB", "256MiB", lease_ms=200)
+    xmfs.mount(pool, "/kill")
+    stats = await xmfs_kill.kill_test(pool, "/kill", iterations=30, seed=7)
+    print("kill test (Pyodide survivor):", stats)
+    assert stats["recoveries"] == 30
+    assert stats["journaled_ops"] > 30
+    assert pool.check() == []
+    xmfs.unmount("/kill")
+
+
+@pytest.mark.driver_timeout(300)
+@run_in_pyodide(packages=["pyodide-extmemfs"])
+async def test_instance_api_and_bad_input(selenium):
+    import os
+
+    import pytest
+
+    import pyodide_extmemfs as xmfs
+
+    pool = xmfs.create_pool("1MiB", "16MiB")
+    other = xmfs.attach(pool.memory)
+    assert other.instance_id != pool.instance_id
+    mine = [i for i in pool.instances() if i["self"]]
+    assert [i["id"] for i in mine] == [pool.instance_id]
+    assert {i["id"] for i in pool.instances()} == {pool.instance_id, other.instance_id}
+
+    # A file held open by `other` keeps its space after unlink; evicting `other`
+    # (as a host does after terminating its worker) gives it back.
+    xmfs.mount(pool, "/inst")
+    xmfs.mount(other, "/inst_other")
+    with open("/inst/f", "wb") as f:
+        f.write(b"x" * 100000)
+    held = open("/inst_other/f", "rb")
+    used_before = pool.stats()["used_bytes"]
+    os.unlink("/inst/f")
+    assert pool.stats()["used_bytes"] > used_before - 1000  # (only the name's bytes went)
+    assert [i["open_pins"] for i in pool.instances() if i["id"] == other.instance_id] == [1]
+    xmfs.unmount("/inst_other")
+    assert pool.evict(other.instance_id) is True
+    assert pool.stats()["used_bytes"] < used_before - 90000
+    assert pool.stats()["recoveries"] == 1
+    assert pool.check() == []
+    assert pool.evict(other.instance_id) is False  # already gone
+    with pytest.raises(OSError) as e:
+        other.stats()
+    assert "evicted" in str(e.value)
+    try:  # its descriptor died with its instance
+        held.close()
+    except OSError as err:
+        assert err.errno == 5  # EIO
+
+    with pytest.raises(ValueError, match="itself"):
+        pool.evict(pool.instance_id)
+    with pytest.raises(TypeError, match="int"):
+        pool.evict("1")
+    with pytest.raises(ValueError, match="whole number"):
+        pool.evict(-5)
+    for bad in (0, 9, 600001):
+        with pytest.raises(ValueError, match="10 to 600000"):
+            xmfs.create_pool("1MiB", "2MiB", lease_ms=bad)
+    with pytest.raises(TypeError, match="lease_ms"):
+        xmfs.create_pool("1MiB", "2MiB", lease_ms=1.5)
+    assert xmfs.create_pool("1MiB", "2MiB", lease_ms=250).stats()["lease_ms"] == 250
+
+    third = xmfs.attach(pool)
+    third.detach()
+    assert len(pool.instances()) == 1
+    assert pool.check() == []
+    xmfs.unmount("/inst")
+
+
+@pytest.mark.driver_timeout(300)
+@run_in_pyodide(packages=["pyodide-extmemfs"])
+async def test_workers_close_mid_call_leaves_nothing_held(selenium):
+    import asyncio
+
+    import pyodide_extmemfs as xmfs
+
+    pool = xmfs.create_pool("4MiB", "256MiB")
+    xmfs.mount(pool, "/wk")
+
+    def churn(i):
+        import os
+
+        n = 0
+        while True:  # never returns: close() must terminate it mid-call
+            p = f"/wk/c{i}_{n % 20}"
+            with open(p, "wb") as f:
+                f.write(os.urandom(50000))
+            held = open(p, "rb")  # noqa: SIM115 - left open on purpose
+            os.rename(p, p + "r")
+            os.unlink(p + "r")
+            del held
+            n += 1
+
+    async with xmfs.Workers(2, pool=pool, mount="/wk") as workers:
+        assert len(pool.instances()) == 3
+        calls = [asyncio.ensure_future(workers.run(churn, i)) for i in range(2)]
+        await asyncio.sleep(1.5)
+        await workers.close(timeout=0.1)
+    for c in calls:
+        try:
+            await c
+        except Exception:
+            pass
+    assert len(pool.instances()) == 1, pool.instances()
+    assert pool.check() == []
+    # and the survivor is not stuck on anything the workers held
+    with open("/wk/after", "wb") as f:
+        f.write(b"ok")
+    xmfs.unmount("/wk")
