@@ -30,6 +30,7 @@ async def test_kill_test_with_real_workers(selenium_xmfs):
 @pytest.mark.driver_timeout(300)
 @run_in_pyodide(packages=["pyodide-extmemfs"])
 async def test_instance_api_and_bad_input(selenium):
+    import errno
     import os
 
     import pytest
@@ -66,7 +67,7 @@ async def test_instance_api_and_bad_input(selenium):
     try:  # its descriptor died with its instance
         held.close()
     except OSError as err:
-        assert err.errno == 5  # EIO
+        assert err.errno == errno.EIO
 
     with pytest.raises(ValueError, match="itself"):
         pool.evict(pool.instance_id)

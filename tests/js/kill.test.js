@@ -52,10 +52,11 @@ const WORKER_SRC = `
     Atomics.store(J, 1, 0); Atomics.store(J, 2, 0); // intent done
   };
   const intent = (a, b) => { Atomics.store(J, 1, a); Atomics.store(J, 2, b); };
+  const kept = [];
   const pick = () => { const arr = [...names]; return arr.length ? arr[rnd(arr.length)] : 0; };
   parentPort.postMessage({ instanceId: pool.instanceId });
   for (;;) {
-    const op = rnd(10);
+    const op = names.size > 40 ? 9 : rnd(10); // (bounded: the pool must not fill up)
     if (op < 4 || names.size < 3) {           // write a new file
       const id = nextName++;
       intent(id, 0);
@@ -93,8 +94,11 @@ const WORKER_SRC = `
       const id = pick();
       intent(id, 0);
       const h = pool.lookup(dir.ino, dir.gen, "f" + id);
-      const keep = rnd(2) === 0;
-      if (keep) pool.open(h.ino, h.gen);      // held open past the unlink: the kill must release it
+      if (rnd(2) === 0) {                     // held open past the unlink: the kill must release it
+        pool.open(h.ino, h.gen);
+        kept.push(h);
+        if (kept.length > 8) { const k = kept.shift(); pool.close(k.ino, k.gen); }
+      }
       pool.unlink(dir.ino, dir.gen, "f" + id);
       names.delete(id);
       journal(3, id, 0, 0, 0);

@@ -43,10 +43,13 @@ function start(data, post) {
     Atomics.store(J, 0, n + 1); Atomics.store(J, 1, 0); Atomics.store(J, 2, 0);
   };
   const intent = (a, b) => { Atomics.store(J, 1, a); Atomics.store(J, 2, b); };
+  const kept = [];
   const pick = () => { const arr = [...names]; return arr.length ? arr[rnd(arr.length)] : 0; };
   post({ instanceId: pool.instanceId });
+  const cap = (J.length - 4) / 5 - 10;
   for (;;) {
-    const op = rnd(10);
+    while (Atomics.load(J, 0) >= cap) Atomics.wait(J, 3, 0, 20); // journal full: idle
+    const op = names.size > 40 ? 9 : rnd(10); // (bounded: the pool must not fill up)
     if (op < 4 || names.size < 3) {
       const id = nextName++;
       intent(id, 0);
@@ -84,7 +87,11 @@ function start(data, post) {
       const id = pick();
       intent(id, 0);
       const h = pool.lookup(dir.ino, dir.gen, "f" + id);
-      if (rnd(2) === 0) pool.open(h.ino, h.gen); // still open when unlinked (and killed)
+      if (rnd(2) === 0) { // still open when unlinked (and maybe when killed)
+        pool.open(h.ino, h.gen);
+        kept.push(h);
+        if (kept.length > 8) { const k = kept.shift(); pool.close(k.ino, k.gen); }
+      }
       pool.unlink(dir.ino, dir.gen, "f" + id);
       names.delete(id);
       journal(3, id, 0, 0, 0);
@@ -129,7 +136,7 @@ async def kill_test(pool, mount: str, iterations: int, seed: int = 1) -> dict:
     spawn = _jsglue.modules().workers.spawnScript
     os.makedirs(os.path.join(mount, "w"))
     os.makedirs(os.path.join(mount, "main"))
-    journal = SharedArrayBuffer.new(4 * (4 + 5 * 100000))
+    journal = SharedArrayBuffer.new(4 * (4 + 5 * 400000))
     J = Int32Array.new(journal)
     sources = _sources()
     rnd = random.Random(seed)
