@@ -189,6 +189,62 @@
       this.detached = false;
       this._claimSlot();
       this.locks.onStall = (holder) => this._onStall(holder);
+      this._holdWebLock();
+    }
+
+    /** Name of the liveness Web Lock of instance (slot, gen) of this pool. */
+    _webLockName(slot, gen) {
+      return `extmemfs:${this.u32[L.SB_UID].toString(16)}:${slot}:${gen}`;
+    }
+
+    /**
+     * Where the Web Locks API exists (browsers, pages and workers), hold a lock named
+     * after this instance for as long as it is attached. The browser releases it when
+     * the worker is terminated or crashes, so sweep() in any other instance can tell a
+     * dead instance from an idle one, even if it held no pool lock.
+     */
+    _holdWebLock() {
+      const nav = globalThis.navigator;
+      const wl = nav && nav.locks;
+      if (!wl || typeof wl.request !== "function") return;
+      const sw = this.locks.sw;
+      const gen = this.gen;
+      const i32 = this.i32;
+      this._webLockHeld = new Promise((resolve) => {
+        this._releaseWebLock = resolve;
+      });
+      wl.request(this._webLockName(this.slot, gen), () => {
+        if (Atomics.load(i32, sw + L.S_GEN) === gen && Atomics.load(i32, sw + L.S_STATE) === L.SLOT_LIVE) {
+          Atomics.or(i32, sw + L.S_FLAGS, L.SF_WEBLOCK);
+        }
+        return this._webLockHeld;
+      }).catch(() => {});
+    }
+
+    /**
+     * Find instances that died without anyone noticing (terminated or crashed while
+     * holding no pool lock), by their liveness Web Locks, and evict them. Only in
+     * browsers (elsewhere it returns [] at once). @returns {Promise<number[]>} ids evicted
+     */
+    async sweep() {
+      const nav = globalThis.navigator;
+      const wl = nav && nav.locks;
+      if (!wl || typeof wl.query !== "function") return [];
+      const snap = await wl.query();
+      const held = new Set((snap.held || []).map((l) => l.name));
+      const i32 = this.i32;
+      const out = [];
+      const high = Math.min(L.NSLOTS, Atomics.load(i32, L.SB_SLOTS_HIGH));
+      for (let s = 0; s < high; s++) {
+        if (s === this.slot) continue;
+        const sw = slotWord(s);
+        const gen = Atomics.load(i32, sw + L.S_GEN);
+        if (Atomics.load(i32, sw + L.S_STATE) === L.SLOT_FREE) continue;
+        if (!(Atomics.load(i32, sw + L.S_FLAGS) & L.SF_WEBLOCK)) continue; // never held one
+        if (held.has(this._webLockName(s, gen))) continue;
+        if (await this.evictWhenStopped(gen * 256 + s)) out.push(gen * 256 + s);
+      }
+      return out;
     }
 
     /** Take a free instance slot (the one with the lowest index). */
@@ -723,6 +779,7 @@
       Atomics.store(this.i32, sw + L.S_FLAGS, 0);
       Atomics.store(this.i32, sw + L.S_STATE, L.SLOT_FREE);
       this.detached = true;
+      if (this._releaseWebLock) this._releaseWebLock();
     }
 
     /**

@@ -121,6 +121,19 @@ class Pool:
         except JsException as e:
             raise _jsglue.convert(e) from None
 
+    async def sweep(self) -> list[int]:
+        """Evict instances that died unnoticed (a worker terminated or crashed while
+        holding no pool lock blocks nobody, so nobody finds it dead), and return their
+        ids. In browsers each instance holds a Web Lock (``navigator.locks``) while
+        attached, which the browser releases when its worker dies; elsewhere there is
+        no such signal and this returns ``[]`` (use :meth:`evict`)."""
+        from pyodide.ffi import JsException
+
+        try:
+            return [int(x) for x in (await self._js.sweep()).to_py()]
+        except JsException as e:
+            raise _jsglue.convert(e) from None
+
     def detach(self) -> None:
         """Leave the pool: release this instance's slot and the files it holds open.
         Unmount its mounts first; the Pool cannot be used afterwards."""

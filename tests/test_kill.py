@@ -129,3 +129,63 @@ async def test_workers_close_mid_call_leaves_nothing_held(selenium):
     with open("/wk/after", "wb") as f:
         f.write(b"ok")
     xmfs.unmount("/wk")
+
+
+@pytest.mark.only_chrome
+@pytest.mark.driver_timeout(300)
+@run_in_pyodide(packages=["pyodide-extmemfs"])
+async def test_sweep_finds_workers_that_died_holding_no_lock(selenium_xmfs):
+    """A Web Worker attached to the pool, holding an unlinked file open, is terminated
+    while idle: nobody is blocked, so only its liveness Web Lock tells it is gone;
+    sweep() evicts it and the file's space comes back. Live workers are left alone."""
+    import asyncio
+    import os
+
+    import xmfs_kill
+    from js import Object
+    from pyodide.ffi import to_js
+
+    import pyodide_extmemfs as xmfs
+    from pyodide_extmemfs import _jsglue
+
+    idle_worker = r"""
+    function start(data, post) {
+      const mods = {};
+      for (const [name, src] of data.sources) mods[name] = (0, eval)(src)(mods);
+      const pool = new mods.pool.Pool(data.memory);
+      const root = pool.rootHandle();
+      const h = pool.lookup(root.ino, root.gen, data.name);
+      pool.open(h.ino, h.gen);              // held open, never closed
+      setTimeout(() => post({ instanceId: pool.instanceId }), 200);  // Web Lock granted by then
+    }
+    """
+    pool = xmfs.create_pool("4MiB", "64MiB")
+    xmfs.mount(pool, "/sweep")
+    spawn = _jsglue.modules().workers.spawnScript
+    workers = []
+    for name in ("a", "b"):
+        with open(f"/sweep/{name}", "wb") as f:
+            f.write(os.urandom(1 << 20))
+        data = to_js(
+            {"sources": xmfs_kill._sources(), "memory": pool.memory, "name": name},
+            dict_converter=Object.fromEntries,
+        )
+        workers.append(await spawn(idle_worker, data))
+    used = pool.stats()["used_bytes"]
+    os.unlink("/sweep/a")
+    os.unlink("/sweep/b")
+    assert pool.stats()["used_bytes"] > used - 4096  # both still held open
+    assert await pool.sweep() == []  # both alive: nothing to do
+    dead, alive = workers
+    await dead.terminate()
+    await asyncio.sleep(0.3)  # let the browser tear the worker down
+    assert await pool.sweep() == [int(dead.first.instanceId)]
+    assert pool.stats()["used_bytes"] < used - (1 << 20) + 4096  # a's megabyte came back
+    assert {i["id"] for i in pool.instances()} == {pool.instance_id, int(alive.first.instanceId)}
+    assert pool.check() == []
+    await alive.terminate()
+    await asyncio.sleep(0.3)
+    assert await pool.sweep() == [int(alive.first.instanceId)]
+    assert len(pool.instances()) == 1
+    assert pool.check() == []
+    xmfs.unmount("/sweep")
