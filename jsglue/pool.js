@@ -10,8 +10,9 @@
 //
 // Locks (locks.js):
 //   META          one read-write lock for the namespace, the inode table and the heap
-//                 allocator. Readers: lookup, getattr, readdir, readlink, open, statfs.
-//                 Writers: every namespace change and every allocation or free.
+//                 allocator. Readers: lookup, getattr, readdir, readlink, statfs.
+//                 Writers: every namespace change, every allocation or free, open and
+//                 close (pins are recorded in the instance's pin table too).
 //   stripe(ino)   one of STRIPES read-write locks, chosen by inode number, guarding a
 //                 file's content and its SIZE/EXTENT/CAP. read() holds it shared;
 //                 write()/truncate() exclusively.
@@ -20,6 +21,12 @@
 //   different files proceed in parallel.
 //   Content is reached only through a pin (OPEN > 0, taken under META): an inode whose
 //   last name is removed is freed when its last pin goes, by whoever drops it.
+//
+// Surviving killed instances: each Pool object takes an instance slot; every lock hold
+// names its slot; every metadata store under META is a logged transaction (see
+// "transactions" and "instances" below, and layout.js). A waiter whose blocker's
+// heartbeat stands still for the lease undoes the blocker's transaction and releases
+// what it held (_recover).
 (function (modules) {
   "use strict";
   const L = modules.layout;
