@@ -96,7 +96,7 @@
         throw new EvictedError("extmemfs: this instance was evicted from the pool (it was " +
           "presumed dead, or detached); attach again");
       }
-      i32[sw + L.S_HB] = (i32[sw + L.S_HB] + 1) | 0;
+      this.pulse();
     }
 
     _sleep(w, seq) {
@@ -108,9 +108,14 @@
       }
     }
 
-    _stalled(holder) {
+    /** Bump our heartbeat (during long work under a lock, and while waiting). */
+    pulse() {
       const i32 = this.i32;
       i32[this.sw + L.S_HB] = (i32[this.sw + L.S_HB] + 1) | 0;
+    }
+
+    _stalled(holder) {
+      this.pulse();
       if (this.onStall) this.onStall(holder);
     }
 

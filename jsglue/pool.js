@@ -45,6 +45,7 @@
   const LOG_CAP = (L.HEAP_START - L.LOG_AT - L.LOG_HDR) >> 2; // words of entries
   const MOVE_WORDS = 6; // [dst, src, len, chunk, done, MOVE_TAG]
   const BEAT_BYTES = 16 << 20; // long copies beat the heartbeat at least this often
+  const LONG_COPY = 4 * BEAT_BYTES; // reads and writes longer than this go in pieces
   /** Thrown by the crash hook (tests only): the instance is dead from here on. */
   const KILLED = Object.freeze({ killed: "extmemfs test kill" });
 
@@ -464,7 +465,7 @@
       this._inTx = true;
       this._logN = 0;
       this._deferred.length = 0;
-      if (this._pending.size && !this._recovering) this._recoverPending();
+      if (this._pending.size) this._recoverPending();
     }
 
     /** Do the frees put off to the end of the transaction, then empty the log. */
@@ -564,16 +565,20 @@
         if (at >= 0) Atomics.store(u32, at, done);
         if ((sinceBeat += c) >= BEAT_BYTES) {
           sinceBeat = 0;
-          this._beatQuiet();
+          this.locks.pulse();
         }
       }
     }
 
-    /** Bump our heartbeat during long work under a lock. */
-    _beatQuiet() {
-      const i32 = this.i32;
-      const hw = this.locks.sw + L.S_HB;
-      i32[hw] = (i32[hw] + 1) | 0;
+    /**
+     * Run copy(done, n) over [0, total) in pieces of BEAT_BYTES, bumping our heartbeat
+     * between them: for copies so long that the others could take us for dead.
+     */
+    _inPieces(total, copy) {
+      for (let done = 0; done < total; done += BEAT_BYTES) {
+        if (done) this.locks.pulse();
+        copy(done, Math.min(BEAT_BYTES, total - done));
+      }
     }
 
     /** Undo the log newest first and empty it. META write lock held. */
@@ -607,12 +612,6 @@
       }
       Atomics.store(u32, LOG_COUNT, 0);
       this._logN = 0;
-      this._refreshIfShrunk();
-    }
-
-    /** After an undo the heap may end earlier than our views: nothing to do but note. */
-    _refreshIfShrunk() {
-      if (this.u32[L.SB_HEAP_PAGES] * PAGE > this.u8.length) this._refresh();
     }
 
     // ---- instances: liveness, recovery, detach, evict --------------------------
@@ -659,42 +658,31 @@
       }
       const mw = META >> 2;
       const me = -this.locks.id;
-      const had = Atomics.load(i32, mw + L.LK_STATE) === me;
-      if (!had) {
-        if (Atomics.compareExchange(i32, mw + L.LK_STATE, -(x + 1), me) === -(x + 1)) {
-          this.locks.drain(META); // META was x's: it is ours now, undo log and all
-        } else {
-          this.locks.writeLock(META);
-        }
-        this._ensure();
-        this._inTx = true;
-        this._logN = 0;
-        this._deferred.length = 0;
-        if (Atomics.load(this.u32, LOG_COUNT) !== 0) this._rollback();
+      if (Atomics.load(i32, mw + L.LK_STATE) === me) {
+        throw new Error("extmemfs: recovery started while this instance holds META");
       }
-      this._recovering = true;
+      this._pending.add(x);
+      if (Atomics.compareExchange(i32, mw + L.LK_STATE, -(x + 1), me) === -(x + 1)) {
+        this.locks.drain(META); // META was x's: it is ours now, undo log and all
+      } else {
+        this.locks.writeLock(META);
+      }
       try {
-        this._pending.add(x);
-        this._recoverPending();
+        this._ensure();
+        this._txBegin(); // undoes a dead holder's log, then recovers _pending (x among them)
       } catch (err) {
         this._abort();
         throw err;
       } finally {
-        this._recovering = false;
-        if (!had) this._wunlock();
+        this._wunlock();
       }
     }
 
     /** Recover every slot in _pending. META write held, transaction open. */
     _recoverPending() {
-      this._recovering = true;
-      try {
-        for (const x of this._pending) {
-          this._pending.delete(x);
-          if (x !== this.slot) this._recoverLocked(x);
-        }
-      } finally {
-        this._recovering = false;
+      for (const x of this._pending) {
+        this._pending.delete(x);
+        if (x !== this.slot) this._recoverLocked(x);
       }
     }
 
@@ -798,19 +786,18 @@
      *   running)
      */
     evict(id, stillMs = 60) {
-      if (typeof id !== "number" || !(id >= 0) || id !== Math.floor(id) || id > 0xffffffff) {
-        fail("EINVAL", `instance id must be a whole number, got ${id}`);
-      }
-      const slot = id % 256;
-      const gen = Math.floor(id / 256);
-      if (slot >= L.NSLOTS) fail("EINVAL", `no instance slot ${slot} (the pool has ${L.NSLOTS})`);
-      if (slot === this.slot) fail("EINVAL", "an instance cannot evict itself (use detach())");
-      const sw = slotWord(slot);
-      if (Atomics.load(this.i32, sw + L.S_GEN) !== gen || Atomics.load(this.i32, sw + L.S_STATE) === L.SLOT_FREE) {
-        return false;
-      }
+      const { slot, gen } = this._parseId(id);
+      if (!this._attached(slot, gen)) return false;
       this.locks.beat();
-      this._awaitStill(sw, stillMs);
+      if (stillMs > 0) {
+        const still = this._stillWatch(slot, gen, stillMs, Math.max(Atomics.load(this.u32, L.SB_LEASE_MS), 2 * stillMs));
+        const nap = this.locks.canBlock ? new Int32Array(new SharedArrayBuffer(4)) : null;
+        while (!still()) {
+          if (nap) Atomics.wait(nap, 0, 0, 5);
+          else for (const t = Date.now(); Date.now() - t < 5;);
+        }
+        if (!this._attached(slot, gen)) return false;
+      }
       this._recover(slot);
       return true;
     }
@@ -824,60 +811,59 @@
      * @throws {PoolError} EBUSY if it still runs after `timeoutMs`
      */
     async evictWhenStopped(id, stillMs = 60, timeoutMs = 5000) {
-      if (typeof id !== "number" || !(id >= 0) || id !== Math.floor(id) || id % 256 >= L.NSLOTS) {
-        return this.evict(id, 0); // the same errors
-      }
-      const sw = slotWord(id % 256);
-      const i32 = this.i32;
-      const limit = Date.now() + timeoutMs;
-      let hb = Atomics.load(i32, sw + L.S_HB);
-      let since = Date.now();
-      while (Date.now() - since < stillMs) {
-        if (Atomics.load(i32, sw + L.S_GEN) !== Math.floor(id / 256) ||
-            Atomics.load(i32, sw + L.S_STATE) === L.SLOT_FREE) return false;
-        if (Date.now() > limit) {
-          fail("EBUSY", "that instance is still running (its heartbeat keeps changing): " +
-            "terminate its worker before evicting it");
-        }
-        await new Promise((r) => setTimeout(r, 10));
-        const h = Atomics.load(i32, sw + L.S_HB);
-        if (h !== hb) {
-          hb = h;
-          since = Date.now();
-        }
-      }
+      const { slot, gen } = this._parseId(id);
+      const still = this._stillWatch(slot, gen, stillMs, timeoutMs);
+      while (!still()) await new Promise((r) => setTimeout(r, 10));
       return this.evict(id, 0);
     }
 
+    /** Slot and generation of instance id `id`. @throws {PoolError} EINVAL */
+    _parseId(id) {
+      if (typeof id !== "number" || !(id >= 0) || id !== Math.floor(id) || id > 0xffffffff) {
+        fail("EINVAL", `instance id must be a whole number, got ${id}`);
+      }
+      const slot = id % 256;
+      if (slot >= L.NSLOTS) fail("EINVAL", `no instance slot ${slot} (the pool has ${L.NSLOTS})`);
+      if (slot === this.slot) fail("EINVAL", "an instance cannot evict itself (use detach())");
+      return { slot, gen: Math.floor(id / 256) };
+    }
+
+    /** True while instance (slot, gen) is attached (its slot not freed or retaken). */
+    _attached(slot, gen) {
+      const sw = slotWord(slot);
+      return Atomics.load(this.i32, sw + L.S_GEN) === gen &&
+        Atomics.load(this.i32, sw + L.S_STATE) !== L.SLOT_FREE;
+    }
+
     /**
-     * Wait until the instance at slot word sw has stopped: its heartbeat unchanged
-     * for STILL_MS. A browser's Worker.terminate() returns before the worker has
-     * stopped, and cleaning up after an instance that still runs would undo work it
-     * is doing. @throws {PoolError} EBUSY if it keeps beating for a whole lease
+     * A watch on instance (slot, gen): each call of the returned function is true once
+     * its heartbeat has stood still for `stillMs` or it is gone. A browser's
+     * Worker.terminate() returns before the worker has stopped, and cleaning up after
+     * an instance that still runs would undo work it is doing.
+     * @throws {PoolError} EBUSY (from the returned function) if it beats for `timeoutMs`
      */
-    _awaitStill(sw, STILL_MS) {
-      if (!(STILL_MS > 0)) return;
+    _stillWatch(slot, gen, stillMs, timeoutMs) {
       const i32 = this.i32;
-      const limit = Date.now() + Math.max(Atomics.load(this.u32, L.SB_LEASE_MS), 2 * STILL_MS);
-      let hb = Atomics.load(i32, sw + L.S_HB);
+      const hw = slotWord(slot) + L.S_HB;
+      const limit = Date.now() + timeoutMs;
+      let hb = Atomics.load(i32, hw);
       let since = Date.now();
-      const nap = this.locks.canBlock ? new Int32Array(new SharedArrayBuffer(4)) : null;
-      for (;;) {
+      return () => {
+        if (!this._attached(slot, gen)) return true;
+        const h = Atomics.load(i32, hw);
         const now = Date.now();
-        if (now - since >= STILL_MS) return;
+        if (h !== hb) {
+          hb = h;
+          since = now;
+        } else if (now - since >= stillMs) {
+          return true;
+        }
         if (now > limit) {
           fail("EBUSY", "that instance is still running (its heartbeat keeps changing): " +
             "terminate its worker before evicting it");
         }
-        if (nap) Atomics.wait(nap, 0, 0, 5);
-        else while (Date.now() - now < 5);
-        const h = Atomics.load(i32, sw + L.S_HB);
-        if (h !== hb || Atomics.load(i32, sw + L.S_STATE) === L.SLOT_FREE) {
-          if (Atomics.load(i32, sw + L.S_STATE) === L.SLOT_FREE) return;
-          hb = h;
-          since = Date.now();
-        }
-      }
+        return false;
+      };
     }
 
     /**
@@ -894,13 +880,12 @@
         const state = Atomics.load(i32, sw + L.S_STATE);
         if (state === L.SLOT_FREE) continue;
         const holds = [];
-        const name = (base) => (base === META ? "meta" : `stripe ${(base - L.LOCKS_AT) / L.LOCK_BYTES}`);
         if (Atomics.load(i32, (META >> 2) + L.LK_STATE) === -(s + 1)) holds.push("meta");
         for (let k = 0; k < L.STRIPES; k++) {
           if (Atomics.load(i32, ((L.LOCKS_AT + k * L.LOCK_BYTES) >> 2) + L.LK_STATE) === -(s + 1)) holds.push(`stripe ${k}`);
         }
         const r = Atomics.load(i32, sw + L.S_RLOCK);
-        if (r) holds.push(`read ${name(r)}`);
+        if (r) holds.push(r === META ? "read meta" : `read stripe ${(r - L.LOCKS_AT) / L.LOCK_BYTES}`);
         let pins = 0;
         const pt = u32[sw + L.S_PINS];
         if (pt && pt + L.PT_HDR <= this.heapEnd) {
@@ -2052,13 +2037,16 @@
         const n = Math.min(len, size - pos);
         const ext = this._extent(ino, w, size);
         if (n >= L.BULK_COPY) this._copyBegin();
-        for (let done = 0; done < n;) {
-          // Very long copies go in pieces, beating our heartbeat between them.
-          const c = n - done > 4 * BEAT_BYTES ? BEAT_BYTES : n - done;
-          if (copyOut) copyOut(dstOff + done, ext + pos + done, c);
-          else dst.set(this.u8.subarray(ext + pos + done, ext + pos + done + c), dstOff + done);
-          done += c;
-          if (done < n) this._beatQuiet();
+        const at = ext + pos;
+        if (n > LONG_COPY) {
+          this._inPieces(n, (d, c) => {
+            if (copyOut) copyOut(dstOff + d, at + d, c);
+            else dst.set(this.u8.subarray(at + d, at + d + c), dstOff + d);
+          });
+        } else if (copyOut) {
+          copyOut(dstOff, at, n);
+        } else {
+          dst.set(this.u8.subarray(at, at + n), dstOff);
         }
         if (n >= L.BULK_COPY) this._copyEnd();
         return n;
@@ -2099,11 +2087,10 @@
         if (this._crashAt !== undefined) this._hook();
         if (pos > size) this.u8.fill(0, ext + size, ext + pos);
         if (len >= L.BULK_COPY) this._copyBegin();
-        for (let done = 0; done < len;) {
-          const c = len - done > 4 * BEAT_BYTES ? BEAT_BYTES : len - done;
-          this.u8.set(src.subarray(srcOff + done, srcOff + done + c), ext + pos + done);
-          done += c;
-          if (done < len) this._beatQuiet();
+        if (len > LONG_COPY) {
+          this._inPieces(len, (d, c) => this.u8.set(src.subarray(srcOff + d, srcOff + d + c), ext + pos + d));
+        } else {
+          this.u8.set(src.subarray(srcOff, srcOff + len), ext + pos);
         }
         if (len >= L.BULK_COPY) this._copyEnd();
         if (end > size) Atomics.store(this.u32, w + L.I_SIZE, end);
@@ -2270,12 +2257,10 @@
       this._ensure();
       this._copyBegin();
       try {
-        for (let done = 0; done < size; done += BEAT_BYTES) {
-          const c = Math.min(BEAT_BYTES, size - done);
+        this._inPieces(size, (d, c) => {
           if (this._crashAt !== undefined) this._hook();
-          this.u8.copyWithin(to + done, from + done, from + done + c);
-          this._beatQuiet();
-        }
+          this.u8.copyWithin(to + d, from + d, from + d + c);
+        });
       } finally {
         if (!this._dead) this._copyEnd();
       }
@@ -2392,7 +2377,7 @@
         this._setBlock(free, fsize + gsize, 0, L.K_FREE);
         this._binInsert(free, fsize + gsize);
         this._commit();
-        this._beatQuiet();
+        this.locks.pulse();
         dst = free;
       }
       this._st(L.SB_COMPACTIONS, u32[L.SB_COMPACTIONS] + 1);

@@ -73,6 +73,8 @@ async def test_instance_api_and_bad_input(selenium):
         pool.evict(pool.instance_id)
     with pytest.raises(TypeError, match="int"):
         pool.evict("1")
+    with pytest.raises(TypeError, match="int"):
+        await pool.evict_when_stopped(1.0)
     with pytest.raises(ValueError, match="whole number"):
         pool.evict(-5)
     for bad in (0, 9, 600001):
