@@ -12,8 +12,9 @@ LIB = Path(__file__).parent / "pyodide_lib"
 
 @pytest.fixture
 def selenium_xmfs(selenium):
-    """``selenium`` with tests/pyodide_lib/*.py importable inside Pyodide."""
-    files = {p.name: p.read_text() for p in sorted(LIB.glob("*.py"))}
+    """``selenium`` with tests/pyodide_lib/*.py importable inside Pyodide (and the
+    *.js files they read beside them)."""
+    files = {p.name: p.read_text() for p in sorted([*LIB.glob("*.py"), *LIB.glob("*.js")])}
     selenium.run_js(
         f"""
         const files = {json.dumps(files)};

@@ -6,7 +6,7 @@
 "use strict";
 const test = require("node:test");
 const assert = require("node:assert/strict");
-const { loadJsglue } = require("./load.js");
+const { loadJsglue, bytes } = require("./load.js");
 
 const { layout: L, pool: P } = loadJsglue("pool");
 const { Pool } = P;
@@ -16,17 +16,6 @@ const FILE = L.S_IFREG | 0o644;
 const DIR = L.S_IFDIR | 0o755;
 const LINK = L.S_IFLNK | 0o777;
 
-function bytes(n, seed) {
-  const a = new Uint8Array(n);
-  let x = seed | 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    a[i] = x & 0xff;
-  }
-  return a;
-}
 
 /** Path-based helpers over a Pool. */
 function fs(pool) {

@@ -11,11 +11,12 @@
 "use strict";
 const test = require("node:test");
 const assert = require("node:assert/strict");
+const fs = require("node:fs");
 const path = require("node:path");
-const { Worker } = require("node:worker_threads");
+const { crc32 } = require("node:zlib");
 const { loadJsglue } = require("./load.js");
 
-const { layout: L, pool: P } = loadJsglue("pool");
+const { layout: L, pool: P, workers: W } = loadJsglue("workers");
 const { Pool } = P;
 const ITERS = Number(process.env.XMFS_KILL_ITERS || 200);
 const SEED = Number(process.env.XMFS_KILL_SEED || 1);
@@ -23,87 +24,12 @@ const LEASE_MS = 200;
 const FILE = L.S_IFREG | 0o644;
 const DIR = L.S_IFDIR | 0o755;
 
-// Journal in a SharedArrayBuffer (survives the worker): header [count, intentA,
-// intentB], then entries [type, a, b, size, hash]. Types: 1 put, 2 mv, 3 rm.
+// The worker, shared with the Pyodide kill test: it writes, appends, renames and
+// deletes files in /w and journals each finished operation (see its header).
+const WORKER_SRC = fs.readFileSync(path.join(__dirname, "..", "pyodide_lib", "kill_worker.js"), "utf8");
 const J_ENTRY = 5;
 const J_HDR = 4;
-
-const WORKER_SRC = `
-  const { workerData, parentPort } = require("node:worker_threads");
-  const { loadJsglue } = require(workerData.load);
-  const { pool: P, layout: L } = loadJsglue("pool");
-  const pool = new P.Pool(workerData.memory);
-  const J = new Int32Array(workerData.journal);
-  const FILE = L.S_IFREG | 0o644;
-  let x = workerData.seed | 1;
-  const rnd = (n) => { x ^= x << 13; x ^= x >>> 17; x ^= x << 5; return (x >>> 0) % n; };
-  const root = pool.rootHandle();
-  const dir = pool.lookup(root.ino, root.gen, "w");
-  const names = new Set(workerData.names);
-  let nextName = workerData.nextName;
-  const fill = (n, seed) => { const a = new Uint8Array(n); let y = seed | 1;
-    for (let i = 0; i < n; i++) { y = (Math.imul(y, 1103515245) + 12345) | 0; a[i] = y >>> 24; } return a; };
-  const readAll = (h) => { const size = pool.getattr(h.ino, h.gen).size; const out = new Uint8Array(size);
-    pool.open(h.ino, h.gen); try { pool.read(h.ino, h.gen, out, 0, size, 0); } finally { pool.close(h.ino, h.gen); } return out; };
-  const journal = (type, a, b, size, hash) => {
-    const n = J[0]; const e = ${J_HDR} + n * ${J_ENTRY};
-    J[e] = type; J[e + 1] = a; J[e + 2] = b; J[e + 3] = size; J[e + 4] = hash;
-    Atomics.store(J, 0, n + 1);
-    Atomics.store(J, 1, 0); Atomics.store(J, 2, 0); // intent done
-  };
-  const intent = (a, b) => { Atomics.store(J, 1, a); Atomics.store(J, 2, b); };
-  const kept = [];
-  const pick = () => { const arr = [...names]; return arr.length ? arr[rnd(arr.length)] : 0; };
-  parentPort.postMessage({ instanceId: pool.instanceId });
-  for (;;) {
-    const op = names.size > 40 ? 9 : rnd(10); // (bounded: the pool must not fill up)
-    if (op < 4 || names.size < 3) {           // write a new file
-      const id = nextName++;
-      intent(id, 0);
-      const h = pool.create(dir.ino, dir.gen, "f" + id, FILE);
-      const size = rnd(8) === 0 ? 1 + rnd(3 << 20) : 1 + rnd(200000);
-      const data = fill(size, id);
-      pool.open(h.ino, h.gen);
-      for (let at = 0; at < size;) {
-        const n = Math.min(size - at, 1 + rnd(70000));
-        pool.write(h.ino, h.gen, data, at, n, at, false);
-        at += n;
-      }
-      pool.close(h.ino, h.gen);
-      names.add(id);
-      journal(1, id, 0, size, P.fnv1a(data, 0, size));
-    } else if (op < 6) {                      // append to one
-      const id = pick();
-      intent(id, 0);
-      const h = pool.lookup(dir.ino, dir.gen, "f" + id);
-      const more = fill(1 + rnd(90000), id * 7 + op);
-      pool.open(h.ino, h.gen);
-      pool.write(h.ino, h.gen, more, 0, more.length, 0, true);
-      pool.close(h.ino, h.gen);
-      const all = readAll(h);
-      journal(1, id, 0, all.length, P.fnv1a(all, 0, all.length));
-    } else if (op < 8) {                      // rename, maybe over another
-      const a = pick();
-      const b = rnd(2) ? pick() : nextName++;
-      if (a === b) continue;
-      intent(a, b);
-      pool.rename(dir.ino, dir.gen, "f" + a, dir.ino, dir.gen, "f" + b);
-      names.delete(a); names.add(b);
-      journal(2, a, b, 0, 0);
-    } else {                                  // delete one (sometimes while open)
-      const id = pick();
-      intent(id, 0);
-      const h = pool.lookup(dir.ino, dir.gen, "f" + id);
-      if (rnd(2) === 0) {                     // held open past the unlink: the kill must release it
-        pool.open(h.ino, h.gen);
-        kept.push(h);
-        if (kept.length > 8) { const k = kept.shift(); pool.close(k.ino, k.gen); }
-      }
-      pool.unlink(dir.ino, dir.gen, "f" + id);
-      names.delete(id);
-      journal(3, id, 0, 0, 0);
-    }
-  }`;
+const SOURCES = ["layout", "locks", "pool"].map((n) => [n, fs.readFileSync(path.join(__dirname, "..", "..", "jsglue", `${n}.js`), "utf8")]);
 
 function rng(seed) {
   let x = seed | 1;
@@ -163,27 +89,20 @@ test(`kill test: a writing worker terminated at random ${ITERS} times, the survi
   const rnd = rng(SEED);
   const stats = { maxOp: 0, maxRecover: 0, leaseKills: 0, evictKills: 0, idleKills: 0 };
   for (let it = 0; it < ITERS; it++) {
-    const w = new Worker(WORKER_SRC, {
-      eval: true,
-      workerData: {
-        load: path.join(__dirname, "load.js"),
-        memory: pool.memory,
-        journal,
-        seed: SEED * 100003 + it,
-        names: [...model.keys()],
-        nextName,
-      },
+    const w = await W.spawnScript(WORKER_SRC, {
+      sources: SOURCES,
+      memory: pool.memory,
+      journal,
+      seed: SEED * 100003 + it,
+      dir: "w",
+      names: [...model.keys()],
+      nextName,
     });
-    const errors = [];
-    w.on("error", (e) => errors.push(e));
-    const hello = await new Promise((resolve, reject) => {
-      w.once("message", resolve);
-      w.once("error", reject);
-    });
+    const hello = w.first;
     // Let it work for a random while (the survivor works too), then kill it.
     await survive(pool, Date.now() + 5 + rnd(120), rnd, stats);
     await w.terminate();
-    assert.deepEqual(errors, [], `iteration ${it}: the worker failed on its own`);
+    assert.deepEqual(w.errors, [], `iteration ${it}: the worker failed on its own`);
     const t0 = Date.now();
     if (it % 2 === 0) {
       pool.evict(hello.instanceId);
@@ -211,7 +130,7 @@ test(`kill test: a writing worker terminated at random ${ITERS} times, the survi
     for (; seen < n; seen++) {
       const e = J_HDR + seen * J_ENTRY;
       const [type, a, b, size, hash] = J.subarray(e, e + J_ENTRY);
-      if (type === 1) model.set(a, [size, hash >>> 0]);
+      if (type === 1) model.set(a, [size, hash >>> 0]); // (hash: CRC-32)
       else if (type === 2) {
         model.set(b, model.get(a));
         model.delete(a);
@@ -238,7 +157,7 @@ test(`kill test: a writing worker terminated at random ${ITERS} times, the survi
       assert.equal(pool.getattr(h.ino, h.gen).size, size, `iteration ${it}: size of f${id}`);
       pool.read(h.ino, h.gen, out, 0, size, 0);
       pool.close(h.ino, h.gen);
-      assert.equal(P.fnv1a(out, 0, size), hash, `iteration ${it}: content of f${id}`);
+      assert.equal(crc32(out), hash, `iteration ${it}: content of f${id}`);
     }
     // Keep the pool from filling up.
     if (model.size > 40) {

@@ -3,7 +3,6 @@
 "use strict";
 const fs = require("node:fs");
 const path = require("node:path");
-const vm = require("node:vm");
 
 const dir = path.join(__dirname, "..", "..", "jsglue");
 
@@ -12,11 +11,26 @@ function loadJsglue(upTo = "pool") {
   const mods = {};
   for (const name of order) {
     const file = path.join(dir, `${name}.js`);
-    const factory = vm.runInThisContext(fs.readFileSync(file, "utf8"), { filename: file });
+    // Indirect eval in this (main) context, named for stack traces; unlike a vm
+    // script it may use import() (workers.js imports node:worker_threads).
+    const factory = (0, eval)(`${fs.readFileSync(file, "utf8")}\n//# sourceURL=${file}\n`);
     mods[name] = factory(mods);
     if (name === upTo) break;
   }
   return mods;
 }
 
-module.exports = { loadJsglue };
+/** `n` pseudo-random bytes (xorshift), the same for the same seed: test file content. */
+function bytes(n, seed) {
+  const a = new Uint8Array(n);
+  let x = seed | 1;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    a[i] = x & 0xff;
+  }
+  return a;
+}
+
+module.exports = { loadJsglue, bytes };

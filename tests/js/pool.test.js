@@ -2,7 +2,7 @@
 "use strict";
 const test = require("node:test");
 const assert = require("node:assert/strict");
-const { loadJsglue } = require("./load.js");
+const { loadJsglue, bytes } = require("./load.js");
 
 const { layout: L, pool: P } = loadJsglue("pool");
 const { Pool, PoolError } = P;
@@ -21,17 +21,6 @@ function code(fn) {
     throw e;
   }
   return null;
-}
-function bytes(n, seed) {
-  const a = new Uint8Array(n);
-  let x = seed | 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    a[i] = x & 0xff;
-  }
-  return a;
 }
 function readAll(pool, h) {
   const size = pool.getattr(h.ino, h.gen).size;
