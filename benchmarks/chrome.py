@@ -55,7 +55,7 @@ class Handler(SimpleHTTPRequestHandler):
     def translate_path(self, path: str) -> str:
         path = path.split("?", 1)[0].split("#", 1)[0]
         if path.startswith("/bench/"):
-            rel = path[len("/bench/"):]
+            rel = path[len("/bench/") :]
             base = HERE
         else:
             rel = path.lstrip("/")
@@ -84,6 +84,7 @@ def serve() -> tuple[ThreadingHTTPServer, str]:
 
 def cpu_busy(seconds: float) -> float | None:
     """Share of all CPUs busy over `seconds` (from /proc/stat); None if unavailable."""
+
     def sample():
         f = [int(x) for x in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
         return sum(f) - f[3] - f[4], sum(f)
@@ -102,8 +103,11 @@ def wait_quiet(max_seconds: float) -> float | None:
     start = time.monotonic()
     load = cpu_busy(1.0)
     while load is not None and load > 0.2 and time.monotonic() - start < max_seconds:
-        print(f"[chrome] other processes use {load:.0%} of the CPUs: waiting for quiet",
-              file=sys.stderr, flush=True)
+        print(
+            f"[chrome] other processes use {load:.0%} of the CPUs: waiting for quiet",
+            file=sys.stderr,
+            flush=True,
+        )
         load = cpu_busy(5.0)
     return load
 
@@ -117,13 +121,18 @@ def cpu_model() -> str:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--timeout", type=float, default=900.0)
     ap.add_argument("--out", type=Path, default=HERE / "results" / "raw-chrome.json")
-    ap.add_argument("--wait-quiet", type=float, default=60.0,
-                    help="wait up to this many seconds for other processes to go quiet")
+    ap.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=60.0,
+        help="wait up to this many seconds for other processes to go quiet",
+    )
     args = ap.parse_args()
 
     from selenium import webdriver
@@ -136,8 +145,13 @@ def main() -> int:
     server, base = serve()
     opts = webdriver.ChromeOptions()
     opts.binary_location = CHROMIUM
-    for a in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-              "--js-flags=--expose-gc"):
+    for a in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        "--js-flags=--expose-gc",
+    ):
         opts.add_argument(a)
     driver = webdriver.Chrome(options=opts, service=Service(CHROMEDRIVER))
     t0 = time.monotonic()
@@ -149,7 +163,9 @@ def main() -> int:
         while True:
             st = driver.execute_script(
                 "const s = window.benchState; return s ? {done: s.done, error: s.error, "
-                "log: s.log.slice(arguments[0])} : null", seen)
+                "log: s.log.slice(arguments[0])} : null",
+                seen,
+            )
             if st:
                 for line in st["log"]:
                     print(f"[chrome] {line}", file=sys.stderr, flush=True)
@@ -176,11 +192,15 @@ def main() -> int:
     )
     result["seconds"] = time.monotonic() - t0
     try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
-                              capture_output=True, text=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "jsglue",
-                                "pyodide_extmemfs"], cwd=ROOT, capture_output=True,
-                               text=True).stdout.strip()
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "jsglue", "pyodide_extmemfs"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
         result["git"] = head + (" + uncommitted changes" if dirty else "")
     except OSError:
         pass

@@ -79,6 +79,7 @@ def worker_pool_check() -> list:
 
 # ---- single-instance groups ---------------------------------------------------------
 
+
 def _fill(path: str, size: int, byte: int = 0xA5) -> None:
     buf = bytes([byte]) * MiB
     with open(path, "wb", buffering=0) as f:
@@ -232,6 +233,7 @@ def group_mmap(fs: str, size: int) -> dict:
 
 # ---- memory --------------------------------------------------------------------------
 
+
 def memory_meta(n: int) -> dict:
     """Pool bytes per small file beyond its data and name: in a fresh pool, create n
     files of 100 B in a new directory and compare used_bytes before and after. The
@@ -334,6 +336,7 @@ def memory_churn(ops: int, seed: int, max_file: int, live_cap: int) -> dict:
 
 # ---- worker cases (each runs in a worker that called setup_worker) --------------------
 
+
 def unlink(path: str) -> None:
     os.unlink(path)
 
@@ -391,8 +394,12 @@ def pingpong_file(path: str, role: int, seconds: float) -> dict:
                     break
             dt = perf() - t0
             pwrite(fd, SENTINEL.to_bytes(8, "little"), 0)
-            return {"round_trips": i - start, "seconds": dt, "rate": (i - start) / dt,
-                    "polls": polls}
+            return {
+                "round_trips": i - start,
+                "seconds": dt,
+                "rate": (i - start) / dt,
+                "polls": polls,
+            }
         want = 1
         while True:
             v = frm(pread(fd, 8, 0), "little")
@@ -423,6 +430,7 @@ def pingpong_msg(port, role: int, seconds: float):
         done.set_result(result)
 
     if role == 0:
+
         def on_message(e):
             v = e.data
             if state["t0"] is None:  # the untimed first round
@@ -438,6 +446,7 @@ def pingpong_msg(port, role: int, seconds: float):
                 port.postMessage(-1)
                 finish({"round_trips": state["n"], "seconds": dt, "rate": state["n"] / dt})
     else:
+
         def on_message(e):
             v = e.data
             if v < 0:

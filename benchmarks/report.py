@@ -19,7 +19,7 @@ import json
 import statistics
 import sys
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -56,12 +56,23 @@ CASES = [
     Case("rename_across", "rename across directories", "ops/s"),
     Case("mmap_read", "mmap read {mmapSize}", "MiB/s", raw="out"),
     Case("mmap_write", "mmap write {mmapSize}", "MiB/s", raw="touched"),
-    Case("pingpong", "2 workers: shared-file ping-pong", "round trips/s",
-         base="postMessage (Python)", target=1.0),
-    Case("pingpong_js", "2 workers: shared-file ping-pong", "round trips/s",
-         base="postMessage (JS)"),
-    Case("two_writers", "2 workers writing separate {writerTotal} files", "MiB/s",
-         base="1 worker", target=1.5),
+    Case(
+        "pingpong",
+        "2 workers: shared-file ping-pong",
+        "round trips/s",
+        base="postMessage (Python)",
+        target=1.0,
+    ),
+    Case(
+        "pingpong_js", "2 workers: shared-file ping-pong", "round trips/s", base="postMessage (JS)"
+    ),
+    Case(
+        "two_writers",
+        "2 workers writing separate {writerTotal} files",
+        "MiB/s",
+        base="1 worker",
+        target=1.5,
+    ),
 ]
 META_TARGET = 256  # bytes of pool metadata per small file, at most
 
@@ -123,39 +134,72 @@ def build_rows(raw: dict) -> list[dict]:
     meta = mem.get("meta")
     if meta:
         v = meta["meta_per_file"]
-        rows.append({
-            "id": "meta_per_file",
-            "case": f"pool metadata per small file ({meta['files']:,} × 100 B)",
-            "unit": "bytes", "baseline": "—", "extmemfs": v, "base": None, "ratio": None,
-            "target": f"≤ {META_TARGET} B", "pass": v <= META_TARGET, "detail": meta,
-        })
+        rows.append(
+            {
+                "id": "meta_per_file",
+                "case": f"pool metadata per small file ({meta['files']:,} × 100 B)",
+                "unit": "bytes",
+                "baseline": "—",
+                "extmemfs": v,
+                "base": None,
+                "ratio": None,
+                "target": f"≤ {META_TARGET} B",
+                "pass": v <= META_TARGET,
+                "detail": meta,
+            }
+        )
     churn = mem.get("churn")
     if churn:
-        rows.append({
-            "id": "churn_size_per_live",
-            "case": f"pool size / live bytes after churn ({churn['ops']:,} ops)",
-            "unit": "×", "baseline": "—", "extmemfs": churn["size_per_live"], "base": None,
-            "ratio": None, "target": None, "pass": None, "detail": churn,
-        })
-        rows.append({
-            "id": "churn_size_per_peak",
-            "case": "pool size / peak live bytes during churn",
-            "unit": "×", "baseline": "—", "extmemfs": churn["size_per_peak_live"], "base": None,
-            "ratio": None, "target": None, "pass": None,
-        })
+        rows.append(
+            {
+                "id": "churn_size_per_live",
+                "case": f"pool size / live bytes after churn ({churn['ops']:,} ops)",
+                "unit": "×",
+                "baseline": "—",
+                "extmemfs": churn["size_per_live"],
+                "base": None,
+                "ratio": None,
+                "target": None,
+                "pass": None,
+                "detail": churn,
+            }
+        )
+        rows.append(
+            {
+                "id": "churn_size_per_peak",
+                "case": "pool size / peak live bytes during churn",
+                "unit": "×",
+                "baseline": "—",
+                "extmemfs": churn["size_per_peak_live"],
+                "base": None,
+                "ratio": None,
+                "target": None,
+                "pass": None,
+            }
+        )
     if rc:
-        for key, what in (("touched", "heap → shared (TypedArray.set)"),
-                          ("fresh", "heap → fresh shared pages (TypedArray.set)"),
-                          ("out", "shared → heap (TypedArray.set)"),
-                          ("plain_out", "unshared ArrayBuffer → heap (TypedArray.set)"),
-                          ("wasm_in", "heap → shared by wasm memory.copy (multi-memory)"),
-                          ("wasm_out", "shared → heap by wasm memory.copy (multi-memory)")):
+        for key, what in (
+            ("touched", "heap → shared (TypedArray.set)"),
+            ("fresh", "heap → fresh shared pages (TypedArray.set)"),
+            ("out", "shared → heap (TypedArray.set)"),
+            ("plain_out", "unshared ArrayBuffer → heap (TypedArray.set)"),
+            ("wasm_in", "heap → shared by wasm memory.copy (multi-memory)"),
+            ("wasm_out", "shared → heap by wasm memory.copy (multi-memory)"),
+        ):
             if key in rc:
-                rows.append({
-                    "id": f"raw_copy_{key}", "case": f"raw copy, {what}",
-                    "unit": "MiB/s", "baseline": "—", "extmemfs": rc[key], "base": None,
-                    "ratio": None, "target": None, "pass": None,
-                })
+                rows.append(
+                    {
+                        "id": f"raw_copy_{key}",
+                        "case": f"raw copy, {what}",
+                        "unit": "MiB/s",
+                        "baseline": "—",
+                        "extmemfs": rc[key],
+                        "base": None,
+                        "ratio": None,
+                        "target": None,
+                        "pass": None,
+                    }
+                )
     return rows
 
 
@@ -170,11 +214,18 @@ def text_table(rows: list[dict]) -> str:
     body = []
     for r in rows:
         base = "" if r["base"] is None else f"{fmt(r['base'])} {r['baseline']}"
-        body.append([
-            r["case"], fmt(r["extmemfs"]), base, r["unit"],
-            "" if r["ratio"] is None else f"{r['ratio']:.2f}×", r["target"] or "",
-            verdict(r), f"{r['vs_raw_copy']:.0%}" if "vs_raw_copy" in r else "",
-        ])
+        body.append(
+            [
+                r["case"],
+                fmt(r["extmemfs"]),
+                base,
+                r["unit"],
+                "" if r["ratio"] is None else f"{r['ratio']:.2f}×",
+                r["target"] or "",
+                verdict(r),
+                f"{r['vs_raw_copy']:.0%}" if "vs_raw_copy" in r else "",
+            ]
+        )
     widths = [max(len(str(x)) for x in col) for col in zip(head, *body)]
     line = lambda cells: "  ".join(str(c).ljust(w) for c, w in zip(cells, widths)).rstrip()
     out = [line(head), line(["-" * w for w in widths])]
@@ -183,14 +234,18 @@ def text_table(rows: list[dict]) -> str:
 
 
 def md_table(rows: list[dict]) -> str:
-    out = ["| case | EXTMEMFS | baseline | ratio | target | result |",
-           "|---|---:|---:|---:|---|---|"]
+    out = [
+        "| case | EXTMEMFS | baseline | ratio | target | result |",
+        "|---|---:|---:|---:|---|---|",
+    ]
     for r in rows:
         base = "" if r["base"] is None else f"{fmt(r['base'])} ({r['baseline']})"
         ratio = "" if r["ratio"] is None else f"{r['ratio']:.2f}×"
         res = verdict(r)
-        out.append(f"| {r['case']} | {fmt(r['extmemfs'])} {r['unit']} | {base} | {ratio} | "
-                   f"{r['target'] or ''} | {'**FAIL**' if res == 'FAIL' else res} |")
+        out.append(
+            f"| {r['case']} | {fmt(r['extmemfs'])} {r['unit']} | {base} | {ratio} | "
+            f"{r['target'] or ''} | {'**FAIL**' if res == 'FAIL' else res} |"
+        )
     return "\n".join(out)
 
 
@@ -217,26 +272,34 @@ def notes(raw: dict, rows: list[dict]) -> list[str]:
         out.append(f"two writers: pool peak_parallel_copies = {tw['peak_parallel_copies']}")
     pp = by_id.get("pingpong")
     if pp and "polls_per_round_trip" in pp:
-        out.append(f"shared-file ping-pong polls a file offset with os.pread: "
-                   f"{pp['polls_per_round_trip']:.1f} polls per round trip (median)")
+        out.append(
+            f"shared-file ping-pong polls a file offset with os.pread: "
+            f"{pp['polls_per_round_trip']:.1f} polls per round trip (median)"
+        )
     meta = by_id.get("meta_per_file")
     if meta:
         d = meta["detail"]
-        out.append(f"metadata: used_bytes grew {d['used_delta']:,} for {d['files']:,} files "
-                   f"({d['data_bytes']:,} data + {d['name_bytes']:,} name bytes); "
-                   f"{d['left_after_unlink']:,} bytes stay used after unlinking them "
-                   "(inode table chunks are kept)")
+        out.append(
+            f"metadata: used_bytes grew {d['used_delta']:,} for {d['files']:,} files "
+            f"({d['data_bytes']:,} data + {d['name_bytes']:,} name bytes); "
+            f"{d['left_after_unlink']:,} bytes stay used after unlinking them "
+            "(inode table chunks are kept)"
+        )
     ch = by_id.get("churn_size_per_live")
     if ch:
         d = ch["detail"]
-        out.append(f"churn: pool {d['pool_size']:,} bytes, used {d['used_bytes']:,}, live "
-                   f"{d['live_bytes']:,} in {d['files_live']} files, peak live "
-                   f"{d['peak_live_bytes']:,}; validator: "
-                   f"{'ok' if not d['check'] else '; '.join(d['check'])}")
+        out.append(
+            f"churn: pool {d['pool_size']:,} bytes, used {d['used_bytes']:,}, live "
+            f"{d['live_bytes']:,} in {d['files_live']} files, peak live "
+            f"{d['peak_live_bytes']:,}; validator: "
+            f"{'ok' if not d['check'] else '; '.join(d['check'])}"
+        )
     m = raw.get("machine", {})
     if max(m.get("busy_before") or 0, m.get("busy_during") or 0) > 0.2:
-        out.append("WARNING: other processes were using the CPUs during the run; figures "
-                   "(the two-worker ones most) are unreliable")
+        out.append(
+            "WARNING: other processes were using the CPUs during the run; figures "
+            "(the two-worker ones most) are unreliable"
+        )
     for k in ("main_pool_check", "worker_pool_check"):
         problems = raw.get("info", {}).get(k)
         if problems:
@@ -253,21 +316,25 @@ def chart(results: dict, path: Path) -> None:
     runs = [(rt, r) for rt, r in results["runtimes"].items()]
     ratio_rows = [[row for row in r["rows"] if row["ratio"] is not None] for _, r in runs]
     n = max(len(rows) for rows in ratio_rows)
-    fig, axes = plt.subplots(1, len(runs), figsize=(7.5 * len(runs), 0.42 * n + 1.8),
-                             squeeze=False, sharey=False)
+    fig, axes = plt.subplots(
+        1, len(runs), figsize=(7.5 * len(runs), 0.42 * n + 1.8), squeeze=False, sharey=False
+    )
     for ax, (rt, r), rows in zip(axes[0], runs, ratio_rows):
         labels = [f"{row['case']}\n(vs {row['baseline']})" for row in rows]
         ratios = [row["ratio"] for row in rows]
-        colors = ["#9e9e9e" if row["pass"] is None else ("#2e7d32" if row["pass"] else "#c62828")
-                  for row in rows]
+        colors = [
+            "#9e9e9e" if row["pass"] is None else ("#2e7d32" if row["pass"] else "#c62828")
+            for row in rows
+        ]
         y = range(len(rows))
         ax.barh(list(y), ratios, color=colors)
         for i, row in enumerate(rows):
             t = next((c.target for c in CASES if c.id == row["id"]), None)
             if t is not None:
                 ax.plot([t, t], [i - 0.45, i + 0.45], color="black", linewidth=2)
-            ax.text(max(row["ratio"], t or 0) * 1.1, i, f"{row['ratio']:.2f}×", va="center",
-                    fontsize=8)
+            ax.text(
+                max(row["ratio"], t or 0) * 1.1, i, f"{row['ratio']:.2f}×", va="center", fontsize=8
+            )
         ax.set_yticks(list(y))
         ax.set_yticklabels(labels, fontsize=7)
         ax.invert_yaxis()
@@ -275,30 +342,42 @@ def chart(results: dict, path: Path) -> None:
         ax.axvline(1.0, color="#555", linewidth=0.8, linestyle="--")
         ax.set_xlabel("EXTMEMFS / baseline (median; log scale)  —  black tick: target")
         m = r["raw"].get("machine", {})
-        ax.set_title(f"{rt}: {m.get('runtime_version', '?')}\n{m.get('nproc', '?')} CPUs, "
-                     f"{m.get('cpu', '?')}", fontsize=8)
+        ax.set_title(
+            f"{rt}: {m.get('runtime_version', '?')}\n{m.get('nproc', '?')} CPUs, "
+            f"{m.get('cpu', '?')}",
+            fontsize=8,
+        )
         lo = min(ratios + [0.5]) / 1.5
         hi = max(ratios + [2]) * 2.5
         ax.set_xlim(lo, hi)
-    fig.suptitle("pyodide-extmemfs vs MEMFS (green: meets target, red: misses, grey: no target)",
-                 fontsize=10)
+    fig.suptitle(
+        "pyodide-extmemfs vs MEMFS (green: meets target, red: misses, grey: no target)", fontsize=10
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--results", type=Path, default=HERE / "results")
     ap.add_argument("--no-chart", action="store_true")
     args = ap.parse_args()
-    results = {"generated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-               "aggregate": "median of repetitions", "runtimes": {}}
-    md = ["# pyodide-extmemfs benchmarks", "",
-          "Generated by `bash benchmarks/run.sh`. Each figure is the median of the "
-          "repetitions of one run; the ratio is EXTMEMFS / the baseline of the same run "
-          "(MEMFS unless stated). Targets from issue 6 are reported, not asserted.", ""]
+    results = {
+        "generated": datetime.now(UTC).isoformat(timespec="seconds"),
+        "aggregate": "median of repetitions",
+        "runtimes": {},
+    }
+    md = [
+        "# pyodide-extmemfs benchmarks",
+        "",
+        "Generated by `bash benchmarks/run.sh`. Each figure is the median of the "
+        "repetitions of one run; the ratio is EXTMEMFS / the baseline of the same run "
+        "(MEMFS unless stated). Targets from issue 6 are reported, not asserted.",
+        "",
+    ]
     for rt in RUNTIMES:
         f = args.results / f"raw-{rt}.json"
         if not f.exists():
@@ -320,8 +399,10 @@ def main() -> int:
         md += [f"## {rt}", "", f"Machine: {machine_line(raw)}; {when}.", "", md_table(rows), ""]
         md += [f"- {line}" for line in ns] + [""]
         fails = [r["case"] for r in rows if r["pass"] is False]
-        print(f"\n   targets: {sum(r['pass'] is True for r in rows)} met, {len(fails)} missed"
-              + (f" ({'; '.join(fails)})" if fails else ""))
+        print(
+            f"\n   targets: {sum(r['pass'] is True for r in rows)} met, {len(fails)} missed"
+            + (f" ({'; '.join(fails)})" if fails else "")
+        )
     if not results["runtimes"]:
         print(f"no raw-*.json in {args.results}: run bash benchmarks/run.sh", file=sys.stderr)
         return 1

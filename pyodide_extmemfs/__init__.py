@@ -24,16 +24,16 @@ from .workers import Workers, worker_index
 
 __version__ = "0.1.0"
 __all__ = [
+    "MAX_POOL_BYTES",
+    "MIN_POOL_BYTES",
     "Pool",
     "Workers",
-    "worker_index",
     "attach",
     "create_pool",
     "mount",
-    "unmount",
     "parse_size",
-    "MIN_POOL_BYTES",
-    "MAX_POOL_BYTES",
+    "unmount",
+    "worker_index",
 ]
 
 
@@ -202,7 +202,7 @@ def create_pool(
         {"initialBytes": initial, "maximumBytes": maximum, "leaseMs": lease_ms}
     )
     try:
-        return Pool(_jsglue.call(mods.pool.Pool.create, opts))
+        return Pool(_jsglue.call(mods.Pool.create, opts))
     except ValueError as e:
         if "SharedArrayBuffer" in str(e):
             raise RuntimeError(str(e)) from None
@@ -228,7 +228,7 @@ def attach(memory: Any) -> Pool:
             f"got {type(memory).__name__} {memory!r:.60}"
         )
     mods = _jsglue.modules()
-    return Pool(_jsglue.call(mods.pool.Pool.new, memory))
+    return Pool(_jsglue.call(mods.Pool.new, memory))
 
 
 def mount(pool: Pool, path: str, readonly: bool = False) -> None:
@@ -252,7 +252,9 @@ def mount(pool: Pool, path: str, readonly: bool = False) -> None:
     try:
         _jsglue.call(fs_type.mountAt, opts, path)
     except OSError as e:
-        raise OSError(e.errno, f"cannot mount a pool at {path}: {os.strerror(e.errno)}", path) from None
+        raise OSError(
+            e.errno, f"cannot mount a pool at {path}: {os.strerror(e.errno)}", path
+        ) from None
 
 
 def unmount(path: str) -> None:

@@ -30,6 +30,15 @@ log "setup finished after $((SECONDS - START))s"
 
 status=0
 
+# --- lint, format and types ------------------------------------------------------------
+# eslint (jsglue/, tests/js/, benchmarks/, demo/), tsc --checkJs of jsglue/'s JSDoc,
+# ruff (lint + format check) for Python. A failure fails the run but the tests still run.
+log "eslint, tsc, ruff"
+node_modules/.bin/eslint . || { log "eslint FAILED"; status=1; }
+node_modules/.bin/tsc -p tsconfig.json || { log "tsc FAILED"; status=1; }
+.venv/bin/ruff check . || { log "ruff check FAILED"; status=1; }
+.venv/bin/ruff format --check . || { log "ruff format FAILED (run .venv/bin/ruff format .)"; status=1; }
+
 # --- plain-node unit tests of the JS glue ---------------------------------------------
 shopt -s nullglob globstar
 js_tests=(tests/js/**/*.test.js tests/js/**/*.test.mjs)

@@ -35,10 +35,10 @@ import pytest
 # Debian's /usr/bin/chromedriver is found on PATH.
 os.environ.setdefault("SE_OFFLINE", "true")
 
-from pytest_pyodide import get_global_config, spawn_web_server  # noqa: E402
-from pytest_pyodide import decorator as _pyodide_decorator  # noqa: E402
-from pytest_pyodide import fixture as _pyodide_fixture  # noqa: E402
-from pytest_pyodide.runner import NodeRunner, _BrowserBaseRunner  # noqa: E402
+from pytest_pyodide import decorator as _pyodide_decorator
+from pytest_pyodide import fixture as _pyodide_fixture
+from pytest_pyodide import get_global_config, spawn_web_server
+from pytest_pyodide.runner import NodeRunner, _BrowserBaseRunner
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -86,6 +86,7 @@ def _set_webdriver_script_timeout(selenium, script_timeout):
 
 
 _pyodide_fixture.set_webdriver_script_timeout = _set_webdriver_script_timeout
+
 
 # --- exceptions from Pyodide whose class the host cannot import -------------------
 class PyodideOnlyException(Exception):
@@ -149,7 +150,7 @@ for _g in _NODE_EXTRA_GLOBALS:
 
 # --- fixtures shared with the product tests -------------------------------------------
 if (ROOT / "tests" / "xmfs_fixtures.py").exists():
-    from xmfs_fixtures import *  # noqa: E402,F401,F403  (tests/ is on sys.path)
+    from xmfs_fixtures import *  # noqa: F403  (tests/ is on sys.path)
 
 
 # --- web server with cross-origin isolation ------------------------------------
@@ -200,9 +201,7 @@ _ONLY_MARKERS = {"only_node": "node", "only_chrome": "chrome"}
 
 
 def pytest_configure(config):
-    config.addinivalue_line(
-        "markers", "only_node: run this runtime-parametrized test only in node"
-    )
+    config.addinivalue_line("markers", "only_node: run this runtime-parametrized test only in node")
     config.addinivalue_line(
         "markers", "only_chrome: run this runtime-parametrized test only in chrome"
     )
@@ -216,6 +215,4 @@ def pytest_collection_modifyitems(config, items):
             continue
         for marker, wanted in _ONLY_MARKERS.items():
             if item.get_closest_marker(marker) and runtime != wanted:
-                item.add_marker(
-                    pytest.mark.skip(reason=f"{marker}: not run in {runtime}")
-                )
+                item.add_marker(pytest.mark.skip(reason=f"{marker}: not run in {runtime}"))

@@ -11,8 +11,9 @@ from pytest_pyodide import run_in_pyodide
 def test_behaviour_matches_memfs(selenium_xmfs):
     import os
 
-    import pyodide_extmemfs as xmfs
     import xmfs_oracle
+
+    import pyodide_extmemfs as xmfs
 
     pool = xmfs.create_pool("1MiB", "64MiB")
     xmfs.mount(pool, "/beh")
@@ -27,14 +28,19 @@ def test_behaviour_matches_memfs(selenium_xmfs):
 
 @run_in_pyodide(packages=["pyodide-extmemfs"])
 def test_directory_nlink_follows_posix(selenium_xmfs):
-    import pyodide_extmemfs as xmfs
     import xmfs_oracle
+
+    import pyodide_extmemfs as xmfs
 
     pool = xmfs.create_pool("1MiB", "8MiB")
     xmfs.mount(pool, "/nl")
     # MEMFS says 1 for every directory; POSIX says 2 + subdirectories.
     assert xmfs_oracle.nlink_checks("/nl") == [
-        ("n", 4), ("n/a", 3), ("n/b", 2), ("n/f", 1), ("n after rmdir", 3)
+        ("n", 4),
+        ("n/a", 3),
+        ("n/b", 2),
+        ("n/f", 1),
+        ("n after rmdir", 3),
     ]
     assert pool.check() == []
     xmfs.unmount("/nl")
@@ -54,7 +60,7 @@ def test_300mib_file_growth_to_512mib_and_enospc(selenium):
     assert pool.stats()["size"] == MiB
 
     def chunk(i):
-        return (i.to_bytes(4, "little") * (MiB // 4))
+        return i.to_bytes(4, "little") * (MiB // 4)
 
     h = hashlib.sha256()
     with open("/big/file300", "wb") as f:
