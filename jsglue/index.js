@@ -12,12 +12,12 @@
 // The Python package ships the same modules bundled into one script
 // (pyodide_extmemfs/jsglue.bundle.js, built by esbuild at wheel build time); see
 // pyodide_extmemfs/_jsglue.py for how it is loaded.
-import { Pool } from "./pool.js";
+import { Pool } from "./persist/pool.js";
 import { install } from "./backend.js";
 import { fail, describe } from "./errors.js";
 import * as api from "./index.js";
 
-export { Pool } from "./pool.js";
+export { Pool, openPool, loadPool, MemoryStore } from "./persist/pool.js";
 export { PoolError } from "./errors.js";
 export { parseSize, MIN_POOL_BYTES, MAX_POOL_BYTES } from "./sizes.js";
 export { L as layout } from "./layout.js";
@@ -37,7 +37,7 @@ export const VERSION = "0.1.0";
  *   not be reserved)
  */
 export async function createPool(opts = {}) {
-  return Pool.create(opts);
+  return /** @type {Pool} */ (Pool.create(opts));
 }
 
 /**

@@ -9,7 +9,8 @@
 // │ 0 .. SB_BYTES          superblock (fixed)                                    │
 // │ LOCKS_AT .. SLOTS_AT    stripe lock table (STRIPES × LOCK_BYTES)             │
 // │ SLOTS_AT .. LOG_AT      instance table (NSLOTS × SLOT_BYTES)                 │
-// │ LOG_AT .. HEAP_START    undo log of the META write-lock holder               │
+// │ LOG_AT .. DIRTY_AT      undo log of the META write-lock holder               │
+// │ DIRTY_AT .. HEAP_START  dirty-page bitmap (pages changed since the snapshot)  │
 // │ HEAP_START .. heapEnd   heap: boundary-tagged blocks, used or free          │
 // └─────────────────────────────────────────────────────────────────────────────┘
 // heapEnd = SB_HEAP_PAGES × 64 KiB and equals memory.buffer.byteLength after every
@@ -45,6 +46,9 @@
 // |  96 | 4 | SLOTS_HIGH       | instance slots ever used (scans stop here)               |
 // | 100 | 4 | RECOVERIES       | dead or evicted instances cleaned up (diagnostics)       |
 // | 104 | 4 | UID              | random pool id (names of liveness Web Locks)             |
+// | 108 | 4 | SYNC_GEN         | generation of the last snapshot taken for persistence    |
+// |     |   |                  | (0 = never; the image of generation g holds g here)      |
+// | 112 | 4 | SNAP_PAUSE_US    | longest pause of a snapshot so far, µs (diagnostics)     |
 // | 128 |4×N| BINS[NBINS]      | free-list heads by size class, block offset or 0         |
 // | 512 |4×M| CHUNK_DIR[M]     | heap offset of the payload of inode chunk k              |
 //
@@ -87,6 +91,13 @@
 // transaction are only freed at its commit, so no payload that still matters can be
 // overwritten). Moves are copied in chunks no longer than the distance moved, with
 // the progress stored after each chunk, so a half-done move can be undone exactly.
+//
+// Dirty-page bitmap (DIRTY_AT, DIRTY_BYTES = 8 KiB: one bit per 64 KiB page of a 4 GiB
+// Memory). Bit p is set (Atomics.or) by every store into page p ≥ 1, made while holding
+// the lock that guards the stored word (META or the file's stripe); page 0 — superblock,
+// lock and instance tables, undo log and this bitmap — is not tracked: a snapshot always
+// takes it whole. A snapshot (pool/snapshot.js) takes every lock, reads the bitmap and
+// clears it, so a page written after the snapshot is dirty again for the next one.
 //
 // Pin table (payload of a K_PINS block; one per instance with files open)
 // | off | w | field    | meaning                                                      |
@@ -166,8 +177,9 @@
 export const L = {
   MAGIC: 0x53464d58,
   // 1: first layout. 2: COPIERS and COPY_PEAK. 3: COMPACTIONS. 4: instance slots,
-  // owner-naming locks, undo log, pin tables (surviving killed instances).
-  VERSION: 4,
+  // owner-naming locks, undo log, pin tables (surviving killed instances). 5: dirty-page
+  // bitmap, SYNC_GEN and SNAP_PAUSE_US (persistence).
+  VERSION: 5,
   PAGE: 65536,
   MAX_MEMORY_PAGES: 65536, // wasm32: 4 GiB
 
@@ -197,6 +209,8 @@ export const L = {
   SB_SLOTS_HIGH: 96 >> 2,
   SB_RECOVERIES: 100 >> 2,
   SB_UID: 104 >> 2,
+  SB_SYNC_GEN: 108 >> 2,
+  SB_SNAP_PAUSE_US: 112 >> 2,
   DEFAULT_LEASE_MS: 1000,
   BULK_COPY: 65536, // copies of at least this many bytes count as bulk
   SB_BINS: 128 >> 2,
@@ -235,6 +249,11 @@ export const L = {
   LOG_AT: 4096 + 1024 * 16 + 64 * 64,
   LOG_HDR: 16,
   MOVE_TAG: 0x80000000,
+
+  // dirty-page bitmap
+  DIRTY_AT: 65536 - 8192,
+  DIRTY_BYTES: 8192,
+  DIRTY_PAGE_SHIFT: 16, // tracked pages are 64 KiB, the Memory's own pages
 
   HEAP_START: 65536,
 

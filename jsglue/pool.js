@@ -22,6 +22,8 @@
 //   pool/content.js    open/close/read/write/truncate of file content
 //   pool/namespace.js  lookup/create/unlink/rename/readdir/attributes
 //   pool/format.js     a new pool: sizes, the Memory, an empty file system
+//   pool/dirty.js      which pages changed since the last snapshot
+//   pool/snapshot.js   a consistent image for persistence (a global pause), restore
 //   pool/validate.js   the invariant checker
 //
 // Locks (locks.js):
@@ -55,6 +57,7 @@ import { Compactor } from "./pool/compact.js";
 import { Content } from "./pool/content.js";
 import { Namespace } from "./pool/namespace.js";
 import { createMemory } from "./pool/format.js";
+import { Snapshots, restore } from "./pool/snapshot.js";
 import { validate } from "./pool/validate.js";
 
 export { KILLED } from "./pool/txlog.js";
@@ -84,6 +87,7 @@ export class Pool {
   /** @type {Content} */ #content;
   /** @type {Namespace} */ #ns;
   /** @type {Compactor} */ #compactor;
+  /** @type {Snapshots} */ #snap;
 
   /**
    * Attach to a formatted pool.
@@ -125,6 +129,7 @@ export class Pool {
     this.#compactor = compactor;
     this.#content = new Content(v, tx, locks, heap, inodes, pins, compactor);
     this.#ns = new Namespace(v, tx, heap, inodes, dirs);
+    this.#snap = new Snapshots(v, tx, locks);
     inst.claimSlot();
     inst.holdWebLock();
   }
@@ -133,7 +138,7 @@ export class Pool {
    * Make a new shared Memory, format an empty pool in it and attach to it.
    * @param {CreateOptions} [opts] sizes in bytes or as strings ("64MiB"); defaults 16 MiB
    *   initial and 1 GiB maximum, lease 1000 ms
-   * @returns {Pool}
+   * @returns {any} a Pool (of the class it is called on)
    * @throws {import("./errors.js").PoolError} EINVAL (bad sizes or lease, no
    *   SharedArrayBuffer), ENOMEM (the Memory could not be reserved)
    */
@@ -141,7 +146,21 @@ export class Pool {
     if (!opts || typeof opts !== "object") {
       fail("EINVAL", `pool options must be an object, got ${describe(opts)}`, "TypeError");
     }
-    return new Pool(createMemory(opts), opts);
+    return new this(createMemory(opts), opts);
+  }
+
+  /**
+   * A live pool from a saved image already copied into `memory` (a fresh shared Memory of
+   * the image's size): no instance of the image runs any more, so everything they held is
+   * given back first (pool/snapshot.js restore), then this instance attaches.
+   * @param {WebAssembly.Memory} memory
+   * @param {{canBlock?: boolean}} [opts]
+   * @returns {any} a Pool (of the class it is called on)
+   */
+  static restore(memory, opts = {}) {
+    checkMemory(memory);
+    restore(memory);
+    return new this(memory, opts);
   }
 
   // ---- instances --------------------------------------------------------------------
@@ -416,9 +435,11 @@ export class Pool {
    *   available_bytes: number, files: number, directories: number, symlinks: number,
    *   inodes: number, largest_free_extent: number, layout_version: number,
    *   peak_parallel_copies: number, compactions: number, recoveries: number,
-   *   lease_ms: number}} peak_parallel_copies: the most threads ever inside a bulk copy
-   *   at once; compactions: times the heap was compacted; recoveries: dead or evicted
-   *   instances cleaned up
+   *   lease_ms: number, sync_generation: number, longest_pause_ms: number}}
+   *   peak_parallel_copies: the most threads ever inside a bulk copy at once;
+   *   compactions: times the heap was compacted; recoveries: dead or evicted instances
+   *   cleaned up; sync_generation: the last image taken for persistence (0: none);
+   *   longest_pause_ms: the longest pause an image took so far
    */
   stats() {
     return this.#tx.withRead(() => {
@@ -441,6 +462,8 @@ export class Pool {
         compactions: u32[L.SB_COMPACTIONS],
         recoveries: u32[L.SB_RECOVERIES],
         lease_ms: u32[L.SB_LEASE_MS],
+        sync_generation: u32[L.SB_SYNC_GEN],
+        longest_pause_ms: u32[L.SB_SNAP_PAUSE_US] / 1000,
       };
     });
   }
@@ -467,6 +490,37 @@ export class Pool {
    */
   validate() {
     return this.#tx.withWrite(() => validate(this.#v));
+  }
+
+  // ---- snapshots (for persistence) ---------------------------------------------------
+
+  /**
+   * Stop every change to the pool, in every instance, until resume(): a consistent state
+   * to copy. Returns the pages changed since the last pause (and clears that record).
+   * Synchronous work only until resume(); keep it short (others wait).
+   * @returns {import("./pool/snapshot.js").PauseInfo}
+   */
+  pause() {
+    return this.#snap.pause();
+  }
+  /**
+   * Record the generation of the image being taken (SYNC_GEN), during a pause.
+   * @param {number} gen
+   */
+  setSyncGeneration(gen) {
+    this.#snap.setGeneration(gen);
+  }
+  /** Keep this instance's heartbeat going during a long copy under a pause. */
+  pulse() {
+    this.#snap.pulse();
+  }
+  /** End a pause; returns how long it lasted in ms. */
+  resume() {
+    return this.#snap.resume();
+  }
+  /** Pages (64 KiB) changed since the last pause (an estimate while others write). */
+  dirtyPages() {
+    return this.#tx.dirty.count();
   }
 
   // ---- for tests --------------------------------------------------------------------

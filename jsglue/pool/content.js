@@ -142,6 +142,9 @@ export class Content {
       if (end > this.v.u32[w + L.I_CAP]) this._reserve(ino, end, size, false, mayCompact);
       const ext = this.extent(ino, w, end);
       this.tx.hook();
+      const from = Math.min(pos, size);
+      this.tx.wrote(ext + from, end - from);
+      this.tx.wrote((w + L.I_SIZE) * 4, 4);
       if (pos > size) this.v.u8.fill(0, ext + size, ext + pos);
       if (len >= L.BULK_COPY) this.copyBegin();
       if (len > LONG_COPY) {
@@ -203,8 +206,10 @@ export class Content {
       if (newSize > size) {
         if (newSize > this.v.u32[w + L.I_CAP]) this._reserve(ino, newSize, size, true, mayCompact);
         const ext = this.v.u32[w + L.I_EXTENT];
+        this.tx.wrote(ext + size, newSize - size);
         this.v.u8.fill(0, ext + size, ext + newSize);
       }
+      this.tx.wrote((w + L.I_SIZE) * 4, 4);
       Atomics.store(this.v.u32, w + L.I_SIZE, newSize);
       const cap = this.v.u32[w + L.I_CAP];
       // Give back slack above an eighth of the new size (in place: no copy).
@@ -293,6 +298,7 @@ export class Content {
         return;
       }
       if (size <= SMALL_MOVE) {
+        this.tx.wrote(to, size);
         this.v.u8.copyWithin(to, ext, ext + size); // into a fresh block: no undo needed
         this.heap.free(ext - L.HDR);
         this.tx.st(w + L.I_EXTENT, to);
@@ -313,6 +319,7 @@ export class Content {
     // Bulk copy under the stripe lock only: other files' I/O goes on meanwhile.
     this.v.ensure();
     this.copyBegin();
+    this.tx.wrote(to, size);
     try {
       inPieces(this.locks, size, (d, c) => {
         this.tx.hook();

@@ -25,6 +25,7 @@ export class Dirs {
     const p = this.heap.alloc(L.DT_HDR + L.DT_MIN_SLOTS * L.DT_SLOT_BYTES, L.K_DIRTAB);
     if (!p) fail("ENOSPC", "no room for a directory");
     const t = p + L.HDR;
+    this.tx.wrote(t, L.DT_HDR + L.DT_MIN_SLOTS * L.DT_SLOT_BYTES);
     this.v.u8.fill(0, t, t + L.DT_HDR + L.DT_MIN_SLOTS * L.DT_SLOT_BYTES);
     this.v.u32[(t >>> 2) + L.DT_SLOTS] = L.DT_MIN_SLOTS;
     const w = this.inodes.ib(ino) >>> 2;
@@ -75,6 +76,7 @@ export class Dirs {
     const p = this.heap.alloc(bytes, L.K_DIRTAB, shrinking);
     if (!p) fail("ENOSPC", "no room to grow a directory");
     const t = p + L.HDR;
+    this.tx.wrote(t, bytes);
     this.v.u8.fill(0, t, t + bytes);
     u32[(t >>> 2) + L.DT_SLOTS] = slots;
     const mask = slots - 1;
@@ -114,6 +116,7 @@ export class Dirs {
     if (!p) fail("ENOSPC", "no room for a directory entry");
     const e = p + L.HDR;
     const w = e >>> 2; // a fresh block: no undo entries needed
+    this.tx.wrote(e, L.DE_NAME + len);
     this.v.u32[w + L.DE_INO] = ino;
     this.v.u32[w + L.DE_GEN] = this.inodes.gen(ino);
     this.v.u32[w + L.DE_HASH] = hash;

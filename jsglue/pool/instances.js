@@ -204,6 +204,29 @@ export class Instances {
   }
 
   /**
+   * Give back what the instance in slot word `sw` holds in the heap: the block of an
+   * extent move it was copying outside META (the old extent is still whole), and its
+   * pins (freeing unlinked files nobody else holds). META write held, transaction open;
+   * commits as it goes.
+   * @param {number} sw
+   */
+  releaseResources(sw) {
+    const u32 = this.v.u32;
+    const mi = u32[sw + L.S_MOVE_INO];
+    if (mi && (mi >>> 10) < u32[L.SB_INODE_CHUNKS]) {
+      const w = this.inodes.ib(mi) >>> 2;
+      const moving = u32[w + L.I_MOVING];
+      if (moving && isRegMode(u32[w + L.I_MODE])) {
+        this.heap.free(moving - L.HDR);
+        this.tx.st(w + L.I_MOVING, 0);
+      }
+    }
+    this.tx.st(sw + L.S_MOVE_INO, 0);
+    this.tx.commit();
+    this.pins.releaseAll(sw);
+  }
+
+  /**
    * Release everything slot x holds. META write held with a transaction open, and
    * x's own transaction (if any) already undone. Commits as it goes.
    */
@@ -214,19 +237,7 @@ export class Instances {
     const state = Atomics.load(i32, sw + L.S_STATE);
     if (state === L.SLOT_FREE) return;
     if (state === L.SLOT_LIVE) {
-      // An extent move it was copying outside META: the old extent is still whole.
-      const mi = u32[sw + L.S_MOVE_INO];
-      if (mi && (mi >>> 10) < u32[L.SB_INODE_CHUNKS]) {
-        const w = this.inodes.ib(mi) >>> 2;
-        const moving = u32[w + L.I_MOVING];
-        if (moving && isRegMode(u32[w + L.I_MODE])) {
-          this.heap.free(moving - L.HDR);
-          this.tx.st(w + L.I_MOVING, 0);
-        }
-      }
-      this.tx.st(sw + L.S_MOVE_INO, 0);
-      this.tx.commit();
-      this.pins.releaseAll(sw);
+      this.releaseResources(sw);
       this.tx.stA(sw + L.S_STATE, L.SLOT_DEAD);
       if (!detaching) this.tx.st(L.SB_RECOVERIES, u32[L.SB_RECOVERIES] + 1);
       this.tx.commit();

@@ -106,6 +106,7 @@ export class Namespace {
           if (tbytes.length) {
             const p = this.heap.alloc(tbytes.length, L.K_DATA);
             if (!p) fail("ENOSPC", "no room for a symlink");
+            this.tx.wrote(p + L.HDR, tbytes.length);
             this.v.u8.set(tbytes, p + L.HDR);
             this.tx.st((b >>> 2) + L.I_EXTENT, p + L.HDR);
             this.tx.st((b >>> 2) + L.I_CAP, this.heap.bsize(p) - L.HDR - L.FTR);

@@ -51,6 +51,7 @@ export class Pins {
       const p = this.heap.alloc(L.PT_HDR + cap * L.PT_ENTRY, L.K_PINS);
       if (!p) fail("ENOSPC", "no room for this instance's table of open files");
       const t = p + L.HDR; // a fresh block: no undo entries needed
+      this.tx.wrote(t, L.PT_HDR + cap * L.PT_ENTRY);
       if (pt) this.v.u8.copyWithin(t + L.PT_HDR, pt + L.PT_HDR, pt + L.PT_HDR + n * L.PT_ENTRY);
       u32[(t >>> 2) + L.PT_N] = n;
       u32[(t >>> 2) + L.PT_CAP] = cap;

@@ -1,15 +1,18 @@
 // jsglue/pool/txlog.js — the META lock and its transactions: every metadata store made
 // under META write goes through st/stA/stf, which first append [word, old value] to the
 // undo log in the pool (layout.js: "Undo log"). Unlocking META commits; a holder that
-// dies leaves the log non-empty and the next META writer undoes it (begin).
-// Locks: META, taken and released here; every store method expects META write held.
+// dies leaves the log non-empty and the next META writer undoes it (begin). Every store
+// it makes, logs or is told of (wrote) also marks its page dirty, for persistence.
+// Locks: META, taken and released here; every store method expects META write held
+// (wrote: the lock that guards the bytes written).
 import { L } from "../layout.js";
 import { PoolError } from "../errors.js";
+import { Dirty } from "./dirty.js";
 
 const META = L.SB_META_LOCK;
 const LOG_COUNT = L.LOG_AT >> 2; // word index of the undo log's COUNT
 const LOG_E = (L.LOG_AT + L.LOG_HDR) >> 2; // word index of its first entry
-const LOG_CAP = (L.HEAP_START - L.LOG_AT - L.LOG_HDR) >> 2; // words of entries
+const LOG_CAP = (L.DIRTY_AT - L.LOG_AT - L.LOG_HDR) >> 2; // words of entries
 const MOVE_WORDS = 6; // [dst, src, len, chunk, done, MOVE_TAG]
 /** Long copies bump the heartbeat at least this often (bytes). */
 export const BEAT_BYTES = 16 << 20;
@@ -25,6 +28,8 @@ export class TxLog {
   constructor(views, locks) {
     this.v = views;
     this.locks = locks;
+    /** Pages written since the last snapshot (marked by every store made here). */
+    this.dirty = new Dirty(views);
     /** True while a transaction is open (META write held). */
     this.inTx = false;
     this._logN = 0;
@@ -172,6 +177,7 @@ export class TxLog {
    */
   logW(i) {
     if (this._crashAt !== undefined) this.hook();
+    this.dirty.word(i);
     if (!this.inTx) return;
     const u32 = this.v.u32;
     const n = this._logN;
@@ -192,6 +198,7 @@ export class TxLog {
    */
   st(i, v) {
     if (this.inTx) this.logW(i);
+    else this.dirty.word(i);
     this.v.u32[i] = v;
   }
   /**
@@ -201,6 +208,7 @@ export class TxLog {
    */
   stA(i, v) {
     if (this.inTx) this.logW(i);
+    else this.dirty.word(i);
     Atomics.store(this.v.u32, i, v);
   }
   /**
@@ -212,6 +220,8 @@ export class TxLog {
     if (this.inTx) {
       this.logW(fi * 2);
       this.logW(fi * 2 + 1);
+    } else {
+      this.dirty.word(fi * 2);
     }
     this.v.f64[fi] = v;
   }
@@ -244,6 +254,7 @@ export class TxLog {
       at = LOG_E + n + 4;
     }
     const u8 = this.v.u8;
+    this.dirty.range(dst, len);
     let sinceBeat = 0;
     for (let done = 0; done < len;) {
       const c = Math.min(chunk, len - done);
@@ -273,6 +284,7 @@ export class TxLog {
         const chunk = u32[e + 3];
         const done = Math.min(u32[e + 4], len);
         if (chunk > 0 && src + len <= u8.length) {
+          this.dirty.range(src, len);
           // Chunks put back last to first: each one's copy is still intact at dst.
           for (let i = Math.ceil(done / chunk) - 1; i >= 0; i--) {
             const off = i * chunk;
@@ -283,12 +295,25 @@ export class TxLog {
         n -= MOVE_WORDS;
       } else {
         const i = u32[LOG_E + n - 1];
-        if (i < u32.length) u32[i] = u32[LOG_E + n - 2];
+        if (i < u32.length) {
+          this.dirty.word(i);
+          u32[i] = u32[LOG_E + n - 2];
+        }
         n -= 2;
       }
     }
     Atomics.store(u32, LOG_COUNT, 0);
     this._logN = 0;
+  }
+
+  /**
+   * Record bytes written without a logged store: payload of a block taken in this
+   * transaction, or file content under its stripe lock. (Marks their pages dirty.)
+   * @param {number} off byte offset
+   * @param {number} len bytes
+   */
+  wrote(off, len) {
+    this.dirty.range(off, len);
   }
 
   /** True when no transaction's log is pending in the pool (what validate checks). */
