@@ -19,7 +19,7 @@ const heldHere = new Set();
  */
 export async function takeOwnership(key, store) {
   const busy = (who) => new PoolError("EBUSY", `the pool ${store.where} is already open for writing ${who}; ` +
-    "close it there first (pool.close()), or attach to its Memory instead", "OSError");
+    "close it there first (Python: await pool.close(); JavaScript: pool.closeStorage()), or attach to its Memory instead", "OSError");
   if (heldHere.has(key)) throw busy("in this thread");
   const nav = /** @type {any} */ (globalThis).navigator;
   let release;

@@ -70,6 +70,9 @@ export class Persister {
     this._timer = null;
     this._owedRetry = false;
     this.closed = false;
+    /** A private buffer the pause copies changed pages into; kept between syncs, so
+     *  that the pause does not pay for allocating (and faulting in) fresh memory. */
+    this._stage = new Uint8Array(0);
     /** The error of the last background sync that failed (autosync), or null. */
     this.lastError = null;
   }
@@ -176,14 +179,17 @@ export class Persister {
 
   /**
    * Make the pool's current state durable: when the promise resolves, a reload finds it.
+   * @param {{duringPause?: (info: {generation: number}) => void}} [opts] duringPause: called
+   *   inside the pause, while nothing in the pool changes (e.g. to note what else the
+   *   image goes with); it must not use the pool and must not wait
    * @returns {Promise<SyncInfo>}
    * @throws {PoolError} ENOSPC (storage full) or EIO/EACCES: nothing of this sync is
    *   used; the previous generation stays on storage and the pool goes on in memory
    */
-  async sync() {
+  async sync(opts = {}) {
     if (this.closed) throw new PoolError("EINVAL", "the pool was closed (pool.close()): it is no longer persisted");
     while (this._syncing) await this._syncing.catch(() => {});
-    const p = this._sync();
+    const p = this._sync(opts);
     this._syncing = p;
     try {
       return await p;
@@ -192,8 +198,11 @@ export class Persister {
     }
   }
 
-  /** @returns {Promise<SyncInfo>} */
-  async _sync() {
+  /**
+   * @param {{duringPause?: (info: {generation: number}) => void}} opts
+   * @returns {Promise<SyncInfo>}
+   */
+  async _sync(opts) {
     const t0 = now();
     const gen = this.gen + 1;
     const slot = gen % 2;
@@ -218,9 +227,18 @@ export class Persister {
       let staged = [];
       let pages = 0;
       let maxPages = 0;
+      // Room to copy the changed pages into, made before the pause (an estimate: pages
+      // may change until the pause begins; a shortfall is handled inside it).
+      const lack = this.pending[slot];
+      const estimate = lack === ALL ? pool.heapEnd : (lack.size + pool.dirtyPages() + 4) * PAGE;
+      if (this._stage.length < Math.min(STAGE_MAX, estimate * 1.25)) {
+        this._stage = new Uint8Array(Math.min(STAGE_MAX, Math.ceil((estimate * 1.25) / PAGE) * PAGE));
+        this._stage.fill(0); // touch it now, not in the pause
+      }
       const info = pool.pause();
       try {
         pool.setSyncGeneration(gen);
+        if (opts.duringPause) opts.duringPause({ generation: gen });
         D = info.dirty;
         pages = info.pages;
         maxPages = info.maxPages;
@@ -233,7 +251,7 @@ export class Persister {
           hashes = h;
         }
         if (!this.store.syncWrites || W.length * PAGE <= STAGE_MAX) {
-          staged = stage(info.u8, W, whole);
+          staged = stage(info.u8, W, whole, this._stage);
         } else {
           // Too much to copy aside: write it now, from the pool, while it holds still
           // (a synchronous store: nothing here waits for the event loop).
@@ -260,6 +278,9 @@ export class Persister {
         pagesWritten += bytes.length / PAGE;
       }
       staged = null;
+      if (this._stage.length > 8 << 20 && W.length * PAGE * 4 < this._stage.length) {
+        this._stage = new Uint8Array(0); // far more than syncs need now: give it back
+      }
       this.hashes[slot] = hashes;
       const sums = F.encodeSums(hashes, pages, D);
       await sumFile.truncate(sums.length);
@@ -409,10 +430,21 @@ export async function loadPages(memory, pages, read, hashes, damaged) {
   }
 }
 
-/** Copies of the pages `W` (private buffers, one per run of contiguous pages). */
-function stage(u8, W, skipZeros) {
+/**
+ * Copies of the pages `W`, one per run of contiguous pages, in `buf` when they fit (else
+ * in a new buffer: a store that cannot write inside the pause takes any amount).
+ * @returns {Array<[number, Uint8Array]>}
+ */
+function stage(u8, W, skipZeros, buf) {
   const pages = skipZeros ? W.filter((p) => p === 0 || !isZeroPage(u8, p)) : W;
-  return runs(pages).map(([first, n]) => /** @type {[number, Uint8Array]} */ ([first, u8.slice(first * PAGE, (first + n) * PAGE)]));
+  if (pages.length * PAGE > buf.length) buf = new Uint8Array(pages.length * PAGE);
+  let at = 0;
+  return runs(pages).map(([first, n]) => {
+    const view = buf.subarray(at, at + n * PAGE);
+    view.set(u8.subarray(first * PAGE, (first + n) * PAGE));
+    at += n * PAGE;
+    return /** @type {[number, Uint8Array]} */ ([first, view]);
+  });
 }
 
 /** The whole content of a store file. */

@@ -32,13 +32,16 @@ export class Pool extends CorePool {
    * Make the pool's current state durable: when the promise resolves, a reload (or a new
    * process) that opens it finds exactly this state. Other instances may go on writing:
    * they are paused only while the changed pages are copied (pause_ms).
+   * @param {{duringPause?: (info: {generation: number}) => void}} [opts] duringPause:
+   *   called inside that pause (nothing in the pool changes meanwhile); it must not use
+   *   the pool and must not wait
    * @returns {Promise<import("./persister.js").SyncInfo>}
    * @throws {PoolError} EINVAL (not persisted, closed), ENOSPC / EIO / EACCES (storage
    *   failed: the previous generation stays intact, the pool goes on in memory)
    */
-  async sync() {
+  async sync(opts = {}) {
     if (!this.#persister) throw notPersistent();
-    return this.#persister.sync();
+    return this.#persister.sync(opts);
   }
 
   /**
