@@ -153,7 +153,7 @@ class Pool:
         ``None`` (a pool from :func:`create_pool`, :func:`attach` or :func:`load_pool`, or
         one whose persistence was closed)."""
         where = self._js.persistedAt
-        return None if where is None else str(where)
+        return where if isinstance(where, str) else None  # (JS null arrives as jsnull)
 
     async def sync(self) -> dict[str, Any]:
         """Make the pool's current state durable; when it returns, a reload (or a new

@@ -26,7 +26,9 @@ async def _call(promise_fn, *args):
 
 
 def _info(js_info: Any) -> dict[str, Any] | None:
-    return None if js_info is None else dict(js_info.to_py())
+    if js_info is None or not hasattr(js_info, "to_py"):  # undefined, or JS null (jsnull)
+        return None
+    return dict(js_info.to_py())
 
 
 async def open_pool(

@@ -15,6 +15,7 @@ const PAGE = F.PAGE;
 export const STAGE_MAX = 64 << 20;
 const ALL = "all"; // a slot whose content is unknown: write every page into it
 const CHUNK = 16 << 20;
+const WRITE_RUN = 256; // pages per write under a pause (16 MiB), between heartbeats
 const now = () => (globalThis.performance ? performance.now() : Date.now());
 const slotFile = (k, ext) => `slot${k}.${ext}`;
 
@@ -25,12 +26,12 @@ function isZeroPage(u8, p) {
   return true;
 }
 
-/** Contiguous runs [first, count] of sorted page numbers. */
-function runs(pages) {
+/** Contiguous runs [first, count] of sorted page numbers, at most `max` pages each. */
+function runs(pages, max = Infinity) {
   const out = [];
   for (let i = 0; i < pages.length;) {
     let j = i + 1;
-    while (j < pages.length && pages[j] === pages[j - 1] + 1) j++;
+    while (j < pages.length && pages[j] === pages[j - 1] + 1 && j - i < max) j++;
     out.push([pages[i], j - i]);
     i = j;
   }
@@ -256,13 +257,13 @@ export class Persister {
           // Too much to copy aside: write it now, from the pool, while it holds still
           // (a synchronous store: nothing here waits for the event loop).
           if (/** @type {number} */ (img.size()) < pages * PAGE) img.truncate(pages * PAGE);
-          for (const p of W) {
-            if (whole && p !== 0 && isZeroPage(info.u8, p)) continue;
-            const bytes = info.u8.subarray(p * PAGE, (p + 1) * PAGE);
-            hashes[p] = F.hashBytes(bytes, 0, PAGE);
-            img.write(p * PAGE, bytes);
-            written += PAGE;
-            pagesWritten++;
+          const todo = whole ? W.filter((p) => p === 0 || !isZeroPage(info.u8, p)) : W;
+          for (const [first, n] of runs(todo, WRITE_RUN)) {
+            const bytes = info.u8.subarray(first * PAGE, (first + n) * PAGE);
+            for (let k = 0; k < n; k++) hashes[first + k] = F.hashBytes(bytes, k * PAGE, PAGE);
+            img.write(first * PAGE, bytes);
+            written += bytes.length;
+            pagesWritten += n;
             pool.pulse();
           }
         }

@@ -5,7 +5,7 @@
 import { Pool as CorePool } from "../pool.js";
 import { PoolError } from "../errors.js";
 import { Persister } from "./persister.js";
-import { MemoryStore, NodeStore, OpfsStore } from "./stores.js";
+import { MemoryStore, NodeStore, openOpfs } from "./stores.js";
 import { takeOwnership } from "./owner.js";
 import { saveImage, readImage } from "./image.js";
 
@@ -121,7 +121,7 @@ export async function openPool(name, opts = {}) {
       throw new PoolError("EINVAL", `a browser pool name is 1 to 200 characters without "/" or "\\", got ` +
         JSON.stringify(name));
     }
-    store = await OpfsStore.open(name, { async: !!opts.asyncApi });
+    store = await openOpfs(name, { async: !!opts.asyncApi });
     key = `opfs:${name}`;
   } else {
     store = await NodeStore.open(name);

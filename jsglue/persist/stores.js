@@ -238,13 +238,31 @@ export function haveSyncAccessHandles() {
 }
 
 /**
- * A directory `extmemfs/<name>` in the origin private file system.
- * In a dedicated worker files are opened with synchronous access handles (fast, and a
- * write may run inside a pool's pause); elsewhere (a page's main thread) with the
- * asynchronous API: writes are gathered and applied at flush() through one writable
- * stream per file, which the browser commits by replacing the file (measured in
- * benchmarks/: it copies the whole slot file).
+ * A directory `extmemfs/<name>` in the origin private file system, opened the fastest way
+ * the thread allows (all three keep the same plain files):
+ *   - in a dedicated worker, synchronous access handles: fast, and a write may run
+ *     inside a pool's pause;
+ *   - on a page's main thread, a small helper worker holding synchronous access handles,
+ *     which the page's writes are posted to (OpfsWorkerStore);
+ *   - where no helper worker can start (a Content-Security-Policy without blob: workers),
+ *     or with {async: true}, the asynchronous API: writes are gathered and applied at
+ *     flush() through one writable stream per file, which the browser commits by copying
+ *     the whole file (benchmarks/persist.html measures all three).
+ * @param {string} name
+ * @param {{async?: boolean}} [opts] async: use the asynchronous API
+ * @returns {Promise<import("./stores.js").Store>}
  */
+export async function openOpfs(name, opts = {}) {
+  if (!opts.async && !haveSyncAccessHandles() && typeof (/** @type {any} */ (globalThis).Worker) === "function") {
+    try {
+      return await OpfsWorkerStore.open(name);
+    } catch (e) {
+      if (e instanceof PoolError) throw e; // a real storage error, not a missing worker
+    }
+  }
+  return OpfsStore.open(name, opts);
+}
+
 export class OpfsStore {
   /**
    * @param {string} name
@@ -373,6 +391,166 @@ export class OpfsStore {
       } catch (e) {
         // already closed
       }
+    }
+  }
+}
+
+// ---- the page's helper worker ------------------------------------------------------------
+
+/** Runs in the helper worker (its source is this function's text): OPFS with sync handles. */
+function opfsWorkerMain() {
+  const me = /** @type {any} */ (self);
+  let dir = null;
+  const handles = new Map();
+  me.onmessage = async (e) => {
+    const { id, op, name, args } = e.data;
+    let result = null;
+    const transfer = [];
+    try {
+      if (op === "init") {
+        const root = await navigator.storage.getDirectory();
+        const top = await root.getDirectoryHandle("extmemfs", { create: true });
+        dir = await top.getDirectoryHandle(args.name, { create: true });
+      } else if (op === "list") {
+        result = [];
+        for await (const k of dir.keys()) result.push(k);
+      } else if (op === "open") {
+        try {
+          const fh = await dir.getFileHandle(name, { create: args.create });
+          if (!handles.has(name)) handles.set(name, await fh.createSyncAccessHandle());
+          result = true;
+        } catch (err) {
+          if (args.create || err.name !== "NotFoundError") throw err;
+          result = false;
+        }
+      } else if (op === "closeAll") {
+        for (const h of handles.values()) h.close();
+        handles.clear();
+      } else {
+        const h = handles.get(name);
+        if (op === "size") result = h.getSize();
+        else if (op === "read") {
+          const buf = new Uint8Array(args.len);
+          result = buf.subarray(0, h.read(buf, { at: args.off }));
+          transfer.push(buf.buffer);
+        } else if (op === "write") {
+          for (let done = 0; done < args.bytes.length;) done += h.write(args.bytes.subarray(done), { at: args.off + done });
+        } else if (op === "truncate") h.truncate(args.size);
+        else if (op === "flush") h.flush();
+        else if (op === "close") {
+          h.close();
+          handles.delete(name);
+        }
+      }
+      me.postMessage({ id, result }, transfer);
+    } catch (err) {
+      me.postMessage({ id, error: { name: err.name, message: err.message } });
+    }
+  };
+}
+
+/**
+ * OPFS from a page's main thread through a helper worker that holds synchronous access
+ * handles (pages have none). Calls are posted to it and answered in order.
+ */
+export class OpfsWorkerStore {
+  /**
+   * @param {string} name
+   * @returns {Promise<OpfsWorkerStore>}
+   * @throws {Error} when no helper worker can run here (the caller falls back)
+   */
+  static async open(name) {
+    const src = `(${opfsWorkerMain.toString()})();`;
+    const url = URL.createObjectURL(new Blob([src], { type: "text/javascript" }));
+    let worker;
+    try {
+      worker = new Worker(url);
+    } finally {
+      URL.revokeObjectURL(url);
+    }
+    const store = new OpfsWorkerStore(name, worker);
+    try {
+      await store._call("init", null, { name }, [], 5000);
+    } catch (e) {
+      worker.terminate();
+      throw e;
+    }
+    return store;
+  }
+
+  constructor(name, worker) {
+    this.where = `OPFS extmemfs/${name}`;
+    this.syncWrites = false;
+    this._worker = worker;
+    this._next = 1;
+    /** @type {Map<number, {resolve: Function, reject: Function}>} */
+    this._calls = new Map();
+    worker.onmessage = (e) => {
+      const c = this._calls.get(e.data.id);
+      if (!c) return;
+      this._calls.delete(e.data.id);
+      if (e.data.error) c.reject(e.data.error);
+      else c.resolve(e.data.result);
+    };
+    worker.onerror = (e) => {
+      const err = { name: "InvalidStateError", message: `the OPFS helper worker failed: ${e.message || "error"}` };
+      for (const c of this._calls.values()) c.reject(err);
+      this._calls.clear();
+    };
+  }
+
+  _call(op, name, args, transfer = [], timeoutMs = 0) {
+    const id = this._next++;
+    return new Promise((resolve, reject) => {
+      this._calls.set(id, { resolve, reject });
+      if (timeoutMs) {
+        setTimeout(() => {
+          if (this._calls.delete(id)) reject(new Error("the OPFS helper worker did not start"));
+        }, timeoutMs);
+      }
+      this._worker.postMessage({ id, op, name, args }, transfer);
+    });
+  }
+
+  async list() {
+    return this._call("list", null, {});
+  }
+
+  async file(name, create) {
+    const what = `${this.where}/${name}`;
+    const call = async (op, args, verb) => {
+      try {
+        return await this._call(op, name, args);
+      } catch (e) {
+        throw storageError(e, `cannot ${verb} ${what}`);
+      }
+    };
+    let ok;
+    try {
+      ok = await this._call("open", name, { create });
+    } catch (e) {
+      throw storageError(e, `cannot open ${what} (is the pool open in another tab or worker?)`);
+    }
+    if (!ok) return null;
+    return {
+      size: () => call("size", {}, "read"),
+      readInto: async (off, into) => {
+        const got = await call("read", { off, len: into.length }, "read");
+        into.set(got);
+        return got.length;
+      },
+      write: (off, bytes) => call("write", { off, bytes }, "write"),
+      truncate: (size) => call("truncate", { size }, "resize"),
+      flush: () => call("flush", {}, "flush"),
+      close: () => call("close", {}, "close"),
+    };
+  }
+
+  async close() {
+    try {
+      await this._call("closeAll", null, {});
+    } finally {
+      this._worker.terminate();
     }
   }
 }
