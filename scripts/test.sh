@@ -34,28 +34,13 @@ log "setup finished after $((SECONDS - START))s"
 status=0
 
 # --- node versions (EXTMEMFS_NODES) -------------------------------------------------
-# A version is the system node when its major matches, else build/node<major>/bin/node
-# (scripts/setup.sh installs node 24 there). Each run puts its node first on PATH:
-# `node --test` and pytest-pyodide's NodeRunner (it starts `node` from PATH) use it,
-# and tests/conftest.py names it in the test ids (test_x[node20], test_x[node24]).
-IFS=, read -r -a node_versions <<<"${EXTMEMFS_NODES:-20,24}"
+# Each run puts its node's directory first on PATH: `node --test` and pytest-pyodide's
+# NodeRunner (it starts `node` from PATH) use it, and tests/conftest.py names it in the
+# test ids (test_x[node20], test_x[node24]).
+source scripts/node_versions.sh
+resolve_node_versions "$ROOT" || exit 2
 node_paths=()
-for v in "${node_versions[@]}"; do
-    v="${v// /}"
-    if [[ ! "$v" =~ ^[0-9]+$ ]]; then
-        log "EXTMEMFS_NODES: '$v' is not a node major version (e.g. EXTMEMFS_NODES=20,24)"
-        exit 2
-    fi
-    if [[ "$(node --version 2>/dev/null)" == "v$v."* ]]; then
-        node_paths+=("$PATH")
-    elif [[ "$("$ROOT/build/node$v/bin/node" --version 2>/dev/null)" == "v$v."* ]]; then
-        node_paths+=("$ROOT/build/node$v/bin:$PATH")
-    else
-        log "EXTMEMFS_NODES: node $v is neither the system node ($(node --version 2>/dev/null \
-            || echo none)) nor in build/node$v/ (scripts/setup.sh installs node 24 there)"
-        exit 2
-    fi
-done
+for d in "${NODE_DIRS[@]}"; do node_paths+=("$d:$PATH"); done
 node_version() { PATH="$1" node --version; }  # a PATH value -> the version of its node
 
 # --- plain-node unit tests of the JS glue ---------------------------------------------
