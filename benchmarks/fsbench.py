@@ -550,48 +550,67 @@ def small_calls(writer_path: str, reader_path: str, small_path: str, seconds: fl
     `seconds` repeats small calls and times each one: os.stat of the file a worker is
     writing and of the file the other is reading; open + 4 KiB os.pread at a random offset
     + close of each of them; a 4 KiB os.pread from a small file held open. A call that
-    meets a missing file (the writer unlinks and re-creates its file) is timed too.
+    meets a missing file (the writer unlinks and re-creates its file) is timed too; a call
+    failing otherwise is timed and counted by errno name (after 1,000 failures it stops).
     Then sets flags[0] (stop). Returns per-kind and overall wait summaries in ms."""
+    import errno
+
     import js
 
     rng = random.Random(seed)
     while js.Atomics.load(flags, ready) < parties:
         pass
     times: dict[str, list] = {"stat": [], "open+read 4 KiB+close": [], "pread 4 KiB": []}
-    st, pread, rand = os.stat, os.pread, rng.randrange
+    errors: dict[str, int] = {}
+    missing = 0
+    rand = rng.randrange
+
+    def open_read_close(path):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.pread(fd, 4096, rand(1 << 20))
+        finally:
+            os.close(fd)
+
+    def timed(kind, fn, *args):
+        nonlocal missing
+        t = perf()
+        try:
+            fn(*args)
+        except FileNotFoundError:
+            missing += 1
+        except OSError as e:
+            name = errno.errorcode.get(e.errno, str(e.errno))
+            errors[name] = errors.get(name, 0) + 1
+        times[kind].append((perf() - t) * 1000)
+
     fd_small = os.open(small_path, os.O_RDONLY)
     small_size = os.fstat(fd_small).st_size
-    missing = 0
     t_end = perf() + seconds
     try:
-        while perf() < t_end:
+        while perf() < t_end and sum(errors.values()) < 1000:
             for path in (writer_path, reader_path):
-                t = perf()
-                try:
-                    st(path)
-                except FileNotFoundError:
-                    missing += 1
-                times["stat"].append((perf() - t) * 1000)
-                t = perf()
-                try:
-                    fd = os.open(path, os.O_RDONLY)
-                    try:
-                        pread(fd, 4096, rand(1 << 20))
-                    finally:
-                        os.close(fd)
-                except FileNotFoundError:
-                    missing += 1
-                times["open+read 4 KiB+close"].append((perf() - t) * 1000)
-            t = perf()
-            pread(fd_small, 4096, rand(max(1, small_size - 4096)))
-            times["pread 4 KiB"].append((perf() - t) * 1000)
+                timed("stat", os.stat, path)
+                timed("open+read 4 KiB+close", open_read_close, path)
+            timed("pread 4 KiB", os.pread, fd_small, 4096, rand(max(1, small_size - 4096)))
     finally:
         js.Atomics.store(flags, 0, 1)
-        os.close(fd_small)
+        try:
+            os.close(fd_small)
+        except OSError:
+            pass
     every = [x for v in times.values() for x in v]
-    return {"seconds": seconds, "missing": missing, "all": _summary(every),
+    return {"seconds": seconds, "missing": missing, "errors": errors, "all": _summary(every),
             "kinds": {k: _summary(v) for k, v in times.items()}}
 
+
+def worker_pool_attached() -> bool:
+    """Whether this (the main) instance is still attached to the workers' pool: False if
+    the others evicted it, taking it for dead."""
+    try:
+        return any(i["self"] for i in worker_pool.instances())
+    except Exception:  # an evicted instance's pool object refuses every call
+        return False
 
 def file_sizes(paths: list) -> list:
     """Size in bytes of each path, -1 where it is missing."""

@@ -479,6 +479,15 @@ def notes(raw: dict, rows: list[dict]) -> list[str]:
         calls = sum(rep["all"]["calls"] for rep in d["reps"])
         wr = [w["write"]["bytes"] / MiB / w["write"]["seconds"] for w in d["workers"]]
         rd = [w["read"]["bytes"] / MiB / w["read"]["seconds"] for w in d["workers"]]
+        failed: dict[str, int] = {}
+        for rep in d["reps"]:
+            for k, n in rep.get("errors", {}).items():
+                failed[k] = failed.get(k, 0) + n
+        if failed:
+            out.append("WARNING: main-thread wait: calls failed (" + ", ".join(
+                f"{k} × {n:,}" for k, n in failed.items()) + "); the main instance was "
+                + ("still attached afterwards" if d.get("attached") else
+                   "evicted from the workers' pool (taken for dead), so the case stopped"))
         worst = max((rep["all"] for rep in d["reps"]), key=lambda a: a["max_ms"])
         out.append(f"main-thread wait: {calls:,} calls in {len(d['reps'])} × "
                    f"{d['reps'][0]['seconds']:g} s ({'; '.join(parts)}); meanwhile worker A "

@@ -559,10 +559,20 @@ export async function runSuite(env) {
           `${r.all.max_ms.toFixed(1)} ms; workers meanwhile wrote ` +
           `${fmt(wa.bytes / MiB / wa.seconds)} MiB/s and read ${fmt(wb.bytes / MiB / wb.seconds)}` +
           " MiB/s");
+        if (Object.keys(r.errors).length) {
+          mw.attached = bench.worker_pool_attached();
+          log(`main-thread wait rep ${rep + 1}: calls FAILED: ${JSON.stringify(r.errors)}; ` +
+            `the main instance is ${mw.attached ? "still attached" : "evicted from the pool"}`);
+          if (!mw.attached) break;
+        }
       }
       for (const p of ["/xm/wait_read.bin", "/xm/wait_small.bin"]) await callPy(A, "unlink", p);
     }
-    out.info.worker_pool_check = toPlain(bench.worker_pool_check());
+    try {
+      out.info.worker_pool_check = toPlain(bench.worker_pool_check());
+    } catch (e) {
+      out.info.worker_pool_check = [`could not check the workers' pool: ${errorLine(e)}`];
+    }
     log(`worker cases took ${((performance.now() - t) / 1000).toFixed(1)} s`);
   } finally {
     await Promise.all(workers.map((w) => w.terminate()));
