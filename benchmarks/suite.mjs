@@ -294,10 +294,12 @@ export async function runSuite(env) {
   /**
    * Run `fn(fs)` on file system `subject` and on MEMFS ("mem"), `reps` times, alternating
    * which goes first; record(result) names the figures, stored as cases[id] = {xm: [..]
-   * (the subject's), base: [..] (MEMFS's)}.
+   * (the subject's), base: [..] (MEMFS's)}. Between repetitions it lets the event loop
+   * run (a browser page stays responsive to chrome.py's polling).
    */
-  const group = (cases, subject, name, reps, fn, record) => {
+  const group = async (cases, subject, name, reps, fn, record) => {
     for (let rep = 0; rep < reps; rep++) {
+      await new Promise((resolve) => setTimeout(resolve, 0));
       const parts = [];
       for (const fs of rep % 2 ? ["mem", subject] : [subject, "mem"]) {
         const r = toPlain(fn(fs));
@@ -311,10 +313,10 @@ export async function runSuite(env) {
     }
   };
   /** The ZenFS groups: a failure is recorded (out.zenfs.errors) and the suite goes on. */
-  const zenfsGroup = (name, fn, record) => {
+  const zenfsGroup = async (name, fn, record) => {
     const t0 = performance.now();
     try {
-      group(out.zenfs.cases, "zfs", `ZenFS ${name}`, Z.reps, fn, record);
+      await group(out.zenfs.cases, "zfs", `ZenFS ${name}`, Z.reps, fn, record);
     } catch (e) {
       out.zenfs.errors[name] = errorLine(e);
       log(`ZenFS ${name} FAILED: ${out.zenfs.errors[name]}`);
@@ -326,20 +328,20 @@ export async function runSuite(env) {
   t = performance.now();
   if (want("single")) {
     const c = out.cases;
-    group(c, "xm", "seq 1 MiB", P.seqReps, (fs) => bench.group_seq(fs, P.seqTotal, MiB),
+    await group(c, "xm", "seq 1 MiB", P.seqReps, (fs) => bench.group_seq(fs, P.seqTotal, MiB),
       (r) => ({ seq_write_1m: r.write, seq_read_1m: r.read }));
-    group(c, "xm", "seq 4 KiB", P.seq4kReps, (fs) => bench.group_seq(fs, P.seqTotal, 4096),
+    await group(c, "xm", "seq 4 KiB", P.seq4kReps, (fs) => bench.group_seq(fs, P.seqTotal, 4096),
       (r) => ({ seq_write_4k: r.write, seq_read_4k: r.read }));
-    group(c, "xm", "random 4 KiB", P.randReps,
+    await group(c, "xm", "random 4 KiB", P.randReps,
       (fs) => bench.group_random(fs, P.randSize, P.randOps, 1),
       (r) => ({ rand_read_4k: r.read, rand_write_4k: r.write }));
-    group(c, "xm", "small files", P.smallReps,
+    await group(c, "xm", "small files", P.smallReps,
       (fs) => bench.group_small(fs, P.smallFiles, P.listdirReps),
       (r) => ({ create_small: r.create, stat_small: r.stat, listdir: r.listdir,
         unlink_small: r.unlink }));
-    group(c, "xm", "rename", P.renameReps, (fs) => bench.group_rename(fs, P.renameFiles),
+    await group(c, "xm", "rename", P.renameReps, (fs) => bench.group_rename(fs, P.renameFiles),
       (r) => ({ rename_within: r.within, rename_across: r.across }));
-    group(c, "xm", "mmap", P.mmapReps, (fs) => bench.group_mmap(fs, P.mmapSize),
+    await group(c, "xm", "mmap", P.mmapReps, (fs) => bench.group_mmap(fs, P.mmapSize),
       (r) => ({ mmap_read: r.read, mmap_write: r.write }));
     log(`single-instance cases took ${((performance.now() - t) / 1000).toFixed(1)} s`);
   }
@@ -347,16 +349,16 @@ export async function runSuite(env) {
   // ---- single instance: the ZenFS peer vs MEMFS, at ZenFS's sizes ---------------------
   if (peer && want("single")) {
     t = performance.now();
-    zenfsGroup("seq 1 MiB", (fs) => bench.group_seq(fs, Z.seqTotal, MiB),
+    await zenfsGroup("seq 1 MiB", (fs) => bench.group_seq(fs, Z.seqTotal, MiB),
       (r) => ({ seq_write_1m: r.write, seq_read_1m: r.read }));
-    zenfsGroup("seq 4 KiB", (fs) => bench.group_seq(fs, Z.seq4kTotal, 4096),
+    await zenfsGroup("seq 4 KiB", (fs) => bench.group_seq(fs, Z.seq4kTotal, 4096),
       (r) => ({ seq_write_4k: r.write, seq_read_4k: r.read }));
-    zenfsGroup("random 4 KiB", (fs) => bench.group_random(fs, Z.randSize, Z.randOps, 1),
+    await zenfsGroup("random 4 KiB", (fs) => bench.group_random(fs, Z.randSize, Z.randOps, 1),
       (r) => ({ rand_read_4k: r.read, rand_write_4k: r.write }));
-    zenfsGroup("small files", (fs) => bench.group_small(fs, Z.smallFiles, Z.listdirReps),
+    await zenfsGroup("small files", (fs) => bench.group_small(fs, Z.smallFiles, Z.listdirReps),
       (r) => ({ create_small: r.create, stat_small: r.stat, listdir: r.listdir,
         unlink_small: r.unlink }));
-    zenfsGroup("rename", (fs) => bench.group_rename(fs, Z.renameFiles),
+    await zenfsGroup("rename", (fs) => bench.group_rename(fs, Z.renameFiles),
       (r) => ({ rename_within: r.within, rename_across: r.across }));
     log(`ZenFS single-instance cases took ${((performance.now() - t) / 1000).toFixed(1)} s`);
   }
