@@ -550,7 +550,7 @@ def chart(results: dict, path: Path) -> None:
         ax.axvline(1.0, color="#555", linewidth=0.8, linestyle="--")
         ax.set_xlabel("EXTMEMFS / baseline (median; log scale)  —  black tick: target")
         m = r["raw"].get("machine", {})
-        ax.set_title(f"{rt}: {m.get('runtime_version', '?')}\n{m.get('nproc', '?')} CPUs, "
+        ax.set_title(f"{runtime_label(rt)}: {m.get('runtime_version', '?')}\n{m.get('nproc', '?')} CPUs, "
                      f"{m.get('cpu', '?')}", fontsize=8)
         lo = min(ratios + [0.5]) / 1.5
         hi = max(ratios + [2]) * 2.5
