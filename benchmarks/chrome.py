@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Chrome variant of the benchmarks: the same suite (suite.mjs) in headless Chromium.
 
-    .venv/bin/python benchmarks/chrome.py [--quick] [--timeout SECONDS]
+    .venv/bin/python benchmarks/chrome.py [--quick] [--timeout SECONDS] [--no-zenfs]
+                                          [--only SECTIONS]
 
 Serves build/dist at / and benchmarks/ at /bench/ from 127.0.0.1 with the COOP/COEP
 headers that make the page cross-origin isolated (SharedArrayBuffer, shared
@@ -125,6 +126,12 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument(
+        "--no-zenfs",
+        action="store_true",
+        help="leave the ZenFS peer out (it runs when build/zenfs-peer.mjs exists)",
+    )
+    ap.add_argument("--only", help="sections: single,memory,workers,wait,zenfs")
     ap.add_argument("--timeout", type=float, default=900.0)
     ap.add_argument("--out", type=Path, default=HERE / "results" / "raw-chrome.json")
     ap.add_argument(
@@ -157,7 +164,17 @@ def main() -> int:
     t0 = time.monotonic()
     try:
         driver.set_script_timeout(120)
-        url = f"{base}/bench/page.html" + ("?quick" if args.quick else "")
+        query = [
+            q
+            for q, on in (
+                ("quick", args.quick),
+                ("nozenfs", args.no_zenfs or not (HERE / "build" / "zenfs-peer.mjs").exists()),
+            )
+            if on
+        ]
+        if args.only:
+            query.append(f"only={args.only}")
+        url = f"{base}/bench/page.html" + ("?" + "&".join(query) if query else "")
         driver.get(url)
         seen = 0
         while True:

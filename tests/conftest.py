@@ -26,7 +26,11 @@ Run through scripts/test.sh, which passes ``--dist-dir=build/dist`` and
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
+import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -194,6 +198,47 @@ def extmemfs_wheel_name(request) -> str:
 def extmemfs_wheel_url(dist_base_url, extmemfs_wheel_name) -> str:
     """URL of our wheel on the test web server (for micropip.install)."""
     return f"{dist_base_url}/{extmemfs_wheel_name}"
+
+
+# --- which node: in test ids and the report header ---------------------------------
+# pytest-pyodide's NodeRunner starts `node` from PATH; scripts/test.sh runs pytest once
+# per node version (EXTMEMFS_NODES) with that version first on PATH. The id of the
+# runtime parameter says which one ran: test_x[node20], test_x[node24]. The parameter's
+# value stays "node" (markers and `runtime == "node"` checks are unchanged).
+@functools.lru_cache(maxsize=None)
+def _node_on_path() -> tuple[str, str] | None:
+    """(path, version) of the `node` that pytest-pyodide will start, or None."""
+    path = shutil.which("node")
+    if path is None:
+        return None
+    try:
+        out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return path, out.stdout.strip()
+
+
+def pytest_make_parametrize_id(config, val, argname):
+    if argname == "runtime" and val == "node":
+        node = _node_on_path()
+        if node and re.fullmatch(r"v\d+\..*", node[1]):
+            return "node" + node[1][1:].split(".")[0]
+    return None
+
+
+@pytest.fixture(scope="session")
+def node_major() -> int | None:
+    """Major version of the node that the node runtime runs on (None: no node)."""
+    node = _node_on_path()
+    m = re.fullmatch(r"v(\d+)\..*", node[1]) if node else None
+    return int(m.group(1)) if m else None
+
+
+def pytest_report_header(config):
+    node = _node_on_path()
+    if node is None:
+        return "node runtime: no node on PATH"
+    return f"node runtime: {node[1]} ({os.path.realpath(node[0])})"
 
 
 # --- markers -------------------------------------------------------------------

@@ -136,6 +136,62 @@ def test_statvfs_reports_the_pools_real_free_space(selenium):
     xmfs.unmount("/sv")
 
 
+@pytest.fixture
+def engine_has_multi_memory(runtime, node_major) -> bool:
+    """Chromium and node >= 24 have wasm multi-memory; node 20 has not."""
+    return runtime == "chrome" or (runtime == "node" and (node_major or 0) >= 24)
+
+
+@run_in_pyodide(packages=["pyodide-extmemfs"])
+def test_reads_take_the_multi_memory_copier_exactly_where_the_engine_has_it(
+    selenium, engine_has_multi_memory
+):
+    import pyodide_js
+    from js import Uint8Array, WebAssembly
+    from pyodide.ffi import to_js
+
+    import pyodide_extmemfs as xmfs
+
+    # A module importing two memories validates only where multi-memory is supported.
+    two_memories = [
+        0,
+        0x61,
+        0x73,
+        0x6D,
+        1,
+        0,
+        0,
+        0,
+        2,
+        15,
+        2,
+        1,
+        0x65,
+        1,
+        0x61,
+        2,
+        0,
+        1,
+        1,
+        0x65,
+        1,
+        0x62,
+        2,
+        0,
+        1,
+    ]
+    assert WebAssembly.validate(Uint8Array.new(to_js(two_memories))) == engine_has_multi_memory
+    pool = xmfs.create_pool("1MiB", "16MiB")
+    xmfs.mount(pool, "/mm")
+    assert pyodide_js.FS.filesystems.EXTMEMFS.fastReads("/mm") == engine_has_multi_memory
+    with open("/mm/f", "wb") as f:
+        f.write(bytes(range(256)) * 4096)
+    with open("/mm/f", "rb") as f:
+        f.seek(12345)
+        assert f.read(70000) == (bytes(range(256)) * 4096)[12345 : 12345 + 70000]
+    xmfs.unmount("/mm")
+
+
 @pytest.mark.only_chrome
 @run_in_pyodide(packages=["pyodide-extmemfs"])
 def test_chrome_reads_through_the_wasm_multi_memory_copier(selenium):

@@ -282,3 +282,11 @@ def test_realms_are_consistent(selenium):
     check = run_js("(a, m) => a instanceof Uint8Array && m instanceof WebAssembly.Memory")
     desc = to_js({"initial": 1, "maximum": 1, "shared": True}, dict_converter=js.Object.fromEntries)
     assert check(to_js(b"abc"), js.WebAssembly.Memory.new(desc)) is True
+
+
+@pytest.mark.only_node
+def test_node_runtime_runs_the_node_first_on_path(selenium, node_major):
+    """scripts/test.sh picks the node version by PATH (EXTMEMFS_NODES); the test id
+    (node20 / node24) and the node that runs the tests must agree."""
+    version = selenium.run_js("return process.versions.node")
+    assert int(version.split(".")[0]) == node_major
