@@ -4,12 +4,12 @@ import js from "@eslint/js";
 import globals from "globals";
 
 export default [
-  { ignores: ["node_modules/", "build/", "**/.venv/", "benchmarks/results/", "**/node_modules/"] },
+  { ignores: ["node_modules/", "build/", "**/.venv/", "benchmarks/results/", "benchmarks/build/", "**/node_modules/"] },
   js.configs.recommended,
   {
     files: ["**/*.js", "**/*.mjs"],
     languageOptions: {
-      ecmaVersion: 2022,
+      ecmaVersion: "latest",
       sourceType: "module",
       globals: { ...globals.browser, ...globals.worker, ...globals.node },
     },

@@ -205,7 +205,7 @@ def extmemfs_wheel_url(dist_base_url, extmemfs_wheel_name) -> str:
 # per node version (EXTMEMFS_NODES) with that version first on PATH. The id of the
 # runtime parameter says which one ran: test_x[node20], test_x[node24]. The parameter's
 # value stays "node" (markers and `runtime == "node"` checks are unchanged).
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _node_on_path() -> tuple[str, str] | None:
     """(path, version) of the `node` that pytest-pyodide will start, or None."""
     path = shutil.which("node")
