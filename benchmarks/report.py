@@ -763,6 +763,48 @@ def chart(results: dict, path: Path) -> None:
     plt.close(fig)
 
 
+def persist_section(results_dir: Path) -> list[str]:
+    """The persistence figures (persist.mjs, persist_chrome.py) as a Markdown table."""
+    cols = []
+    for f in sorted(results_dir.glob("persist-node*.json")):
+        r = json.loads(f.read_text())
+        cols.append((f"{r.get('runtime', f.stem[8:])}, disk", r))
+    f = results_dir / "persist-chrome.json"
+    if f.exists():
+        r = json.loads(f.read_text())
+        cols += [
+            ("Chrome worker, OPFS sync handles", r["worker"]),
+            ("Chrome page, via helper worker", r["page"]),
+        ]
+        if "pageAsync" in r:
+            cols.append(("Chrome page, OPFS async API", r["pageAsync"]))
+    if not cols:
+        return []
+
+    def row(label, fn):
+        return f"| {label} | " + " | ".join(fn(r) for _, r in cols) + " |"
+
+    lines = [
+        "## Persistence (issue 11)",
+        "",
+        "A pool of `poolMiB` holding `fillMiB` of files; raw = the same bytes written to a "
+        "plain file of the same store and flushed, in the same run.",
+        "",
+        "| case | " + " | ".join(c for c, _ in cols) + " |",
+        "|---|" + "---:|" * len(cols),
+        row("pool / files (MiB)", lambda r: f"{r['poolMiB']} / {r['fillMiB']}"),
+        row("full sync, MiB/s", lambda r: f"{r['fullSyncMiBs']:.0f}"),
+        row("raw write + flush, MiB/s", lambda r: f"{r['rawMiBs']:.0f}"),
+        row("full sync ÷ raw", lambda r: f"{r['fullVsRaw']:.2f}×"),
+        row("sync after a 100-byte change: bytes", lambda r: f"{r['smallSync']['bytes']:,}"),
+        row("… its time, ms", lambda r: f"{r['smallSync']['ms']:.1f}"),
+        row("… writers paused, ms (max of 5)", lambda r: f"{r['smallSync']['maxPauseMs']:.2f}"),
+        row("open the pool, ms", lambda r: f"{r['openMs']:.0f}"),
+        "",
+    ]
+    return lines
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -846,8 +888,11 @@ def main() -> int:
         ]
         + [f"- {line}" for line in zn]
         + [""]
+        + persist_section(args.results)
         + sections
     )
+    for line in persist_section(args.results):
+        print(line)
     args.results.mkdir(parents=True, exist_ok=True)
     (args.results / "results.json").write_text(json.dumps(results, indent=1) + "\n")
     (args.results / "table.md").write_text("\n".join(md))

@@ -8,11 +8,13 @@
 #   bash benchmarks/run.sh --all      node versions, then Chromium
 #   bash benchmarks/run.sh --quick    small sizes, one repetition (to try it out)
 #   bash benchmarks/run.sh --no-zenfs leave the ZenFS peer out
+#   bash benchmarks/run.sh --no-persist leave the persistence benchmark out
 #
 # Env: EXTMEMFS_NODES   node versions to run (default "20,24", see scripts/node_versions.sh)
 #
 # Output: a table on stdout, and benchmarks/results/raw-node20.json, raw-node24.json,
-# raw-chrome.json, results.json, table.md (for the README) and chart.png.
+# raw-chrome.json, persist-node<N>.json and persist-chrome.json (persistence: persist.mjs,
+# persist_chrome.py), results.json, table.md (for the README) and chart.png.
 #
 # Setup: runs scripts/setup.sh if build/dist, .venv or node 24 is missing; rebuilds our
 # wheel (scripts/make_dist.py --wheel-only) if jsglue/ or pyodide_extmemfs/ changed since
@@ -35,9 +37,11 @@ node_run=1
 chrome_run=0
 quick=()
 zenfs=1
+persist=1
 for a in "$@"; do
     case "$a" in
         --chrome) node_run=0; chrome_run=1 ;;
+        --no-persist) persist=0 ;;
         --all) node_run=1; chrome_run=1 ;;
         --quick) quick=(--quick) ;;
         --no-zenfs) zenfs=0 ;;
@@ -106,11 +110,23 @@ if (( node_run )); then
         log "node: $("$d/node" --version), $(nproc) CPUs"
         PATH="$d:$PATH" node "$HERE/bench.mjs" "${quick[@]}" "${zenfs_args[@]}" || status=$?
         (( status == 0 )) || break
+        if (( persist )); then
+            major="$("$d/node" --version | sed 's/^v\([0-9]*\).*/\1/')"
+            if (( ${#quick[@]} )); then sizes=(--pool-mib 128 --fill-mib 64); else sizes=(); fi
+            PATH="$d:$PATH" node "$HERE/persist.mjs" "${sizes[@]}" \
+                --json "$HERE/results/persist-node$major.json" || status=$?
+            (( status == 0 )) || break
+        fi
     done
 fi
 if (( chrome_run )) && (( status == 0 )); then
     log "chromium: $(/usr/bin/chromium --version 2>/dev/null || echo '?')"
     .venv/bin/python "$HERE/chrome.py" "${quick[@]}" "${zenfs_args[@]}" || status=$?
+    if (( persist )) && (( status == 0 )); then
+        if (( ${#quick[@]} )); then sizes=(--pool-mib 128 --fill-mib 64); else sizes=(); fi
+        .venv/bin/python "$HERE/persist_chrome.py" "${sizes[@]}" \
+            --json "$HERE/results/persist-chrome.json" || status=$?
+    fi
 fi
 if (( status != 0 )); then
     log "benchmark run FAILED (exit $status)"
