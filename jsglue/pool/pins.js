@@ -99,12 +99,10 @@ export class Pins {
         this.tx.st(ew + 1, u32[lw + 1]);
         this.tx.st(ew + 2, u32[lw + 2]);
       }
+      // (The table stays when it empties: files are opened and closed all the time, and
+      // a table made and freed at every open would cost an allocation each. It is given
+      // back when the instance detaches or is recovered.)
       this.tx.st((pt >>> 2) + L.PT_N, n - 1);
-      if (n === 1) {
-        // No pins left: an instance with no files open holds no space.
-        this.heap.free(pt - L.HDR);
-        this.tx.st(sw + L.S_PINS, 0);
-      }
     }
     this.tx.stA(w + L.I_OPEN, open - 1);
     if (open === 1) this.inodes.maybeFree(ino);

@@ -273,6 +273,8 @@ export class TxLog {
   rollback() {
     const u32 = this.v.u32;
     const u8 = this.v.u8;
+    const bytes = this.v.bytes;
+    const words = bytes >>> 2;
     let n = Atomics.load(u32, LOG_COUNT);
     if (n > LOG_CAP) n = 0; // a corrupt count: nothing trustworthy to undo
     while (n > 0) {
@@ -283,7 +285,7 @@ export class TxLog {
         const len = u32[e + 2];
         const chunk = u32[e + 3];
         const done = Math.min(u32[e + 4], len);
-        if (chunk > 0 && src + len <= u8.length) {
+        if (chunk > 0 && src + len <= bytes) {
           this.dirty.range(src, len);
           // Chunks put back last to first: each one's copy is still intact at dst.
           for (let i = Math.ceil(done / chunk) - 1; i >= 0; i--) {
@@ -295,7 +297,7 @@ export class TxLog {
         n -= MOVE_WORDS;
       } else {
         const i = u32[LOG_E + n - 1];
-        if (i < u32.length) {
+        if (i < words) {
           this.dirty.word(i);
           u32[i] = u32[LOG_E + n - 2];
         }

@@ -36,6 +36,8 @@ export class Views {
     /** @type {Uint32Array} */ this.u32 = null;
     /** @type {Int32Array} */ this.i32 = null;
     /** @type {Float64Array} */ this.f64 = null;
+    /** Bytes the views cover (kept: reading a shared view's length is not free). */
+    this.bytes = 0;
     this.refresh();
   }
 
@@ -46,12 +48,13 @@ export class Views {
     this.u32 = new Uint32Array(buf);
     this.i32 = new Int32Array(buf);
     this.f64 = new Float64Array(buf);
+    this.bytes = buf.byteLength;
     this.locks.i32 = this.i32;
   }
 
   /** Renew the views if another instance grew the heap. Call after taking a lock. */
   ensure() {
-    if (Atomics.load(this.u32, L.SB_HEAP_PAGES) * L.PAGE > this.u8.length) this.refresh();
+    if (Atomics.load(this.u32, L.SB_HEAP_PAGES) * L.PAGE > this.bytes) this.refresh();
   }
 
   /** Byte offset just past the heap (= the Memory's size after every completed grow). */

@@ -61,15 +61,17 @@ test("writers are exclusive: non-atomic increments under the lock are exact", as
 test("readers share the lock; a stream of readers does not starve a writer", async () => {
   const memory = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
   const i32 = new Int32Array(memory.buffer);
-  // word 8: stop flag; word 9: max readers seen inside at once; word 10: inside now
+  // word 8: stop flag; word 9: max readers seen inside at once; word 10: inside now;
+  // word 11: readers started
   const readers = runWorkers(3, `
+    Atomics.add(i32, 11, 1);
     while (Atomics.load(i32, 8) === 0) {
       lk.readLock(LOCK);
       const now = Atomics.add(i32, 10, 1) + 1;
       if (now > Atomics.load(i32, 9)) Atomics.store(i32, 9, now);
-      // Until two readers were inside at once, hold on (up to 2 s) for another to join:
+      // Until two readers were inside at once, hold on (up to 10 s) for another to join:
       // shared holds are then shown however the threads happen to be scheduled.
-      for (const end = Date.now() + 2000; Atomics.load(i32, 9) < 2 && Date.now() < end;) {
+      for (const end = Date.now() + 10000; Atomics.load(i32, 9) < 2 && Date.now() < end;) {
         const seen = Atomics.load(i32, 10);
         if (seen > Atomics.load(i32, 9)) Atomics.store(i32, 9, seen);
       }
@@ -77,7 +79,11 @@ test("readers share the lock; a stream of readers does not starve a writer", asy
       Atomics.sub(i32, 10, 1);
       lk.readUnlock(LOCK);
     }`, memory);
-  await new Promise((r) => setTimeout(r, 300)); // let the readers get going
+  // Let the readers get going (all started, and two of them inside at once) first.
+  for (const end = Date.now() + 30000; Date.now() < end;) {
+    if (Atomics.load(i32, 11) === 3 && Atomics.load(i32, 9) >= 2) break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
   const lk = new LK.Locks(true);
   lk.i32 = i32;
   lk.setSlot(3, 1);
