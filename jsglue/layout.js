@@ -49,6 +49,9 @@
 // | 108 | 4 | SYNC_GEN         | generation of the last snapshot taken for persistence    |
 // |     |   |                  | (0 = never; the image of generation g holds g here)      |
 // | 112 | 4 | SNAP_PAUSE_US    | longest pause of a snapshot so far, µs (diagnostics)     |
+// | 116 | 4 | MOVES            | bumped before a compaction moves any block: a reader     |
+// |     |   |                  | without a lock that saw it unchanged across its reads    |
+// |     |   |                  | read inode records where they were (lookup cache)        |
 // | 128 |4×N| BINS[NBINS]      | free-list heads by size class, block offset or 0         |
 // | 512 |4×M| CHUNK_DIR[M]     | heap offset of the payload of inode chunk k              |
 //
@@ -134,6 +137,9 @@
 // |  60 | 4 | NEXT    | free slots: next free inode number                           |
 // |     |   | MOVING  | live files: payload of the block an extent move is filling,  |
 // |     |   |         | 0 when none (the bulk copy runs outside the metadata lock)   |
+// |     |   | DVER    | live directories: bumped by every change of its entries (a   |
+// |     |   |         | name added, removed or pointed elsewhere): what instances'   |
+// |     |   |         | lookup caches are checked against                             |
 //
 // Directory table (payload of the K_DIRTAB block a directory's EXTENT points to)
 // | off | w | field   | meaning                                                      |
@@ -178,8 +184,9 @@ export const L = {
   MAGIC: 0x53464d58,
   // 1: first layout. 2: COPIERS and COPY_PEAK. 3: COMPACTIONS. 4: instance slots,
   // owner-naming locks, undo log, pin tables (surviving killed instances). 5: dirty-page
-  // bitmap, SYNC_GEN and SNAP_PAUSE_US (persistence).
-  VERSION: 5,
+  // bitmap, SYNC_GEN and SNAP_PAUSE_US (persistence). 6: directory versions (DVER) and
+  // MOVES (validated lookup caches).
+  VERSION: 6,
   PAGE: 65536,
   MAX_MEMORY_PAGES: 65536, // wasm32: 4 GiB
 
@@ -211,6 +218,7 @@ export const L = {
   SB_UID: 104 >> 2,
   SB_SYNC_GEN: 108 >> 2,
   SB_SNAP_PAUSE_US: 112 >> 2,
+  SB_MOVES: 116 >> 2,
   DEFAULT_LEASE_MS: 1000,
   BULK_COPY: 65536, // copies of at least this many bytes count as bulk
   SB_BINS: 128 >> 2,
@@ -295,6 +303,7 @@ export const L = {
   I_CTIME: 6,
   I_DENTRY: 14,
   I_NEXT: 15,
+  I_DVER: 15,
   I_MOVING: 15,
 
   // directory table

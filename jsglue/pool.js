@@ -21,6 +21,7 @@
 //   pool/compact.js    compaction of the heap
 //   pool/content.js    open/close/read/write/truncate of file content
 //   pool/namespace.js  lookup/create/unlink/rename/readdir/attributes
+//   pool/lookups.js    this instance's cache of lookups, checked against directory versions
 //   pool/format.js     a new pool: sizes, the Memory, an empty file system
 //   pool/dirty.js      which pages changed since the last snapshot
 //   pool/snapshot.js   a consistent image for persistence (a global pause), restore
@@ -56,6 +57,7 @@ import { Instances } from "./pool/instances.js";
 import { Compactor } from "./pool/compact.js";
 import { Content } from "./pool/content.js";
 import { Namespace } from "./pool/namespace.js";
+import { Lookups } from "./pool/lookups.js";
 import { createMemory } from "./pool/format.js";
 import { Snapshots, restore } from "./pool/snapshot.js";
 import { validate } from "./pool/validate.js";
@@ -128,7 +130,7 @@ export class Pool {
     this.#inst = inst;
     this.#compactor = compactor;
     this.#content = new Content(v, tx, locks, heap, inodes, pins, compactor);
-    this.#ns = new Namespace(v, tx, heap, inodes, dirs);
+    this.#ns = new Namespace(v, tx, heap, inodes, dirs, new Lookups(v));
     this.#snap = new Snapshots(v, tx, locks);
     inst.claimSlot();
     inst.holdWebLock();

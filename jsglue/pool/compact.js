@@ -50,6 +50,8 @@ export class Compactor {
 
   _compactLocked() {
     const u32 = this.v.u32;
+    // Inode records may move: lock-free readers of them (pool/lookups.js) must notice.
+    Atomics.add(u32, L.SB_MOVES, 1);
     // Owners by block offset, kept symbolic (chunk k / inode / dir slot / instance
     // slot) because the owner itself may move before the block it owns.
     const owners = new Map();

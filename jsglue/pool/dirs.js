@@ -125,10 +125,34 @@ export class Dirs {
     return e;
   }
 
-  /** Put entry e (hash h) into slot s (from _dtFind) of table t. */
-  put(t, s, h, e) {
-    const tw = t >>> 2;
+  /**
+   * Note a change of directory `dirB`'s entries (its DVER): instances' lookup caches
+   * holding names of this directory are stale from now on. Part of the change's
+   * transaction (undone with it).
+   * @param {number} dirB byte offset of the directory's inode record
+   */
+  changed(dirB) {
+    const w = (dirB >>> 2) + L.I_DVER;
+    this.tx.stA(w, (this.v.u32[w] + 1) >>> 0);
+  }
+
+  /**
+   * Point slot `s` of directory `dirB` (a live entry) at entry `e` instead.
+   * @param {number} dirB
+   * @param {number} s slot byte offset
+   * @param {number} e payload offset of the new K_DENTRY block
+   */
+  replace(dirB, s, e) {
+    this.tx.st((s >>> 2) + 1, e);
+    this.changed(dirB);
+  }
+
+  /** Put entry e (hash h) into free slot s (from find) of directory dirB (inode record offset). */
+  put(dirB, s, h, e) {
     const u32 = this.v.u32;
+    const t = u32[(dirB >>> 2) + L.I_EXTENT];
+    const tw = t >>> 2;
+    this.changed(dirB);
     if (u32[(s >>> 2) + 1] === L.SLOT_DELETED) this.tx.st(tw + L.DT_TOMBS, u32[tw + L.DT_TOMBS] - 1);
     this.tx.st(s >>> 2, h);
     this.tx.st((s >>> 2) + 1, e);
@@ -137,6 +161,7 @@ export class Dirs {
 
   /** Remove the entry in slot s of dir `dirB`; frees the entry block. */
   remove(dirB, s) {
+    this.changed(dirB);
     const t = this.v.u32[(dirB >>> 2) + L.I_EXTENT];
     const tw = t >>> 2;
     const e = this.v.u32[(s >>> 2) + 1];
@@ -171,6 +196,27 @@ export class Dirs {
       if (e > L.SLOT_DELETED) out.push(decodeBytes(u8, e + L.DE_NAME, u32[(e >>> 2) + L.DE_LEN]));
     }
     return out;
+  }
+
+  /**
+   * Names in directory table `t` and the (ino, gen) each names. META held.
+   * @param {number} t payload offset of the table
+   * @returns {{names: string[], refs: Array<{ino: number, gen: number}>}}
+   */
+  entries(t) {
+    const u32 = this.v.u32;
+    const u8 = this.v.u8;
+    const slots = u32[(t >>> 2) + L.DT_SLOTS];
+    const names = [];
+    const refs = [];
+    for (let i = 0; i < slots; i++) {
+      const e = u32[((t + L.DT_HDR + i * L.DT_SLOT_BYTES) >>> 2) + 1];
+      if (e <= L.SLOT_DELETED) continue;
+      const ew = e >>> 2;
+      names.push(decodeBytes(u8, e + L.DE_NAME, u32[ew + L.DE_LEN]));
+      refs.push({ ino: u32[ew + L.DE_INO], gen: u32[ew + L.DE_GEN] });
+    }
+    return { names, refs };
   }
 
   /**

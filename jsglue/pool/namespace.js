@@ -1,8 +1,9 @@
 // jsglue/pool/namespace.js — the file-system face of the pool for names: lookup, create
 // (files, directories, symlinks), unlink, rmdir, rename, readdir, readlink, attributes.
 // It speaks inode handles (ino, gen) and throws PoolError with errno names.
-// Locks: reads take META for reading; every change takes META for writing as one
-// transaction, undone entirely if it fails half-way.
+// Locks: reads take META for reading — unless this instance's lookup cache answers,
+// checked against the directory's version (pool/lookups.js); every change takes META for
+// writing as one transaction, undone entirely if it fails half-way.
 import { L } from "../layout.js";
 import { fail } from "../errors.js";
 import { NAME, encodeName, encodeText, decodeBytes } from "./names.js";
@@ -17,13 +18,15 @@ export class Namespace {
    * @param {import("./heap.js").Heap} heap
    * @param {import("./inodes.js").Inodes} inodes
    * @param {import("./dirs.js").Dirs} dirs
+   * @param {import("./lookups.js").Lookups} lookups this instance's validated cache
    */
-  constructor(views, tx, heap, inodes, dirs) {
+  constructor(views, tx, heap, inodes, dirs, lookups) {
     this.v = views;
     this.tx = tx;
     this.heap = heap;
     this.inodes = inodes;
     this.dirs = dirs;
+    this.lookups = lookups;
   }
 
   /** Handle {ino, gen} of the root directory. */
@@ -50,18 +53,25 @@ export class Namespace {
    * @throws {PoolError} ENOTDIR, ENOENT (the directory itself is gone), ENAMETOOLONG
    */
   find(dir, dirGen, name) {
+    const known = this.lookups.get(dir, dirGen, name);
+    if (known !== undefined) return known;
     const len = encodeName(name);
     const hash = NAME.hash;
     this.tx.rlock();
     try {
       const db = this.inodes.liveDir(dir, dirGen);
-      const t = this.v.u32[(db >>> 2) + L.I_EXTENT];
-      const s = this.dirs.find(t, len, hash);
-      if (s < 0) return null;
-      const e = this.v.u32[(s >>> 2) + 1];
-      const ino = this.v.u32[(e >>> 2) + L.DE_INO];
-      const gen = this.v.u32[(e >>> 2) + L.DE_GEN];
-      return { ino, gen, mode: this.v.u32[(this.inodes.ib(ino) >>> 2) + L.I_MODE] };
+      const u32 = this.v.u32;
+      const ver = u32[(db >>> 2) + L.I_DVER];
+      const s = this.dirs.find(u32[(db >>> 2) + L.I_EXTENT], len, hash);
+      if (s < 0) {
+        this.lookups.put(dir, dirGen, ver, name, null);
+        return null;
+      }
+      const e = u32[(s >>> 2) + 1];
+      const ino = u32[(e >>> 2) + L.DE_INO];
+      const gen = u32[(e >>> 2) + L.DE_GEN];
+      this.lookups.put(dir, dirGen, ver, name, { ino, gen });
+      return { ino, gen, mode: u32[(this.inodes.ib(ino) >>> 2) + L.I_MODE] };
     } finally {
       this.tx.runlock();
     }
@@ -120,7 +130,7 @@ export class Namespace {
         throw err;
       }
       const u32 = this.v.u32;
-      this.dirs.put(u32[(db >>> 2) + L.I_EXTENT], s, hash, e);
+      this.dirs.put(db, s, hash, e);
       if (type === L.S_IFDIR) {
         this.tx.st((b >>> 2) + L.I_DENTRY, e);
         this.tx.st((db >>> 2) + L.I_NLINK, u32[(db >>> 2) + L.I_NLINK] + 1);
@@ -249,10 +259,9 @@ export class Namespace {
       NAME.bytes.set(newBytes);
       const ne = this.dirs.dentryAlloc(src, nlen, nhash);
       // Link the new name, dropping any replaced inode.
-      const nt = u32[(ndb >>> 2) + L.I_EXTENT];
       if (ns >= 0) {
         const old = u32[(ns >>> 2) + 1];
-        this.tx.st((ns >>> 2) + 1, ne);
+        this.dirs.replace(ndb, ns, ne);
         this.heap.free(old - L.HDR);
         const dwr = this.inodes.ib(dst) >>> 2;
         if (isDirMode(u32[dwr + L.I_MODE])) {
@@ -263,7 +272,7 @@ export class Namespace {
         this.inodes.touch(this.inodes.ib(dst), false, true);
         this.inodes.maybeFree(dst);
       } else {
-        this.dirs.put(nt, -1 - ns, nhash, ne);
+        this.dirs.put(ndb, -1 - ns, nhash, ne);
       }
       // Unlink the old name. (Find it again: the table may have moved.)
       NAME.bytes.set(encodeText(oldName));
@@ -296,10 +305,14 @@ export class Namespace {
    * @throws {PoolError} ENOENT, ENOTDIR
    */
   readdir(ino, gen) {
+    const known = this.lookups.list(ino, gen);
+    if (known !== undefined) return known;
     this.tx.rlock();
     try {
       const db = this.inodes.liveDir(ino, gen);
-      return this.dirs.names(this.v.u32[(db >>> 2) + L.I_EXTENT]);
+      const { names, refs } = this.dirs.entries(this.v.u32[(db >>> 2) + L.I_EXTENT]);
+      this.lookups.putList(ino, gen, this.v.u32[(db >>> 2) + L.I_DVER], names, refs);
+      return names.slice();
     } finally {
       this.tx.runlock();
     }

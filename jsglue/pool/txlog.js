@@ -274,7 +274,7 @@ export class TxLog {
     const u32 = this.v.u32;
     const u8 = this.v.u8;
     const bytes = this.v.bytes;
-    const words = bytes >>> 2;
+    const words = bytes / 4; // (not >>> 2: a 4 GiB Memory has 2^32 bytes)
     let n = Atomics.load(u32, LOG_COUNT);
     if (n > LOG_CAP) n = 0; // a corrupt count: nothing trustworthy to undo
     while (n > 0) {

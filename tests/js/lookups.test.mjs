@@ -1,0 +1,150 @@
+// The lookup cache (jsglue/pool/lookups.js) never answers stale: instance A looks names up
+// and lists directories (and so fills its cache) while instance B, on the same Memory,
+// creates, removes, renames, replaces, chmods and compacts. After every change by B, A's
+// answers must be exactly the model's: a name B removed is gone, a renamed one is found
+// under its new name, a replaced one names the new inode, a mode change shows.
+import test from "node:test";
+import assert from "node:assert/strict";
+import { Pool, layout as L } from "../../jsglue/index.js";
+
+const FILE = L.S_IFREG | 0o644;
+const DIR = L.S_IFDIR | 0o755;
+
+function rng(seed) {
+  let s = seed | 1;
+  return (n) => {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return (s >>> 0) % n;
+  };
+}
+
+test("another instance's changes are seen at once by a caching instance (3,000 random changes)", () => {
+  const b = Pool.create({ initialSize: "1MiB", maximumSize: "64MiB" });
+  const a = new Pool(b.memory);
+  const root = b.rootHandle();
+  const dirs = ["d0", "d1", "d2"].map((n) => b.create(root.ino, root.gen, n, DIR));
+  // model: dir index → Map name → {ino, gen, mode}
+  const model = dirs.map(() => new Map());
+  const rnd = rng(Number(process.env.XMFS_FUZZ_SEED || 3));
+  const check = (step) => {
+    for (let d = 0; d < dirs.length; d++) {
+      const dir = dirs[d];
+      assert.deepEqual(a.readdir(dir.ino, dir.gen).sort(), [...model[d].keys()].sort(), `step ${step}: listing d${d}`);
+      for (const [name, h] of model[d]) {
+        const got = a.find(dir.ino, dir.gen, name);
+        assert.ok(got, `step ${step}: d${d}/${name} not found`);
+        assert.deepEqual([got.ino, got.gen, got.mode], [h.ino, h.gen, h.mode], `step ${step}: d${d}/${name}`);
+      }
+      for (let k = 0; k < 3; k++) {
+        const name = `n${rnd(60)}`;
+        if (!model[d].has(name)) assert.equal(a.find(dir.ino, dir.gen, name), null, `step ${step}: d${d}/${name} exists`);
+      }
+    }
+  };
+  for (let step = 0; step < 3000; step++) {
+    const d = rnd(dirs.length);
+    const dir = dirs[d];
+    const names = [...model[d].keys()];
+    const op = names.length < 3 ? 0 : rnd(10);
+    if (op < 3) {
+      const name = `n${rnd(60)}`;
+      if (model[d].has(name)) continue;
+      const h = b.create(dir.ino, dir.gen, name, FILE);
+      model[d].set(name, { ino: h.ino, gen: h.gen, mode: h.mode });
+    } else if (op < 5) {
+      const name = names[rnd(names.length)];
+      b.unlink(dir.ino, dir.gen, name);
+      model[d].delete(name);
+    } else if (op < 8) {
+      // rename, within or across directories, replacing the target if it exists
+      const name = names[rnd(names.length)];
+      const e = rnd(dirs.length);
+      const to = `n${rnd(60)}`;
+      if (e === d && to === name) continue;
+      b.rename(dir.ino, dir.gen, name, dirs[e].ino, dirs[e].gen, to);
+      model[e].set(to, model[d].get(name));
+      model[d].delete(name);
+    } else if (op < 9) {
+      const name = names[rnd(names.length)];
+      const h = model[d].get(name);
+      const mode = 0o600 | rnd(0o100);
+      b.setattr(h.ino, h.gen, { mode });
+      h.mode = (h.mode & L.S_IFMT) | mode;
+    } else {
+      b.compact(); // inode records move: the cache's lock-free checks must notice
+    }
+    if (step % 3 === 0) check(step);
+  }
+  check("end");
+  assert.deepEqual(a.validate(), []);
+});
+
+test("a directory removed and its inode reused is not answered from the cache", () => {
+  const b = Pool.create({ initialSize: "1MiB", maximumSize: "64MiB" });
+  const a = new Pool(b.memory);
+  const r = b.rootHandle();
+  const d = b.create(r.ino, r.gen, "d", DIR);
+  b.create(d.ino, d.gen, "x", FILE);
+  assert.ok(a.find(d.ino, d.gen, "x"));
+  assert.deepEqual(a.readdir(d.ino, d.gen), ["x"]);
+  b.unlink(d.ino, d.gen, "x");
+  b.rmdir(r.ino, r.gen, "d");
+  const d2 = b.create(r.ino, r.gen, "d2", DIR); // the freed inode slot, a new generation
+  assert.equal(d2.ino, d.ino);
+  assert.notEqual(d2.gen, d.gen);
+  assert.throws(() => a.find(d.ino, d.gen, "x"), /no longer exists/);
+  assert.throws(() => a.readdir(d.ino, d.gen), /no longer exists/);
+  assert.deepEqual(a.readdir(d2.ino, d2.gen), []);
+});
+
+test("threads: a name another thread made before it said so is always found", { timeout: 120000 }, async () => {
+  const { Worker } = await import("node:worker_threads");
+  const { JSGLUE } = await import("./helpers.mjs");
+  const pool = Pool.create({ initialSize: "1MiB", maximumSize: "64MiB" });
+  const r = pool.rootHandle();
+  const dir = pool.create(r.ino, r.gen, "x", DIR);
+  // shared[0]: names made so far (B stores it after each create); shared[1]: stop
+  const shared = new Int32Array(new SharedArrayBuffer(8));
+  const writer = new Worker(`
+    const { workerData: d, parentPort } = require("node:worker_threads");
+    (async () => {
+      const x = await import(d.index);
+      const pool = new x.Pool(d.memory);
+      const L = x.layout;
+      for (let n = 0; n < 1500 && !Atomics.load(d.shared, 1); n++) {
+        const h = pool.create(d.dir.ino, d.dir.gen, "n" + n, L.S_IFREG | 0o644);
+        if (n % 3 === 0) pool.rename(d.dir.ino, d.dir.gen, "n" + n, d.dir.ino, d.dir.gen, "m" + n);
+        if (n % 3 === 0) pool.rename(d.dir.ino, d.dir.gen, "m" + n, d.dir.ino, d.dir.gen, "n" + n);
+        if (n % 50 === 0) pool.compact();
+        Atomics.store(d.shared, 0, n + 1);
+      }
+      parentPort.postMessage("done");
+    })();`, { eval: true, workerData: { index: JSGLUE, memory: pool.memory, dir, shared } });
+  const done = new Promise((resolve, reject) => {
+    writer.once("message", resolve);
+    writer.once("error", reject);
+  });
+  let checks = 0;
+  let finished = false;
+  done.then(() => (finished = true));
+  while (!finished) {
+    const made = Atomics.load(shared, 0);
+    for (const n of [made - 1, made - 2, Math.floor(made / 2)]) {
+      if (n < 0 || n >= made) continue;
+      // n was made (and renamed back) before `made` was stored: it must be there
+      assert.ok(pool.find(dir.ino, dir.gen, `n${n}`), `n${n} not found (made ${made})`);
+      checks++;
+    }
+    if (pool.find(dir.ino, dir.gen, `n${made + 5}`)) {
+      // (fine: made meanwhile) — but a name must never be found before it exists at all
+      assert.ok(Atomics.load(shared, 0) >= made + 5);
+    }
+    await new Promise((res) => setImmediate(res));
+  }
+  await done;
+  await writer.terminate();
+  assert.ok(checks > 100, `only ${checks} checks`);
+  assert.deepEqual(pool.validate(), []);
+});
