@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -139,6 +140,42 @@ def jupyter_lite_build() -> None:
     subprocess.run(cmd, cwd=SRC, check=True)
 
 
+# A race in the Pyodide kernel's main-thread side, when the page is cross-origin isolated
+# (jupyterlite-pyodide-kernel 0.8.6 and 0.8.7 bundle coincident for it): a call into the
+# kernel's worker posts a request and then waits with `Atomics.waitAsync(sb, 0)`, using
+# the result's `.value.then`. When the worker has already answered, which happens whenever
+# the page's thread is delayed for a moment after posting (a loaded machine), waitAsync
+# returns synchronously {async: false, value: "not-equal"}, `.then` is not a function, the
+# answer is dropped and the kernel looks busy forever ("A(...).value.then is not a
+# function" in the console). The patch turns a synchronous result into a promise that
+# settles a little later: the worker writes the answer before it changes the word waited
+# on (the length) or is one tight copy loop from finishing it (the text).
+COINCIDENT_WAIT = re.compile(r"(\w+)=\((\w+),(\w+)\)=>\2\?(\w+)\(\3,0\):")
+COINCIDENT_FIX = (r"\1=(\2,\3)=>\2?/*xmfs:sync-waitAsync*/((w)=>w.async===false?"
+                  r"{value:new Promise(ok=>setTimeout(ok,10))}:w)(\4(\3,0)):")
+COINCIDENT_MARK = "/*xmfs:sync-waitAsync*/"
+
+
+def patch_coincident_race() -> None:
+    static = OUT / "extensions" / "@jupyterlite" / "pyodide-kernel-extension" / "static"
+    patched = fixed = 0
+    for js in sorted(static.glob("*.js")):
+        text = js.read_text()
+        if COINCIDENT_MARK in text:
+            fixed += 1
+            continue
+        new, n = COINCIDENT_WAIT.subn(COINCIDENT_FIX, text)
+        if n:
+            js.write_text(new)
+            patched += n
+            log(f"patched the coincident waitAsync race in {js.relative_to(OUT)}")
+    if patched + fixed == 0:  # the main-thread chunk, and the worker's unused copy
+        sys.exit(
+            f"[jupyterlite] found no coincident main-thread wait to patch in {static}: "
+            "the kernel's bundle changed; check whether the race is fixed (build_site.py)"
+        )
+
+
 def check_site(wheel: Path) -> None:
     """The built site must use the local Pyodide and offer our wheel and comm to piplite."""
     problems = []
@@ -189,6 +226,7 @@ def main() -> int:
     if STAMP.exists():
         STAMP.unlink()
     jupyter_lite_build()
+    patch_coincident_race()
     check_site(wheel)
     STAMP.write_text(digest + "\n")
     log(f"built {OUT.relative_to(ROOT)} in {time.monotonic() - t0:.1f}s")
