@@ -7,6 +7,9 @@
 #                                     earlier run stay in the report
 #   bash benchmarks/run.sh --all      node, then Chromium
 #   bash benchmarks/run.sh --quick    small sizes, one repetition (to try it out)
+#   bash benchmarks/run.sh --jupyterlite  the DriveFS comparison instead: /drive vs /tmp
+#                                     vs the pool in a JupyterLite kernel (jupyterlite.py;
+#                                     writes results/raw-jupyterlite.json, table-drivefs.md)
 #
 # Output: a table on stdout, and benchmarks/results/{raw-node,raw-chrome,results}.json,
 # table.md (for the README) and chart.png.
@@ -27,13 +30,15 @@ log() { echo "[run] $*" >&2; }
 
 node_run=1
 chrome_run=0
+lite_run=0
 quick=()
 for a in "$@"; do
     case "$a" in
         --chrome) node_run=0; chrome_run=1 ;;
         --all) node_run=1; chrome_run=1 ;;
         --quick) quick=(--quick) ;;
-        -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+        --jupyterlite) node_run=0; chrome_run=0; lite_run=1 ;;
+        -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
         *) log "unknown option $a"; exit 2 ;;
     esac
 done
@@ -77,6 +82,11 @@ fi
 if (( chrome_run )) && (( status == 0 )); then
     log "chromium: $(/usr/bin/chromium --version 2>/dev/null || echo '?')"
     .venv/bin/python "$HERE/chrome.py" "${quick[@]}" || status=$?
+fi
+if (( lite_run )); then
+    .venv/bin/python "$HERE/jupyterlite.py" "${quick[@]}" || status=$?
+    (( status == 0 )) || log "benchmark run FAILED (exit $status)"
+    exit "$status"
 fi
 if (( status != 0 )); then
     log "benchmark run FAILED (exit $status)"
