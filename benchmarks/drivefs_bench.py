@@ -157,7 +157,9 @@ def run(
     }
 
 
-def table(result: dict, against: tuple[str, ...] = ("/drive", "/tmp"), subject: str = "pool") -> str:
+def table(
+    result: dict, against: tuple[str, ...] = ("/drive", "/tmp"), subject: str = "pool"
+) -> str:
     """A Markdown table: the median rate on each file system, and ``subject``'s rate
     divided by each of ``against`` (so 10× means the pool is ten times as fast)."""
     labels = result["labels"]

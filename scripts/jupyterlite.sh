@@ -65,10 +65,15 @@ want="$(sha256sum "$req" | cut -d' ' -f1)"
 if [[ -x "$venv/bin/jupyter" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
     log "$venv up to date"
 else
-    [[ -x "$venv/bin/python" ]] || { log "creating $venv"; mkdir -p build; "$PYTHON" -m venv "$venv"; }
+    if [[ ! -x "$venv/bin/python" ]]; then
+        log "creating $venv"
+        mkdir -p build
+        "$PYTHON" -m venv "$venv"
+    fi
     log "pip install -r $req into $venv"
-    if ! "$venv/bin/python" -m pip install -q -r "$req" </dev/null >"$venv/pip-install.log" 2>&1; then
-        grep -v "is ignored: it is neither a file nor a directory" "$venv/pip-install.log" | tail -40
+    pip_log="$venv/pip-install.log"
+    if ! "$venv/bin/python" -m pip install -q -r "$req" </dev/null >"$pip_log" 2>&1; then
+        grep -v "is ignored: it is neither a file nor a directory" "$pip_log" | tail -40
         log "pip install into $venv FAILED"
         exit 1
     fi
