@@ -15,7 +15,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from pytest_pyodide.hook import _filter_runtimes
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts" / "jupyterlite"))
@@ -25,7 +24,8 @@ import serve  # noqa: E402  (scripts/jupyterlite/serve.py)
 
 
 def pytest_collection_modifyitems(config, items):
-    _, runtimes = _filter_runtimes(config.option.runtime)
+    # pytest-pyodide's --runtime: "node,chrome", "chrome-no-host", ...
+    runtimes = {r.strip().removesuffix("-no-host") for r in config.option.runtime.split(",")}
     if "chrome" in runtimes:
         return
     skip = pytest.mark.skip(reason="JupyterLite e2e tests run with --runtime chrome")
