@@ -51,9 +51,15 @@ class Cell:
     outputs: list[list[str]] = field(default_factory=list)
 
     @property
-    def executed(self) -> bool:
+    def number(self) -> int | None:
+        """The execution count shown in the prompt (``[3]:`` is 3), if any."""
         p = self.prompt.strip()
-        return p.startswith("[") and p[1:-2].strip().isdigit()
+        inner = p[1:-2].strip() if p.startswith("[") and p.endswith("]:") else ""
+        return int(inner) if inner.isdigit() else None
+
+    @property
+    def executed(self) -> bool:
+        return self.number is not None
 
     @property
     def running(self) -> bool:
@@ -128,6 +134,14 @@ class LiteBrowser:
         self._menu("Run", "Run All Cells")
         return self._wait_cells(".jp-Notebook", ".jp-Notebook .jp-CodeCell", count, timeout)
 
+    def rerun_notebook(self, previous: list[Cell], timeout: float = 300) -> list[Cell]:
+        """Run ▸ Run All Cells again in the open notebook (same kernel) and wait until
+        every code cell ran again (a count above those of ``previous``) or one failed."""
+        after = max((c.number or 0) for c in previous)
+        self._menu("Run", "Run All Cells")
+        return self._wait_cells(".jp-Notebook", ".jp-Notebook .jp-CodeCell", len(previous),
+                                timeout, after)
+
     def browser_log(self) -> list[str]:
         return [e["message"] for e in self.driver.get_log("browser")]
 
@@ -164,15 +178,18 @@ class LiteBrowser:
         raw = self.driver.execute_script(_READ_CELLS, root, cells) or []
         return [Cell(c["prompt"], c["outputs"]) for c in raw]
 
-    def _wait_cells(self, root: str, selector: str, count: int, timeout: float) -> list[Cell]:
-        """Wait until ``count`` code cells ran, or no cell runs and one of them failed
-        (the rest are then never run)."""
+    def _wait_cells(
+        self, root: str, selector: str, count: int, timeout: float, after: int = 0
+    ) -> list[Cell]:
+        """Wait until ``count`` code cells ran (with an execution count above ``after``), or
+        no cell runs and one of them failed (the rest are then never run)."""
         deadline = time.monotonic() + timeout
         cells: list[Cell] = []
         while time.monotonic() < deadline:
             cells = self._read(root, selector)
             if len(cells) >= count and not any(c.running for c in cells):
-                if all(c.executed for c in cells[:count]) or any(c.error for c in cells):
+                ran = [(c.number or 0) > after for c in cells[:count]]
+                if all(ran) or any(c.error for c, r in zip(cells, ran) if r):
                     return cells
             time.sleep(0.5)
         log = "\n".join(m[:300] for m in self.browser_log()[-12:])
