@@ -1,18 +1,24 @@
 // benchmarks/bench.mjs — node driver: run the suite (suite.mjs) and save the raw samples.
 //
-//   node benchmarks/bench.mjs [--quick] [--only SECTIONS] [--dist build/dist] [--out FILE]
+//   node benchmarks/bench.mjs [--quick] [--only SECTIONS] [--no-zenfs] [--dist build/dist]
+//                             [--out FILE]
 //
-// SECTIONS: a comma-separated subset of single,memory,workers (default: all).
+// SECTIONS: a comma-separated subset of single,memory,workers,wait,zenfs (default: all).
+// The ZenFS peer runs when benchmarks/build/zenfs-peer.mjs exists (run.sh bundles it)
+// and --no-zenfs is not given.
+// The runtime is named after the node running this script ("node20", "node24"): run it
+// with another node binary for another column. Default output:
+// benchmarks/results/raw-node<major>.json.
 // --wait-quiet S: first wait up to S seconds (default 60) until other processes use less
 // than 20% of the CPUs; the load other processes put on the CPUs before and during the
 // run is recorded (machine.busy_before / busy_during) and shown in the report.
 //
 // Loads Pyodide from the offline dist (scripts/make_dist.py), with pyodide-extmemfs
 // from its lock file, in this thread and in two worker_threads (worker.mjs).
-// Writes benchmarks/results/raw-node.json; report.py makes the table and chart.
-import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
+// report.py makes the table and chart.
+import { existsSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import os from "node:os";
 import { Worker } from "node:worker_threads";
 import { execFileSync } from "node:child_process";
@@ -27,8 +33,12 @@ function arg(name, dflt) {
 }
 const quick = process.argv.includes("--quick");
 const dist = resolve(arg("--dist", join(root, "build", "dist")));
-const outFile = resolve(arg("--out", join(here, "results", "raw-node.json")));
+const runtime = `node${process.versions.node.split(".")[0]}`;
+const outFile = resolve(arg("--out", join(here, "results", `raw-${runtime}.json`)));
 const indexURL = dist + "/";
+const zenfsBundle = join(here, "build", "zenfs-peer.mjs");
+const zenfs = !process.argv.includes("--no-zenfs") && existsSync(zenfsBundle)
+  ? pathToFileURL(zenfsBundle).href : null;
 
 function cpuModel() {
   try {
@@ -110,8 +120,12 @@ const jiffiesStart = cpuJiffies();
 const cpuStart = process.cpuUsage();
 const t0 = performance.now();
 const { loadPyodide } = await import(join(dist, "pyodide.mjs"));
+if (!zenfs && !process.argv.includes("--no-zenfs")) {
+  log(`no ${zenfsBundle} (bash benchmarks/run.sh bundles it): running without the ZenFS peer`);
+}
 const result = await runSuite({
-  runtime: "node",
+  runtime,
+  zenfs,
   indexURL,
   source: readFileSync(join(here, "fsbench.py"), "utf8"),
   params: quick ? QUICK : FULL,

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Chrome variant of the benchmarks: the same suite (suite.mjs) in headless Chromium.
 
-    .venv/bin/python benchmarks/chrome.py [--quick] [--timeout SECONDS]
+    .venv/bin/python benchmarks/chrome.py [--quick] [--timeout SECONDS] [--no-zenfs]
+                                          [--only SECTIONS]
 
 Serves build/dist at / and benchmarks/ at /bench/ from 127.0.0.1 with the COOP/COEP
 headers that make the page cross-origin isolated (SharedArrayBuffer, shared
@@ -55,7 +56,7 @@ class Handler(SimpleHTTPRequestHandler):
     def translate_path(self, path: str) -> str:
         path = path.split("?", 1)[0].split("#", 1)[0]
         if path.startswith("/bench/"):
-            rel = path[len("/bench/"):]
+            rel = path[len("/bench/") :]
             base = HERE
         else:
             rel = path.lstrip("/")
@@ -84,6 +85,7 @@ def serve() -> tuple[ThreadingHTTPServer, str]:
 
 def cpu_busy(seconds: float) -> float | None:
     """Share of all CPUs busy over `seconds` (from /proc/stat); None if unavailable."""
+
     def sample():
         f = [int(x) for x in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
         return sum(f) - f[3] - f[4], sum(f)
@@ -102,8 +104,11 @@ def wait_quiet(max_seconds: float) -> float | None:
     start = time.monotonic()
     load = cpu_busy(1.0)
     while load is not None and load > 0.2 and time.monotonic() - start < max_seconds:
-        print(f"[chrome] other processes use {load:.0%} of the CPUs: waiting for quiet",
-              file=sys.stderr, flush=True)
+        print(
+            f"[chrome] other processes use {load:.0%} of the CPUs: waiting for quiet",
+            file=sys.stderr,
+            flush=True,
+        )
         load = cpu_busy(5.0)
     return load
 
@@ -117,13 +122,24 @@ def cpu_model() -> str:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument(
+        "--no-zenfs",
+        action="store_true",
+        help="leave the ZenFS peer out (it runs when build/zenfs-peer.mjs exists)",
+    )
+    ap.add_argument("--only", help="sections: single,memory,workers,wait,zenfs")
     ap.add_argument("--timeout", type=float, default=900.0)
     ap.add_argument("--out", type=Path, default=HERE / "results" / "raw-chrome.json")
-    ap.add_argument("--wait-quiet", type=float, default=60.0,
-                    help="wait up to this many seconds for other processes to go quiet")
+    ap.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=60.0,
+        help="wait up to this many seconds for other processes to go quiet",
+    )
     args = ap.parse_args()
 
     from selenium import webdriver
@@ -136,20 +152,37 @@ def main() -> int:
     server, base = serve()
     opts = webdriver.ChromeOptions()
     opts.binary_location = CHROMIUM
-    for a in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-              "--js-flags=--expose-gc"):
+    for a in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        "--js-flags=--expose-gc",
+    ):
         opts.add_argument(a)
     driver = webdriver.Chrome(options=opts, service=Service(CHROMEDRIVER))
     t0 = time.monotonic()
     try:
         driver.set_script_timeout(120)
-        url = f"{base}/bench/page.html" + ("?quick" if args.quick else "")
+        query = [
+            q
+            for q, on in (
+                ("quick", args.quick),
+                ("nozenfs", args.no_zenfs or not (HERE / "build" / "zenfs-peer.mjs").exists()),
+            )
+            if on
+        ]
+        if args.only:
+            query.append(f"only={args.only}")
+        url = f"{base}/bench/page.html" + ("?" + "&".join(query) if query else "")
         driver.get(url)
         seen = 0
         while True:
             st = driver.execute_script(
                 "const s = window.benchState; return s ? {done: s.done, error: s.error, "
-                "log: s.log.slice(arguments[0])} : null", seen)
+                "log: s.log.slice(arguments[0])} : null",
+                seen,
+            )
             if st:
                 for line in st["log"]:
                     print(f"[chrome] {line}", file=sys.stderr, flush=True)
@@ -176,11 +209,15 @@ def main() -> int:
     )
     result["seconds"] = time.monotonic() - t0
     try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
-                              capture_output=True, text=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "jsglue",
-                                "pyodide_extmemfs"], cwd=ROOT, capture_output=True,
-                               text=True).stdout.strip()
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "jsglue", "pyodide_extmemfs"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
         result["git"] = head + (" + uncommitted changes" if dirty else "")
     except OSError:
         pass

@@ -4,7 +4,9 @@ suite.mjs loads this file into every Pyodide instance it starts (the main one an
 worker) and calls the functions below. Every case is timed here, in Python, around
 ordinary file calls (open/read/write, os.*, mmap), so the figures are what Python code
 gets. Each group runs on one file system per call: "xm" is a mounted pool
-(EXTMEMFS), "mem" is a plain directory in /tmp (MEMFS, Emscripten's default).
+(EXTMEMFS), "mem" is a plain directory in /tmp (MEMFS, Emscripten's default), "zfs" is
+the ZenFS peer (SingleBuffer on a SharedArrayBuffer, benchmarks/zenfs/peer.mjs) when
+suite.mjs mounted it at /zfs.
 
 Rates are "higher is better" (MiB/s, operations/s); sizes are bytes.
 """
@@ -22,7 +24,8 @@ KiB = 1 << 10
 perf = time.perf_counter
 
 XM_MOUNT = "/xm"
-ROOTS = {"xm": "/xm/bench", "mem": "/tmp/membench"}
+ZFS_MOUNT = "/zfs"
+ROOTS = {"xm": "/xm/bench", "mem": "/tmp/membench", "zfs": "/zfs/bench"}
 SENTINEL = (1 << 64) - 1  # ping-pong: "stop"
 
 pool = None  # the pool mounted at XM_MOUNT in this instance
@@ -40,9 +43,14 @@ def setup_main(initial: str, maximum: str) -> dict:
 
     pool = xmfs.create_pool(initial, maximum)
     xmfs.mount(pool, XM_MOUNT)
-    for d in ROOTS.values():
-        os.makedirs(d, exist_ok=True)
+    for fs in ("xm", "mem"):
+        os.makedirs(ROOTS[fs], exist_ok=True)
     return pool.stats()
+
+
+def setup_zenfs() -> None:
+    """After suite.mjs mounted the ZenFS peer at /zfs: its bench directory."""
+    os.makedirs(ROOTS["zfs"], exist_ok=True)
 
 
 def setup_worker(memory) -> None:
@@ -53,6 +61,13 @@ def setup_worker(memory) -> None:
     pool = xmfs.attach(memory)
     xmfs.mount(pool, XM_MOUNT)
     os.makedirs(ROOTS["mem"], exist_ok=True)
+
+
+def mount_worker_pool(path: str) -> None:
+    """Main instance: mount the workers' pool too (for the main-thread wait case)."""
+    import pyodide_extmemfs as xmfs
+
+    xmfs.mount(worker_pool, path)
 
 
 def new_pool(initial: str, maximum: str):
@@ -78,6 +93,7 @@ def worker_pool_check() -> list:
 
 
 # ---- single-instance groups ---------------------------------------------------------
+
 
 def _fill(path: str, size: int, byte: int = 0xA5) -> None:
     buf = bytes([byte]) * MiB
@@ -121,22 +137,33 @@ def group_random(fs: str, size: int, nops: int, seed: int) -> dict:
     rng = random.Random(seed)
     offs = [rng.randrange(size // 4096) * 4096 for _ in range(nops)]
     buf = b"\x5a" * 4096
-    fd = os.open(path, os.O_RDWR)
+    pread, pwrite = os.pread, os.pwrite
+    fd = os.open(path, os.O_RDONLY)
     try:
-        pread, pwrite = os.pread, os.pwrite
         t0 = perf()
         for o in offs:
             pread(fd, 4096, o)
         t1 = perf()
+    finally:
+        os.close(fd)
+    # The write timing includes the close: ZenFS keeps written data in a per-file cache
+    # and writes it back at close (for MEMFS and EXTMEMFS the close costs microseconds).
+    fd = os.open(path, os.O_RDWR)
+    try:
+        t2 = perf()
         for o in offs:
             pwrite(fd, buf, o)
-        t2 = perf()
+    finally:
+        os.close(fd)
+    t3 = perf()
+    fd = os.open(path, os.O_RDONLY)
+    try:
         if os.pread(fd, 4096, offs[-1]) != buf:
             raise AssertionError(f"{fs}: random write not read back")
     finally:
         os.close(fd)
         os.unlink(path)
-    return {"read": nops / (t1 - t0), "write": nops / (t2 - t1)}
+    return {"read": nops / (t1 - t0), "write": nops / (t3 - t2)}
 
 
 def group_small(fs: str, n: int, listdir_reps: int) -> dict:
@@ -231,6 +258,7 @@ def group_mmap(fs: str, size: int) -> dict:
 
 
 # ---- memory --------------------------------------------------------------------------
+
 
 def memory_meta(n: int) -> dict:
     """Pool bytes per small file beyond its data and name: in a fresh pool, create n
@@ -334,6 +362,7 @@ def memory_churn(ops: int, seed: int, max_file: int, live_cap: int) -> dict:
 
 # ---- worker cases (each runs in a worker that called setup_worker) --------------------
 
+
 def unlink(path: str) -> None:
     os.unlink(path)
 
@@ -365,11 +394,15 @@ def write_file(path: str, total: int, chunk: int, bar, slot: int, parties: int) 
     return perf() - t0
 
 
-def pingpong_file(path: str, role: int, seconds: float) -> dict:
+def pingpong_file(path: str, role: int, seconds: float, stall: float = 5.0) -> dict:
     """Ping-pong through one shared file of 16 bytes. A (role 0) writes counter i at
     offset 0 and polls offset 8 until it reads i back; B (role 1) polls offset 0 for i
     and writes i at offset 8. A stops after `seconds` by writing SENTINEL.
-    One untimed round first, so the figure does not include B's start-up."""
+    One untimed round first, so the figure does not include B's start-up.
+
+    A file system that does not show one instance's writes to another (a per-instance
+    cache) never answers: a side that sees no progress for `stall` seconds gives up
+    and returns {"stalled": True, ...} instead of spinning forever."""
     fd = os.open(path, os.O_RDWR)
     pread, pwrite = os.pread, os.pwrite
     frm = int.from_bytes
@@ -378,11 +411,20 @@ def pingpong_file(path: str, role: int, seconds: float) -> dict:
         if role == 0:
             i = 0
             t0 = deadline = None
+            start = 0
             while True:
                 i += 1
                 pwrite(fd, i.to_bytes(8, "little"), 0)
+                waited = perf()
                 while frm(pread(fd, 8, 8), "little") != i:
                     polls += 1
+                    if polls & 255 == 0 and perf() - waited > stall:
+                        pwrite(fd, SENTINEL.to_bytes(8, "little"), 0)
+                        return {
+                            "stalled": True,
+                            "round_trips": max(0, i - 1 - start),
+                            "polls": polls,
+                        }
                 if t0 is None:
                     t0 = perf()
                     deadline = t0 + seconds
@@ -391,18 +433,26 @@ def pingpong_file(path: str, role: int, seconds: float) -> dict:
                     break
             dt = perf() - t0
             pwrite(fd, SENTINEL.to_bytes(8, "little"), 0)
-            return {"round_trips": i - start, "seconds": dt, "rate": (i - start) / dt,
-                    "polls": polls}
+            return {
+                "round_trips": i - start,
+                "seconds": dt,
+                "rate": (i - start) / dt,
+                "polls": polls,
+            }
         want = 1
+        waited = perf()
         while True:
             v = frm(pread(fd, 8, 0), "little")
             if v == want:
                 pwrite(fd, v.to_bytes(8, "little"), 8)
                 want += 1
+                waited = perf()
             elif v == SENTINEL:
                 return {"round_trips": want - 1, "polls": polls}
             else:
                 polls += 1
+                if polls & 255 == 0 and perf() - waited > stall:
+                    return {"stalled": True, "round_trips": want - 1, "polls": polls}
     finally:
         os.close(fd)
 
@@ -423,6 +473,7 @@ def pingpong_msg(port, role: int, seconds: float):
         done.set_result(result)
 
     if role == 0:
+
         def on_message(e):
             v = e.data
             if state["t0"] is None:  # the untimed first round
@@ -438,6 +489,7 @@ def pingpong_msg(port, role: int, seconds: float):
                 port.postMessage(-1)
                 finish({"round_trips": state["n"], "seconds": dt, "rate": state["n"] / dt})
     else:
+
         def on_message(e):
             v = e.data
             if v < 0:
@@ -453,3 +505,151 @@ def pingpong_msg(port, role: int, seconds: float):
     if role == 0:
         port.postMessage(0)
     return done
+
+
+# ---- main-thread wait: small calls while workers move large files ----------------------
+
+
+def make_file(path: str, size: int) -> None:
+    """A file of `size` bytes written in 1 MiB writes."""
+    _fill(path, size)
+
+
+def big_io(mode: str, path: str, size: int, chunk: int, flags, ready: int) -> dict:
+    """Worker side of the main-thread wait case. Signals `ready` (flags[ready] += 1),
+    then until flags[0] is set: mode "write" writes a new `size`-byte file at `path` in
+    `chunk`-byte writes and unlinks it (the file grows, its extent moves); mode "read"
+    reads the existing file at `path` in `chunk`-byte readinto calls. Returns the bytes
+    moved and the rounds done."""
+    import js
+
+    buf = b"\xa5" * chunk if mode == "write" else None
+    rb = bytearray(chunk) if mode == "read" else None
+    moved = rounds = 0
+    js.Atomics.add(flags, ready, 1)
+    t0 = perf()
+    while not js.Atomics.load(flags, 0):
+        if mode == "write":
+            with open(path, "wb", buffering=0) as f:
+                for _ in range(size // chunk):
+                    f.write(buf)
+                    moved += chunk
+                    if js.Atomics.load(flags, 0):
+                        break
+            os.unlink(path)
+        else:
+            with open(path, "rb", buffering=0) as f:
+                for _ in range(size // chunk):
+                    moved += f.readinto(rb)
+                    if js.Atomics.load(flags, 0):
+                        break
+        rounds += 1
+    return {"bytes": moved, "rounds": rounds, "seconds": perf() - t0}
+
+
+def _summary(ms: list) -> dict:
+    s = sorted(ms)
+    n = len(s)
+    if not n:
+        return {"calls": 0}
+    return {
+        "calls": n,
+        "median_ms": s[n // 2],
+        "p99_ms": s[min(n - 1, int(n * 0.99))],
+        "max_ms": s[-1],
+        "top_ms": s[-10:][::-1],
+    }
+
+
+def small_calls(
+    writer_path: str,
+    reader_path: str,
+    small_path: str,
+    seconds: float,
+    flags,
+    ready: int,
+    parties: int,
+    seed: int = 3,
+) -> dict:
+    """Main-instance side (in a browser: the page's main thread, which cannot sleep on a
+    lock and spins instead). Waits until `parties` workers signalled `ready`, then for
+    `seconds` repeats small calls and times each one: os.stat of the file a worker is
+    writing and of the file the other is reading; open + 4 KiB os.pread at a random offset
+    + close of each of them; a 4 KiB os.pread from a small file held open. A call that
+    meets a missing file (the writer unlinks and re-creates its file) is timed too; a call
+    failing otherwise is timed and counted by errno name (after 1,000 failures it stops).
+    Then sets flags[0] (stop). Returns per-kind and overall wait summaries in ms."""
+    import errno
+
+    import js
+
+    rng = random.Random(seed)
+    while js.Atomics.load(flags, ready) < parties:
+        pass
+    times: dict[str, list] = {"stat": [], "open+read 4 KiB+close": [], "pread 4 KiB": []}
+    errors: dict[str, int] = {}
+    missing = 0
+    rand = rng.randrange
+
+    def open_read_close(path):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.pread(fd, 4096, rand(1 << 20))
+        finally:
+            os.close(fd)
+
+    def timed(kind, fn, *args):
+        nonlocal missing
+        t = perf()
+        try:
+            fn(*args)
+        except FileNotFoundError:
+            missing += 1
+        except OSError as e:
+            name = errno.errorcode.get(e.errno, str(e.errno))
+            errors[name] = errors.get(name, 0) + 1
+        times[kind].append((perf() - t) * 1000)
+
+    fd_small = os.open(small_path, os.O_RDONLY)
+    small_size = os.fstat(fd_small).st_size
+    t_end = perf() + seconds
+    try:
+        while perf() < t_end and sum(errors.values()) < 1000:
+            for path in (writer_path, reader_path):
+                timed("stat", os.stat, path)
+                timed("open+read 4 KiB+close", open_read_close, path)
+            timed("pread 4 KiB", os.pread, fd_small, 4096, rand(max(1, small_size - 4096)))
+    finally:
+        js.Atomics.store(flags, 0, 1)
+        try:
+            os.close(fd_small)
+        except OSError:
+            pass
+    every = [x for v in times.values() for x in v]
+    return {
+        "seconds": seconds,
+        "missing": missing,
+        "errors": errors,
+        "all": _summary(every),
+        "kinds": {k: _summary(v) for k, v in times.items()},
+    }
+
+
+def worker_pool_attached() -> bool:
+    """Whether this (the main) instance is still attached to the workers' pool: False if
+    the others evicted it, taking it for dead."""
+    try:
+        return any(i["self"] for i in worker_pool.instances())
+    except Exception:  # an evicted instance's pool object refuses every call
+        return False
+
+
+def file_sizes(paths: list) -> list:
+    """Size in bytes of each path, -1 where it is missing."""
+    out = []
+    for p in paths:
+        try:
+            out.append(os.stat(p).st_size)
+        except FileNotFoundError:
+            out.append(-1)
+    return out

@@ -4,10 +4,15 @@
 // operations are timed in Python inside Pyodide (fsbench.py); this module only loads
 // Pyodide, starts the two workers, alternates EXTMEMFS ("xm") and MEMFS ("mem") runs and
 // collects samples. The raw TypedArray copy speed is measured here, in JS, in the same
-// process. report.py turns the samples into medians, ratios and pass/fail.
+// process, and so is the machine's two-thread copy limit (in the workers, worker.mjs).
+// The ZenFS peer (benchmarks/zenfs/peer.mjs) is mounted at /zfs in the same Pyodide and in
+// the workers when env.zenfs names its bundle. report.py turns the samples into medians,
+// ratios and pass/fail.
 //
 // Result: {runtime, started, finished, params, raw_copy, cases: {id: {xm: [..], base:
-// [..], ...}}, memory: {...}, info: {...}}; every sample is one full repetition.
+// [..], ...}}, copy_limit: {two: [..], one: [..]}, main_wait: {reps: [..], workers: [..]},
+// zenfs: {versions, params, cases: {id: {xm: [ZenFS ..], base: [MEMFS ..]}}, errors,
+// not_run}, memory: {...}, info: {...}}; every sample is one full repetition.
 
 const MiB = 1 << 20;
 
@@ -32,11 +37,40 @@ export const FULL = {
   churnOps: 3000,
   churnMaxFile: 4 * MiB,
   churnLiveCap: 64 * MiB,
-  workerPoolMax: "1GiB",
+  workerPoolMax: "2GiB",
   pingpongSeconds: 1.0,
   pingpongReps: 5,
   writerTotal: 128 * MiB,
   writerReps: 5,
+  // main-thread wait: small calls in the main instance while worker A writes (and
+  // unlinks) a waitWriteSize file in 1 MiB writes and worker B reads a waitReadSize file
+  // in waitReadChunk reads, for waitSeconds per repetition
+  waitWriteSize: 256 * MiB,
+  waitReadSize: 256 * MiB,
+  waitReadChunk: 64 * MiB,
+  waitSeconds: 4,
+  waitReps: 3,
+  // The ZenFS peer, at sizes it finishes in reasonable time (MEMFS is measured again at
+  // the same sizes for its ratio). Its SingleBuffer never reuses space (every rewrite of
+  // a file's data or a directory listing is appended), a read copies the whole file out
+  // of the buffer and a write rewrites it, and every lookup scans all metadata entries
+  // and decodes the directory's JSON listing: data cases are scaled down 16-256×, the
+  // small-file cases 100× (a create took ~15-40 ms at 100-200 files on 2 busy CPUs).
+  zenfs: {
+    bufferBytes: 1024 * MiB,
+    workerBufferBytes: 512 * MiB,
+    reps: 3,
+    seqTotal: 16 * MiB,
+    seq4kTotal: 1 * MiB,
+    randSize: 4 * MiB,
+    randOps: 1000,
+    smallFiles: 100,
+    listdirReps: 3,
+    renameFiles: 100,
+    pingpongSeconds: 1.0,
+    pingpongStall: 3,
+    writerTotal: 16 * MiB,
+  },
 };
 
 export const QUICK = {
@@ -61,7 +95,37 @@ export const QUICK = {
   pingpongReps: 1,
   writerTotal: 32 * MiB,
   writerReps: 1,
+  waitWriteSize: 64 * MiB,
+  waitReadSize: 64 * MiB,
+  waitReadChunk: 16 * MiB,
+  waitSeconds: 1,
+  waitReps: 1,
+  zenfs: {
+    ...FULL.zenfs,
+    bufferBytes: 256 * MiB,
+    workerBufferBytes: 128 * MiB,
+    reps: 1,
+    seqTotal: 4 * MiB,
+    seq4kTotal: 256 * 1024,
+    randSize: 1 * MiB,
+    randOps: 200,
+    smallFiles: 30,
+    listdirReps: 1,
+    renameFiles: 30,
+    pingpongSeconds: 0.3,
+    writerTotal: 4 * MiB,
+  },
 };
+
+/**
+ * The line of an error that says what went wrong: for an exception from Python (its
+ * traceback, then JS stack frames) the last line that is not a stack frame.
+ */
+function errorLine(e) {
+  const lines = String((e && e.message) || e).split("\n").map((l) => l.trim())
+    .filter((l) => l && !l.startsWith("at ") && !l.startsWith("File ") && !/^[\^~ ]+$/.test(l));
+  return lines.length ? lines[lines.length - 1] : String(e);
+}
 
 function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
@@ -179,20 +243,19 @@ function rawCopy(py, total, chunk) {
  * Run the suite.
  * @param {{runtime: string, indexURL: string, source: string, params: object,
  *   loadPyodide: Function, spawnWorker: () => Promise<{send: Function, terminate: Function}>,
- *   log: (line: string) => void}} env
+ *   log: (line: string) => void, only?: string[], zenfs?: string | null}} env
  *   spawnWorker starts worker.mjs and resolves once it is listening; send(msg, transfer)
- *   resolves with the worker's answer.
+ *   resolves with the worker's answer. `only`: sections to run (single, memory, workers,
+ *   wait, zenfs; default all). `zenfs`: URL of the bundled ZenFS peer
+ *   (benchmarks/build/zenfs-peer.mjs), or null to leave it out.
  */
 export async function runSuite(env) {
   const P = env.params;
+  const Z = P.zenfs;
   const log = env.log;
   const want = (section) => !env.only || env.only.includes(section);
   const out = { runtime: env.runtime, started: new Date().toISOString(), params: P, cases: {},
     memory: {}, info: {} };
-  const add = (id, side, v) => {
-    const c = (out.cases[id] ||= { xm: [], base: [] });
-    c[side].push(v);
-  };
   const fmt = (x) => (x >= 100 ? x.toFixed(0) : x.toPrecision(3));
 
   let t = performance.now();
@@ -207,6 +270,18 @@ export async function runSuite(env) {
   out.info.pool_at_start = toPlain(bench.setup_main(P.poolInitial, P.poolMax));
   log(`Pyodide ${py.version} loaded in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 
+  const peer = env.zenfs && want("zenfs") ? await import(env.zenfs) : null;
+  if (peer) {
+    out.zenfs = { versions: peer.VERSIONS, params: Z, cases: {}, errors: {}, not_run: {
+      mmap_read: "the @zenfs/emscripten plugin has no mmap (Emscripten raises ENODEV)",
+      mmap_write: "the @zenfs/emscripten plugin has no mmap (Emscripten raises ENODEV)",
+    } };
+    await peer.mountZenFS(py, new SharedArrayBuffer(Z.bufferBytes), "/zfs");
+    bench.setup_zenfs();
+    log(`ZenFS peer: @zenfs/core ${peer.VERSIONS.core}, @zenfs/emscripten ` +
+      `${peer.VERSIONS.emscripten}, SingleBuffer of ${Z.bufferBytes / MiB} MiB at /zfs`);
+  }
+
   // ---- raw copy ---------------------------------------------------------------------
   out.raw_copy = rawCopy(py, P.seqTotal, MiB);
   log(`raw copy 1 MiB chunks: heap→shared ${fmt(out.raw_copy.touched)} MiB/s ` +
@@ -216,124 +291,291 @@ export async function runSuite(env) {
         `${fmt(out.raw_copy.wasm_out)} MiB/s`
       : "; no wasm multi-memory here"));
 
-  // Each repetition runs both file systems, alternating which goes first.
-  const sides = (rep) => (rep % 2 ? ["mem", "xm"] : ["xm", "mem"]);
-  const sideKey = (fs) => (fs === "xm" ? "xm" : "base");
-  const group = (name, reps, fn, record) => {
+  /**
+   * Run `fn(fs)` on file system `subject` and on MEMFS ("mem"), `reps` times, alternating
+   * which goes first; record(result) names the figures, stored as cases[id] = {xm: [..]
+   * (the subject's), base: [..] (MEMFS's)}. Between repetitions it lets the event loop
+   * run (a browser page stays responsive to chrome.py's polling).
+   */
+  const group = async (cases, subject, name, reps, fn, record) => {
     for (let rep = 0; rep < reps; rep++) {
+      await new Promise((resolve) => setTimeout(resolve, 0));
       const parts = [];
-      for (const fs of sides(rep)) {
+      for (const fs of rep % 2 ? ["mem", subject] : [subject, "mem"]) {
         const r = toPlain(fn(fs));
         for (const [id, v] of Object.entries(record(r))) {
-          add(id, sideKey(fs), v);
+          const c = (cases[id] ||= { xm: [], base: [] });
+          c[fs === subject ? "xm" : "base"].push(v);
           parts.push(`${fs}.${id}=${fmt(v)}`);
         }
       }
       log(`${name} rep ${rep + 1}/${reps}: ${parts.join(" ")}`);
     }
   };
+  /** The ZenFS groups: a failure is recorded (out.zenfs.errors) and the suite goes on. */
+  const zenfsGroup = async (name, fn, record) => {
+    const t0 = performance.now();
+    try {
+      await group(out.zenfs.cases, "zfs", `ZenFS ${name}`, Z.reps, fn, record);
+    } catch (e) {
+      out.zenfs.errors[name] = errorLine(e);
+      log(`ZenFS ${name} FAILED: ${out.zenfs.errors[name]}`);
+    }
+    log(`ZenFS ${name} took ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  };
 
   // ---- single instance: EXTMEMFS vs MEMFS -------------------------------------------
   t = performance.now();
   if (want("single")) {
-  group("seq 1 MiB", P.seqReps, (fs) => bench.group_seq(fs, P.seqTotal, MiB),
-    (r) => ({ seq_write_1m: r.write, seq_read_1m: r.read }));
-  group("seq 4 KiB", P.seq4kReps, (fs) => bench.group_seq(fs, P.seqTotal, 4096),
-    (r) => ({ seq_write_4k: r.write, seq_read_4k: r.read }));
-  group("random 4 KiB", P.randReps, (fs) => bench.group_random(fs, P.randSize, P.randOps, 1),
-    (r) => ({ rand_read_4k: r.read, rand_write_4k: r.write }));
-  group("small files", P.smallReps, (fs) => bench.group_small(fs, P.smallFiles, P.listdirReps),
-    (r) => ({ create_small: r.create, stat_small: r.stat, listdir: r.listdir,
-      unlink_small: r.unlink }));
-  group("rename", P.renameReps, (fs) => bench.group_rename(fs, P.renameFiles),
-    (r) => ({ rename_within: r.within, rename_across: r.across }));
-  group("mmap", P.mmapReps, (fs) => bench.group_mmap(fs, P.mmapSize),
-    (r) => ({ mmap_read: r.read, mmap_write: r.write }));
-  log(`single-instance cases took ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    const c = out.cases;
+    await group(c, "xm", "seq 1 MiB", P.seqReps, (fs) => bench.group_seq(fs, P.seqTotal, MiB),
+      (r) => ({ seq_write_1m: r.write, seq_read_1m: r.read }));
+    await group(c, "xm", "seq 4 KiB", P.seq4kReps, (fs) => bench.group_seq(fs, P.seqTotal, 4096),
+      (r) => ({ seq_write_4k: r.write, seq_read_4k: r.read }));
+    await group(c, "xm", "random 4 KiB", P.randReps,
+      (fs) => bench.group_random(fs, P.randSize, P.randOps, 1),
+      (r) => ({ rand_read_4k: r.read, rand_write_4k: r.write }));
+    await group(c, "xm", "small files", P.smallReps,
+      (fs) => bench.group_small(fs, P.smallFiles, P.listdirReps),
+      (r) => ({ create_small: r.create, stat_small: r.stat, listdir: r.listdir,
+        unlink_small: r.unlink }));
+    await group(c, "xm", "rename", P.renameReps, (fs) => bench.group_rename(fs, P.renameFiles),
+      (r) => ({ rename_within: r.within, rename_across: r.across }));
+    await group(c, "xm", "mmap", P.mmapReps, (fs) => bench.group_mmap(fs, P.mmapSize),
+      (r) => ({ mmap_read: r.read, mmap_write: r.write }));
+    log(`single-instance cases took ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  }
+
+  // ---- single instance: the ZenFS peer vs MEMFS, at ZenFS's sizes ---------------------
+  if (peer && want("single")) {
+    t = performance.now();
+    await zenfsGroup("seq 1 MiB", (fs) => bench.group_seq(fs, Z.seqTotal, MiB),
+      (r) => ({ seq_write_1m: r.write, seq_read_1m: r.read }));
+    await zenfsGroup("seq 4 KiB", (fs) => bench.group_seq(fs, Z.seq4kTotal, 4096),
+      (r) => ({ seq_write_4k: r.write, seq_read_4k: r.read }));
+    await zenfsGroup("random 4 KiB", (fs) => bench.group_random(fs, Z.randSize, Z.randOps, 1),
+      (r) => ({ rand_read_4k: r.read, rand_write_4k: r.write }));
+    await zenfsGroup("small files", (fs) => bench.group_small(fs, Z.smallFiles, Z.listdirReps),
+      (r) => ({ create_small: r.create, stat_small: r.stat, listdir: r.listdir,
+        unlink_small: r.unlink }));
+    await zenfsGroup("rename", (fs) => bench.group_rename(fs, Z.renameFiles),
+      (r) => ({ rename_within: r.within, rename_across: r.across }));
+    log(`ZenFS single-instance cases took ${((performance.now() - t) / 1000).toFixed(1)} s`);
   }
 
   // ---- memory -------------------------------------------------------------------------
   if (want("memory")) {
-  out.memory.meta = toPlain(bench.memory_meta(P.metaFiles));
-  log(`metadata: ${out.memory.meta.meta_per_file.toFixed(1)} bytes/file beyond data and name ` +
-    `(${out.memory.meta.left_after_unlink} bytes left after unlinking them all)`);
-  out.memory.churn = toPlain(bench.memory_churn(P.churnOps, 7, P.churnMaxFile, P.churnLiveCap));
-  const ch = out.memory.churn;
-  log(`churn: pool ${ch.pool_size} bytes, used ${ch.used_bytes}, live ${ch.live_bytes} ` +
-    `(peak ${ch.peak_live_bytes}); check: ${ch.check.length ? ch.check.join("; ") : "ok"}`);
+    out.memory.meta = toPlain(bench.memory_meta(P.metaFiles));
+    log(`metadata: ${out.memory.meta.meta_per_file.toFixed(1)} bytes/file beyond data and ` +
+      `name (${out.memory.meta.left_after_unlink} bytes left after unlinking them all)`);
+    out.memory.churn = toPlain(bench.memory_churn(P.churnOps, 7, P.churnMaxFile,
+      P.churnLiveCap));
+    const ch = out.memory.churn;
+    log(`churn: pool ${ch.pool_size} bytes, used ${ch.used_bytes}, live ${ch.live_bytes} ` +
+      `(peak ${ch.peak_live_bytes}); check: ${ch.check.length ? ch.check.join("; ") : "ok"}`);
   }
   out.info.main_pool_check = toPlain(bench.pool_check());
 
   // ---- two workers ----------------------------------------------------------------------
-  if (!want("workers")) {
+  if (!want("workers") && !want("wait")) {
     out.finished = new Date().toISOString();
     return out;
   }
   t = performance.now();
   const memory = bench.new_pool("16MiB", P.workerPoolMax);
   const channel = new MessageChannel();
+  let zenfsWorkers = null;
+  if (peer) {
+    zenfsWorkers = { url: env.zenfs, buffer: new SharedArrayBuffer(Z.workerBufferBytes) };
+    peer.formatSingleBuffer(zenfsWorkers.buffer); // here, so the workers only attach
+  }
   const workers = await Promise.all([env.spawnWorker(), env.spawnWorker()]);
   try {
     await Promise.all(workers.map((w, i) => {
       const port = i === 0 ? channel.port1 : channel.port2;
-      return w.send({ op: "init", indexURL: env.indexURL, source: env.source, memory, port },
-        [port]);
+      return w.send({ op: "init", indexURL: env.indexURL, source: env.source, memory, port,
+        zenfs: zenfsWorkers }, [port]);
     }));
     log(`two workers started in ${((performance.now() - t) / 1000).toFixed(1)} s`);
     const [A, B] = workers;
     const callPy = (w, fn, ...args) => w.send({ op: "py", fn, args });
-
-    const extra = (out.cases.pingpong = { xm: [], base: [], js: [], polls: [] });
-    for (let rep = 0; rep < P.pingpongReps; rep++) {
-      await callPy(A, "create_file", "/xm/pingpong.bin", 16);
-      const [, a] = await Promise.all([
-        callPy(B, "pingpong_file", "/xm/pingpong.bin", 1, P.pingpongSeconds),
-        callPy(A, "pingpong_file", "/xm/pingpong.bin", 0, P.pingpongSeconds),
-      ]);
-      const [, m] = await Promise.all([
-        callPy(B, "pingpong_msg", "$port", 1, P.pingpongSeconds),
-        callPy(A, "pingpong_msg", "$port", 0, P.pingpongSeconds),
-      ]);
-      const [, j] = await Promise.all([
-        B.send({ op: "jsPingPong", args: [1, P.pingpongSeconds] }),
-        A.send({ op: "jsPingPong", args: [0, P.pingpongSeconds] }),
-      ]);
-      extra.xm.push(a.rate);
-      extra.polls.push(a.polls / Math.max(1, a.round_trips));
-      extra.base.push(m.rate);
-      extra.js.push(j.rate);
-      log(`ping-pong rep ${rep + 1}/${P.pingpongReps}: file ${fmt(a.rate)}/s ` +
-        `(${(a.polls / Math.max(1, a.round_trips)).toFixed(1)} polls/round trip), ` +
-        `postMessage+Python ${fmt(m.rate)}/s, postMessage+JS ${fmt(j.rate)}/s`);
-    }
-    await callPy(A, "unlink", "/xm/pingpong.bin");
-
-    // Two writers on separate files vs one. A first untimed round with both writers
-    // grows the fresh pool and touches its pages, so no timed round pays for that.
-    const bar = new Int32Array(new SharedArrayBuffer(4 * 64));
+    // Barrier slots (one per timed round) for the writer and copy rounds.
+    const bar = new Int32Array(new SharedArrayBuffer(4 * 1024));
     let slot = 0;
-    const writeRound = async (ws) => {
-      const s = slot++;
-      const secs = await Promise.all(ws.map((w, i) =>
-        callPy(w, "write_file", `/xm/writer${i}.bin`, P.writerTotal, MiB, bar, s, ws.length)));
-      for (let i = 0; i < ws.length; i++) await callPy(A, "unlink", `/xm/writer${i}.bin`);
-      return (ws.length * P.writerTotal) / MiB / Math.max(...secs);
-    };
-    await writeRound([A, B]);
-    const tw = (out.cases.two_writers = { xm: [], base: [] });
-    for (let rep = 0; rep < P.writerReps; rep++) {
-      const one = await writeRound([A]);
-      const two = await writeRound([A, B]);
-      tw.base.push(one);
-      tw.xm.push(two);
-      log(`writers rep ${rep + 1}/${P.writerReps}: one ${fmt(one)} MiB/s, two ${fmt(two)} MiB/s`);
+
+    if (want("workers")) {
+      // -- ping-pong ------------------------------------------------------------------
+      const extra = (out.cases.pingpong = { xm: [], base: [], js: [], polls: [] });
+      for (let rep = 0; rep < P.pingpongReps; rep++) {
+        await callPy(A, "create_file", "/xm/pingpong.bin", 16);
+        const [, a] = await Promise.all([
+          callPy(B, "pingpong_file", "/xm/pingpong.bin", 1, P.pingpongSeconds),
+          callPy(A, "pingpong_file", "/xm/pingpong.bin", 0, P.pingpongSeconds),
+        ]);
+        const [, m] = await Promise.all([
+          callPy(B, "pingpong_msg", "$port", 1, P.pingpongSeconds),
+          callPy(A, "pingpong_msg", "$port", 0, P.pingpongSeconds),
+        ]);
+        const [, j] = await Promise.all([
+          B.send({ op: "jsPingPong", args: [1, P.pingpongSeconds] }),
+          A.send({ op: "jsPingPong", args: [0, P.pingpongSeconds] }),
+        ]);
+        if (a.stalled) throw new Error("EXTMEMFS ping-pong stalled: B never saw A's write");
+        extra.xm.push(a.rate);
+        extra.polls.push(a.polls / Math.max(1, a.round_trips));
+        extra.base.push(m.rate);
+        extra.js.push(j.rate);
+        log(`ping-pong rep ${rep + 1}/${P.pingpongReps}: file ${fmt(a.rate)}/s ` +
+          `(${(1e6 / a.rate).toFixed(1)} µs, ` +
+          `${(a.polls / Math.max(1, a.round_trips)).toFixed(1)} polls/round trip), ` +
+          `postMessage+Python ${fmt(m.rate)}/s (${(1e6 / m.rate).toFixed(1)} µs), ` +
+          `postMessage+JS ${fmt(j.rate)}/s (${(1e6 / j.rate).toFixed(1)} µs)`);
+      }
+      await callPy(A, "unlink", "/xm/pingpong.bin");
+
+      // -- the same ping-pong on the ZenFS peer (both workers mount one SingleBuffer) --
+      if (peer) {
+        const zp = (out.zenfs.cases.pingpong = { xm: [], base: [...extra.base] });
+        try {
+          await callPy(A, "create_file", "/zfs/pingpong.bin", 16);
+          for (let rep = 0; rep < Z.reps; rep++) {
+            const [b, a] = await Promise.all([
+              callPy(B, "pingpong_file", "/zfs/pingpong.bin", 1, Z.pingpongSeconds,
+                Z.pingpongStall),
+              callPy(A, "pingpong_file", "/zfs/pingpong.bin", 0, Z.pingpongSeconds,
+                Z.pingpongStall),
+            ]);
+            if (a.stalled || b.stalled) {
+              out.zenfs.errors.pingpong = `stalled: no answer for ${Z.pingpongStall} s after ` +
+                `${a.round_trips} round trips (worker A wrote offset 0 with os.pwrite; ` +
+                `worker B, polling it with os.pread, ${b.round_trips ? "stopped seeing" :
+                  "never saw"} the new value)`;
+              log(`ZenFS ping-pong: ${out.zenfs.errors.pingpong}`);
+              break;
+            }
+            zp.xm.push(a.rate);
+            log(`ZenFS ping-pong rep ${rep + 1}/${Z.reps}: ${fmt(a.rate)}/s ` +
+              `(${(1e6 / a.rate).toFixed(1)} µs)`);
+          }
+          await callPy(A, "unlink", "/zfs/pingpong.bin");
+        } catch (e) {
+          out.zenfs.errors.pingpong = errorLine(e);
+          log(`ZenFS ping-pong FAILED: ${out.zenfs.errors.pingpong}`);
+        }
+      }
+
+      // -- two writers vs one, and the machine's two-thread copy limit -----------------
+      // A first untimed round with both writers grows the fresh pool and touches its
+      // pages (and the first copy round touches the private buffers), so no timed round
+      // pays for that. Every round checks that the files came out whole.
+      const writeRound = async (ws, dir, total) => {
+        const s = slot++;
+        const paths = ws.map((_, i) => `${dir}/writer${i}.bin`);
+        const secs = await Promise.all(ws.map((w, i) =>
+          callPy(w, "write_file", paths[i], total, MiB, bar, s, ws.length)));
+        const sizes = await callPy(A, "file_sizes", paths);
+        if (sizes.some((n) => n !== total)) {
+          throw new Error(`${dir}: writers' files came out ${sizes} bytes, not ${total}`);
+        }
+        for (const p of paths) await callPy(A, "unlink", p);
+        return (ws.length * total) / MiB / Math.max(...secs);
+      };
+      const copyRound = async (ws) => {
+        const s = slot++;
+        const secs = await Promise.all(ws.map((w) =>
+          w.send({ op: "copyLimit", args: [P.writerTotal, MiB, bar, s, ws.length] })));
+        return (ws.length * P.writerTotal) / MiB / Math.max(...secs);
+      };
+      await writeRound([A, B], "/xm", P.writerTotal);
+      await copyRound([A, B]);
+      const tw = (out.cases.two_writers = { xm: [], base: [] });
+      const cl = (out.copy_limit = { two: [], one: [], total: P.writerTotal, chunk: MiB });
+      for (let rep = 0; rep < P.writerReps; rep++) {
+        const one = await writeRound([A], "/xm", P.writerTotal);
+        const two = await writeRound([A, B], "/xm", P.writerTotal);
+        const copy2 = await copyRound([A, B]);
+        const copy1 = await copyRound([A]);
+        tw.base.push(one);
+        tw.xm.push(two);
+        cl.two.push(copy2);
+        cl.one.push(copy1);
+        log(`writers rep ${rep + 1}/${P.writerReps}: one ${fmt(one)} MiB/s, two ${fmt(two)} ` +
+          `MiB/s; copy limit into private memory: two threads ${fmt(copy2)} MiB/s, one ` +
+          `${fmt(copy1)} MiB/s`);
+      }
+      out.cases.two_writers_vs_copy = { xm: [...tw.xm], base: [...cl.two] };
+      const ws = toPlain(bench.worker_pool_stats());
+      tw.peak_parallel_copies = ws.peak_parallel_copies;
+      out.info.worker_pool = ws;
+      log(`peak_parallel_copies ${ws.peak_parallel_copies}`);
+
+      if (peer) {
+        // One writer at a time first, so a failure says whether sharing is what broke.
+        let stage = "one worker writing";
+        try {
+          await writeRound([A], "/zfs", Z.writerTotal);
+          await writeRound([B], "/zfs", Z.writerTotal);
+          stage = "two workers writing at once";
+          await writeRound([A, B], "/zfs", Z.writerTotal);
+          const zw = (out.zenfs.cases.two_writers = { xm: [], base: [] });
+          for (let rep = 0; rep < Z.reps; rep++) {
+            stage = "one worker writing";
+            const one = await writeRound([A], "/zfs", Z.writerTotal);
+            stage = "two workers writing at once";
+            const two = await writeRound([A, B], "/zfs", Z.writerTotal);
+            zw.base.push(one);
+            zw.xm.push(two);
+            log(`ZenFS writers rep ${rep + 1}/${Z.reps}: one ${fmt(one)} MiB/s, two ` +
+              `${fmt(two)} MiB/s`);
+          }
+          out.zenfs.cases.two_writers_vs_copy = { xm: [...zw.xm], base: [...cl.two] };
+        } catch (e) {
+          delete out.zenfs.cases.two_writers;
+          out.zenfs.errors.two_writers = `${stage}: ${errorLine(e)}`;
+          log(`ZenFS writers FAILED: ${out.zenfs.errors.two_writers}`);
+        }
+      }
     }
-    const ws = toPlain(bench.worker_pool_stats());
-    tw.peak_parallel_copies = ws.peak_parallel_copies;
-    out.info.worker_pool = ws;
-    out.info.worker_pool_check = toPlain(bench.worker_pool_check());
-    log(`peak_parallel_copies ${ws.peak_parallel_copies}; worker cases took ` +
-      `${((performance.now() - t) / 1000).toFixed(1)} s`);
+
+    // -- main-thread wait: small calls while the workers move large files -------------
+    if (want("wait")) {
+      bench.mount_worker_pool("/xw");
+      await callPy(A, "make_file", "/xm/wait_read.bin", P.waitReadSize);
+      bench.create_file("/xw/wait_small.bin", 1 << 20);
+      const mw = (out.main_wait = { reps: [], workers: [] });
+      for (let rep = 0; rep < P.waitReps; rep++) {
+        const flags = new Int32Array(new SharedArrayBuffer(16));
+        const busy = Promise.all([
+          callPy(A, "big_io", "write", "/xm/wait_write.bin", P.waitWriteSize, MiB, flags, 1),
+          callPy(B, "big_io", "read", "/xm/wait_read.bin", P.waitReadSize, P.waitReadChunk,
+            flags, 1),
+        ]);
+        // Blocks this thread (in a browser: the page's main thread) for waitSeconds.
+        const r = toPlain(bench.small_calls("/xw/wait_write.bin", "/xw/wait_read.bin",
+          "/xw/wait_small.bin", P.waitSeconds, flags, 1, 2, rep + 3));
+        const [wa, wb] = await busy;
+        mw.reps.push(r);
+        mw.workers.push({ write: wa, read: wb });
+        log(`main-thread wait rep ${rep + 1}/${P.waitReps}: ${r.all.calls} small calls, ` +
+          `median ${r.all.median_ms.toFixed(3)} ms, p99 ${r.all.p99_ms.toFixed(2)} ms, max ` +
+          `${r.all.max_ms.toFixed(1)} ms; workers meanwhile wrote ` +
+          `${fmt(wa.bytes / MiB / wa.seconds)} MiB/s and read ${fmt(wb.bytes / MiB / wb.seconds)}` +
+          " MiB/s");
+        if (Object.keys(r.errors).length) {
+          mw.attached = bench.worker_pool_attached();
+          log(`main-thread wait rep ${rep + 1}: calls FAILED: ${JSON.stringify(r.errors)}; ` +
+            `the main instance is ${mw.attached ? "still attached" : "evicted from the pool"}`);
+          if (!mw.attached) break;
+        }
+      }
+      for (const p of ["/xm/wait_read.bin", "/xm/wait_small.bin"]) await callPy(A, "unlink", p);
+    }
+    try {
+      out.info.worker_pool_check = toPlain(bench.worker_pool_check());
+    } catch (e) {
+      out.info.worker_pool_check = [`could not check the workers' pool: ${errorLine(e)}`];
+    }
+    log(`worker cases took ${((performance.now() - t) / 1000).toFixed(1)} s`);
   } finally {
     await Promise.all(workers.map((w) => w.terminate()));
   }

@@ -2,13 +2,18 @@
 //
 // Runs as a node worker_thread (bench.mjs) or a browser module Web Worker (page.html).
 // Messages from suite.mjs, each answered by {id, value} or {id, error}:
-//   {op: "init", indexURL, source, memory, port}  load Pyodide + pyodide-extmemfs, load
-//        fsbench.py from `source`, attach to `memory` and mount it at /xm; keep `port`
-//        (one end of a MessageChannel whose other end is in the other worker)
+//   {op: "init", indexURL, source, memory, port, zenfs}  load Pyodide + pyodide-extmemfs,
+//        load fsbench.py from `source`, attach to `memory` and mount it at /xm; keep `port`
+//        (one end of a MessageChannel whose other end is in the other worker); with
+//        zenfs = {url, buffer}, also mount the ZenFS peer (module at `url`, SingleBuffer on
+//        the SharedArrayBuffer `buffer`) at /zfs
 //   {op: "py", fn, args}     call fsbench.<fn>(...args); the string "$port" stands for
 //        the port; an awaitable result is awaited; dicts come back as plain objects
 //   {op: "jsPingPong", args: [role, seconds]}  the same ping-pong as
 //        fsbench.pingpong_msg, in plain JS (the reference for postMessage latency)
+//   {op: "copyLimit", args: [total, chunk, barrier, slot, parties]}  the machine's copy
+//        limit: after a barrier, copy `total` bytes in `chunk`-byte TypedArray.set calls
+//        from Pyodide's heap into this worker's private (unshared) buffer; seconds
 const isNode = typeof process === "object" && !!(process.versions && process.versions.node);
 
 let post;
@@ -35,6 +40,37 @@ function toPlain(r) {
     return v;
   }
   return r;
+}
+
+let privateBuffer = null;
+
+/**
+ * Copy `total` bytes from a `chunk`-byte block of Pyodide's heap (where Python's bytes
+ * live) into a private ArrayBuffer of `total` bytes, as the writers copy into the pool,
+ * once every party reached barrier `slot`. The buffer is kept between calls (its pages
+ * touched once, untimed, like the pool's after the writers' first round). Seconds.
+ */
+function copyLimit(total, chunk, barrier, slot, parties) {
+  const M = py._module;
+  if (!privateBuffer || privateBuffer.length !== total) {
+    privateBuffer = new Uint8Array(total);
+    privateBuffer.fill(1);
+  }
+  const ptr = M._malloc(chunk);
+  try {
+    M.HEAPU8.fill(0xa5, ptr, ptr + chunk);
+    Atomics.add(barrier, slot, 1);
+    while (Atomics.load(barrier, slot) < parties);
+    const t = performance.now();
+    for (let o = 0; o + chunk <= total; o += chunk) {
+      privateBuffer.set(M.HEAPU8.subarray(ptr, ptr + chunk), o);
+    }
+    const seconds = (performance.now() - t) / 1000;
+    if (privateBuffer[total - 1] !== 0xa5) throw new Error("copyLimit: copy did not land");
+    return seconds;
+  } finally {
+    M._free(ptr);
+  }
 }
 
 function jsPingPong(role, seconds) {
@@ -91,6 +127,10 @@ onMessage(async (msg) => {
       bench = py.pyimport("fsbench");
       bench.setup_worker(msg.memory);
       port = msg.port;
+      if (msg.zenfs) {
+        const peer = await import(msg.zenfs.url);
+        await peer.mountZenFS(py, msg.zenfs.buffer, "/zfs");
+      }
     } else if (msg.op === "py") {
       const args = msg.args.map((a) => (a === "$port" ? port : a));
       let r = bench[msg.fn](...args);
@@ -98,6 +138,8 @@ onMessage(async (msg) => {
       value = toPlain(r);
     } else if (msg.op === "jsPingPong") {
       value = await jsPingPong(...msg.args);
+    } else if (msg.op === "copyLimit") {
+      value = copyLimit(...msg.args);
     } else {
       throw new Error(`unknown op ${msg.op}`);
     }

@@ -187,13 +187,21 @@ def print_summary(results: list[dict], pool: xmfs.Pool, problems: list[str]) -> 
         tot_bytes += nbytes
         tot_checked += r["checked"]
         tot_cbytes += r["checked_bytes"]
-    print(f"  total {tot_files:4d} {kib(tot_bytes):>10}   "
-          f"{tot_checked:3d} files {kib(tot_cbytes):>10}")
+    print(
+        f"  total {tot_files:4d} {kib(tot_bytes):>10}   "
+        f"{tot_checked:3d} files {kib(tot_cbytes):>10}"
+    )
     print()
     stats = pool.stats()
     print("pool.stats():")
-    byte_keys = ("size", "maximum_size", "used_bytes", "free_bytes", "available_bytes",
-                 "largest_free_extent")
+    byte_keys = (
+        "size",
+        "maximum_size",
+        "used_bytes",
+        "free_bytes",
+        "available_bytes",
+        "largest_free_extent",
+    )
     for key, value in stats.items():
         shown = f"{value:>14,d}" + (f"  ({kib(value)})" if key in byte_keys else "")
         print(f"  {key:<22}{shown}")
@@ -210,8 +218,10 @@ async def main() -> None:
 
     t_start = time.monotonic()
     async with xmfs.Workers(N_WORKERS, pool=pool, mount=MOUNT) as workers:
-        print(f"main: {len(workers)} Pyodide workers up in {time.monotonic() - t_start:.1f} s, "
-              f"each with the pool mounted at {MOUNT}")
+        print(
+            f"main: {len(workers)} Pyodide workers up in {time.monotonic() - t_start:.1f} s, "
+            f"each with the pool mounted at {MOUNT}"
+        )
         t0 = time.monotonic()
         stop = asyncio.Event()
         watcher = asyncio.ensure_future(watch(t0, stop))
@@ -221,9 +231,11 @@ async def main() -> None:
         finally:
             stop.set()
             seen = await watcher
-        print(f"main: polled the tree {seen['polls']} times while the workers ran and saw "
-              f"{seen['states']} different states, without a message from any worker; "
-              f"read {seen['checked']} finished files as they appeared, all matching the log")
+        print(
+            f"main: polled the tree {seen['polls']} times while the workers ran and saw "
+            f"{seen['states']} different states, without a message from any worker; "
+            f"read {seen['checked']} finished files as they appeared, all matching the log"
+        )
         who, lines = await workers.run(count_log_lines, LOG)
         print(f"main: worker w{who} counts {lines} lines in {LOG}")
 

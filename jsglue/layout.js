@@ -9,7 +9,8 @@
 // │ 0 .. SB_BYTES          superblock (fixed)                                    │
 // │ LOCKS_AT .. SLOTS_AT    stripe lock table (STRIPES × LOCK_BYTES)             │
 // │ SLOTS_AT .. LOG_AT      instance table (NSLOTS × SLOT_BYTES)                 │
-// │ LOG_AT .. HEAP_START    undo log of the META write-lock holder               │
+// │ LOG_AT .. DIRTY_AT      undo log of the META write-lock holder               │
+// │ DIRTY_AT .. HEAP_START  dirty-page bitmap (pages changed since the snapshot)  │
 // │ HEAP_START .. heapEnd   heap: boundary-tagged blocks, used or free          │
 // └─────────────────────────────────────────────────────────────────────────────┘
 // heapEnd = SB_HEAP_PAGES × 64 KiB and equals memory.buffer.byteLength after every
@@ -45,6 +46,9 @@
 // |  96 | 4 | SLOTS_HIGH       | instance slots ever used (scans stop here)               |
 // | 100 | 4 | RECOVERIES       | dead or evicted instances cleaned up (diagnostics)       |
 // | 104 | 4 | UID              | random pool id (names of liveness Web Locks)             |
+// | 108 | 4 | SYNC_GEN         | generation of the last snapshot taken for persistence    |
+// |     |   |                  | (0 = never; the image of generation g holds g here)      |
+// | 112 | 4 | SNAP_PAUSE_US    | longest pause of a snapshot so far, µs (diagnostics)     |
 // | 128 |4×N| BINS[NBINS]      | free-list heads by size class, block offset or 0         |
 // | 512 |4×M| CHUNK_DIR[M]     | heap offset of the payload of inode chunk k              |
 //
@@ -87,6 +91,13 @@
 // transaction are only freed at its commit, so no payload that still matters can be
 // overwritten). Moves are copied in chunks no longer than the distance moved, with
 // the progress stored after each chunk, so a half-done move can be undone exactly.
+//
+// Dirty-page bitmap (DIRTY_AT, DIRTY_BYTES = 8 KiB: one bit per 64 KiB page of a 4 GiB
+// Memory). Bit p is set (Atomics.or) by every store into page p ≥ 1, made while holding
+// the lock that guards the stored word (META or the file's stripe); page 0 — superblock,
+// lock and instance tables, undo log and this bitmap — is not tracked: a snapshot always
+// takes it whole. A snapshot (pool/snapshot.js) takes every lock, reads the bitmap and
+// clears it, so a page written after the snapshot is dirty again for the next one.
 //
 // Pin table (payload of a K_PINS block; one per instance with files open)
 // | off | w | field    | meaning                                                      |
@@ -162,147 +173,152 @@
 //  8. The undo log is empty (no META transaction open); every lock is held only by
 //     live slots; each live slot's pin table is a K_PINS block it alone owns, naming
 //     live inodes, and each inode's OPEN equals the sum of its pins over all slots.
-(function () {
-  "use strict";
 
-  const L = {
-    MAGIC: 0x53464d58,
-    // 1: first layout. 2: COPIERS and COPY_PEAK. 3: COMPACTIONS. 4: instance slots,
-    // owner-naming locks, undo log, pin tables (surviving killed instances).
-    VERSION: 4,
-    PAGE: 65536,
-    MAX_MEMORY_PAGES: 65536, // wasm32: 4 GiB
+export const L = {
+  MAGIC: 0x53464d58,
+  // 1: first layout. 2: COPIERS and COPY_PEAK. 3: COMPACTIONS. 4: instance slots,
+  // owner-naming locks, undo log, pin tables (surviving killed instances). 5: dirty-page
+  // bitmap, SYNC_GEN and SNAP_PAUSE_US (persistence).
+  VERSION: 5,
+  PAGE: 65536,
+  MAX_MEMORY_PAGES: 65536, // wasm32: 4 GiB
 
-    SB_BYTES: 4096,
-    // superblock fields, as u32/i32 word indexes (byte offset / 4)
-    SB_MAGIC: 0 >> 2,
-    SB_VERSION: 4 >> 2,
-    SB_HEAP_START: 8 >> 2,
-    SB_HEAP_PAGES: 12 >> 2,
-    SB_MAX_PAGES: 16 >> 2,
-    SB_ROOT_INO: 20 >> 2,
-    SB_INODE_CHUNKS: 24 >> 2,
-    SB_INODE_FREE: 28 >> 2,
-    SB_INODES_LIVE: 32 >> 2,
-    SB_USED_BYTES: 36 >> 2,
-    SB_FREE_BYTES: 40 >> 2,
-    SB_N_FILES: 44 >> 2,
-    SB_N_DIRS: 48 >> 2,
-    SB_N_LINKS: 52 >> 2,
-    SB_BIN_MAP: 56 >> 2,
-    SB_CHANGE: 60 >> 2,
-    SB_META_LOCK: 64, // byte offset of a lock
-    SB_COPIERS: 80 >> 2,
-    SB_COPY_PEAK: 84 >> 2,
-    SB_COMPACTIONS: 88 >> 2,
-    SB_LEASE_MS: 92 >> 2,
-    SB_SLOTS_HIGH: 96 >> 2,
-    SB_RECOVERIES: 100 >> 2,
-    SB_UID: 104 >> 2,
-    DEFAULT_LEASE_MS: 1000,
-    BULK_COPY: 65536, // copies of at least this many bytes count as bulk
-    SB_BINS: 128 >> 2,
-    NBINS: 28, // classes 2^5 .. 2^32; kept below 32 so bit shifts stay in range
-    SB_CHUNK_DIR: 512 >> 2,
-    MAX_CHUNKS: (4096 - 512) >> 2,
+  SB_BYTES: 4096,
+  // superblock fields, as u32/i32 word indexes (byte offset / 4)
+  SB_MAGIC: 0 >> 2,
+  SB_VERSION: 4 >> 2,
+  SB_HEAP_START: 8 >> 2,
+  SB_HEAP_PAGES: 12 >> 2,
+  SB_MAX_PAGES: 16 >> 2,
+  SB_ROOT_INO: 20 >> 2,
+  SB_INODE_CHUNKS: 24 >> 2,
+  SB_INODE_FREE: 28 >> 2,
+  SB_INODES_LIVE: 32 >> 2,
+  SB_USED_BYTES: 36 >> 2,
+  SB_FREE_BYTES: 40 >> 2,
+  SB_N_FILES: 44 >> 2,
+  SB_N_DIRS: 48 >> 2,
+  SB_N_LINKS: 52 >> 2,
+  SB_BIN_MAP: 56 >> 2,
+  SB_CHANGE: 60 >> 2,
+  SB_META_LOCK: 64, // byte offset of a lock
+  SB_COPIERS: 80 >> 2,
+  SB_COPY_PEAK: 84 >> 2,
+  SB_COMPACTIONS: 88 >> 2,
+  SB_LEASE_MS: 92 >> 2,
+  SB_SLOTS_HIGH: 96 >> 2,
+  SB_RECOVERIES: 100 >> 2,
+  SB_UID: 104 >> 2,
+  SB_SYNC_GEN: 108 >> 2,
+  SB_SNAP_PAUSE_US: 112 >> 2,
+  DEFAULT_LEASE_MS: 1000,
+  BULK_COPY: 65536, // copies of at least this many bytes count as bulk
+  SB_BINS: 128 >> 2,
+  NBINS: 28, // classes 2^5 .. 2^32; kept below 32 so bit shifts stay in range
+  SB_CHUNK_DIR: 512 >> 2,
+  MAX_CHUNKS: (4096 - 512) >> 2,
 
-    // lock words, as i32 offsets from the lock's first word
-    LOCK_BYTES: 16,
-    LK_STATE: 0,
-    LK_WNEXT: 1,
-    LK_SEQ: 2,
-    LK_SLEEPERS: 3,
+  // lock words, as i32 offsets from the lock's first word
+  LOCK_BYTES: 16,
+  LK_STATE: 0,
+  LK_WNEXT: 1,
+  LK_SEQ: 2,
+  LK_SLEEPERS: 3,
 
-    LOCKS_AT: 4096,
-    STRIPES: 1024,
+  LOCKS_AT: 4096,
+  STRIPES: 1024,
 
-    // instance slots
-    SLOTS_AT: 4096 + 1024 * 16,
-    NSLOTS: 64,
-    SLOT_BYTES: 64,
-    S_STATE: 0, // word indexes from the slot's first word
-    S_GEN: 1,
-    S_HB: 2,
-    S_RLOCK: 3,
-    S_PINS: 4,
-    S_MOVE_INO: 5,
-    S_FLAGS: 6,
-    S_SINCE: 4, // f64 index from the slot start (byte 32)
-    SLOT_FREE: 0,
-    SLOT_LIVE: 1,
-    SLOT_DEAD: 2,
-    SF_WEBLOCK: 1,
+  // instance slots
+  SLOTS_AT: 4096 + 1024 * 16,
+  NSLOTS: 64,
+  SLOT_BYTES: 64,
+  S_STATE: 0, // word indexes from the slot's first word
+  S_GEN: 1,
+  S_HB: 2,
+  S_RLOCK: 3,
+  S_PINS: 4,
+  S_MOVE_INO: 5,
+  S_FLAGS: 6,
+  S_SINCE: 4, // f64 index from the slot start (byte 32)
+  SLOT_FREE: 0,
+  SLOT_LIVE: 1,
+  SLOT_DEAD: 2,
+  SF_WEBLOCK: 1,
 
-    // undo log
-    LOG_AT: 4096 + 1024 * 16 + 64 * 64,
-    LOG_HDR: 16,
-    MOVE_TAG: 0x80000000,
+  // undo log
+  LOG_AT: 4096 + 1024 * 16 + 64 * 64,
+  LOG_HDR: 16,
+  MOVE_TAG: 0x80000000,
 
-    HEAP_START: 65536,
+  // dirty-page bitmap
+  DIRTY_AT: 65536 - 8192,
+  DIRTY_BYTES: 8192,
+  DIRTY_PAGE_SHIFT: 16, // tracked pages are 64 KiB, the Memory's own pages
 
-    // pin table
-    PT_N: 0,
-    PT_CAP: 1,
-    PT_HDR: 8,
-    PT_ENTRY: 12,
+  HEAP_START: 65536,
 
-    // heap block
-    HDR: 8,
-    FTR: 8,
-    MIN_BLOCK: 32,
-    USED_BIT: 1,
-    B_SIZE: 0,
-    B_KIND: 1,
-    B_NEXT: 2, // free blocks only, word index from the block start
-    B_PREV: 3,
-    K_FREE: 0,
-    K_INODES: 1,
-    K_DIRTAB: 2,
-    K_DENTRY: 3,
-    K_DATA: 4,
-    K_PINS: 5,
+  // pin table
+  PT_N: 0,
+  PT_CAP: 1,
+  PT_HDR: 8,
+  PT_ENTRY: 12,
 
-    // inode record
-    INODE_BYTES: 64,
-    INODES_PER_CHUNK: 1024,
-    I_GEN: 0,
-    I_MODE: 1,
-    I_NLINK: 2,
-    I_OPEN: 3,
-    I_SIZE: 4,
-    I_PARENT: 5,
-    I_EXTENT: 6,
-    I_CAP: 7,
-    I_ATIME: 4, // f64 index from the record start (byte 32)
-    I_MTIME: 5,
-    I_CTIME: 6,
-    I_DENTRY: 14,
-    I_NEXT: 15,
-    I_MOVING: 15,
+  // heap block
+  HDR: 8,
+  FTR: 8,
+  MIN_BLOCK: 32,
+  USED_BIT: 1,
+  B_SIZE: 0,
+  B_KIND: 1,
+  B_NEXT: 2, // free blocks only, word index from the block start
+  B_PREV: 3,
+  K_FREE: 0,
+  K_INODES: 1,
+  K_DIRTAB: 2,
+  K_DENTRY: 3,
+  K_DATA: 4,
+  K_PINS: 5,
 
-    // directory table
-    DT_COUNT: 0,
-    DT_TOMBS: 1,
-    DT_SLOTS: 2,
-    DT_HDR: 16,
-    DT_SLOT_BYTES: 8,
-    DT_MIN_SLOTS: 8,
-    SLOT_EMPTY: 0,
-    SLOT_DELETED: 1,
+  // inode record
+  INODE_BYTES: 64,
+  INODES_PER_CHUNK: 1024,
+  I_GEN: 0,
+  I_MODE: 1,
+  I_NLINK: 2,
+  I_OPEN: 3,
+  I_SIZE: 4,
+  I_PARENT: 5,
+  I_EXTENT: 6,
+  I_CAP: 7,
+  I_ATIME: 4, // f64 index from the record start (byte 32)
+  I_MTIME: 5,
+  I_CTIME: 6,
+  I_DENTRY: 14,
+  I_NEXT: 15,
+  I_MOVING: 15,
 
-    // directory entry
-    DE_INO: 0,
-    DE_GEN: 1,
-    DE_HASH: 2,
-    DE_LEN: 3,
-    DE_NAME: 16,
-    NAME_MAX: 255,
+  // directory table
+  DT_COUNT: 0,
+  DT_TOMBS: 1,
+  DT_SLOTS: 2,
+  DT_HDR: 16,
+  DT_SLOT_BYTES: 8,
+  DT_MIN_SLOTS: 8,
+  SLOT_EMPTY: 0,
+  SLOT_DELETED: 1,
 
-    // mode bits (POSIX values, shared by Linux and Emscripten)
-    S_IFMT: 0o170000,
-    S_IFREG: 0o100000,
-    S_IFDIR: 0o040000,
-    S_IFLNK: 0o120000,
-  };
-  return Object.freeze(L);
-});
+  // directory entry
+  DE_INO: 0,
+  DE_GEN: 1,
+  DE_HASH: 2,
+  DE_LEN: 3,
+  DE_NAME: 16,
+  NAME_MAX: 255,
+
+  // mode bits (POSIX values, shared by Linux and Emscripten)
+  S_IFMT: 0o170000,
+  S_IFREG: 0o100000,
+  S_IFDIR: 0o040000,
+  S_IFLNK: 0o120000,
+};
+Object.freeze(L);

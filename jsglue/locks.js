@@ -25,221 +25,224 @@
 // whether that holder is dead (its heartbeat stood still for the lease) and recovers.
 // Threads that may not block (a browser main thread: Atomics.wait throws there) spin
 // instead, yielding the CPU with short busy pauses of growing length.
-(function (modules) {
-  "use strict";
-  const L = modules.layout;
-  const WAIT_SLICE_MS = 50;
-  const SLOT_WORDS = L.SLOT_BYTES >> 2;
+import { L } from "./layout.js";
+export const WAIT_SLICE_MS = 50;
+const SLOT_WORDS = L.SLOT_BYTES >> 2;
 
-  /** True where Atomics.wait may be called (workers, node); false on a page's main thread. */
-  function detectCanBlock() {
-    try {
-      const probe = new Int32Array(new SharedArrayBuffer(4));
-      Atomics.wait(probe, 0, 1, 0); // returns "not-equal" at once where allowed
-      return true;
-    } catch (e) {
-      return false;
+/** True where Atomics.wait may be called (workers, node); false on a page's main thread. */
+export function detectCanBlock() {
+  try {
+    const probe = new Int32Array(new SharedArrayBuffer(4));
+    Atomics.wait(probe, 0, 1, 0); // returns "not-equal" at once where allowed
+    return true;
+  } catch (e) {
+    return false;
+  }
+}
+
+function pause(spins) {
+  // A busy pause of a few microseconds that the JIT cannot drop.
+  let x = 0;
+  for (let i = 0; i < spins; i++) x = (x + i) | 0;
+  return x;
+}
+
+/** Word index of slot s's first word. */
+export const slotWord = (s) => (L.SLOTS_AT >> 2) + s * SLOT_WORDS;
+
+/** Thrown when this instance finds it was evicted (presumed dead) by the others. */
+export class EvictedError extends Error {
+  constructor(message) {
+    super(message);
+    this.name = "EvictedError";
+    this.code = "EIO";
+  }
+}
+
+/**
+ * The locks of one instance (one slot) over the pool's Int32Array view. `base`
+ * arguments are byte offsets of a lock's first word. Not re-entrant.
+ */
+export class Locks {
+  /** @param {boolean} canBlock may this thread Atomics.wait (false: spin instead) */
+  constructor(canBlock) {
+    /** @type {Int32Array} set by the pool whenever its views are refreshed */
+    this.i32 = null;
+    this.canBlock = canBlock;
+    this.slot = -1;
+    this.id = 0;
+    this.gen = 0;
+    this.sw = 0; // word index of our slot
+    /** @type {((slot: number) => void) | null} called while waiting, with the slot of a
+     *  holder in the way or -1 */
+    this.onStall = null;
+    /** How many META drains are waiting for readers to leave (see pool recovery). */
+    this.draining = 0;
+    /** Set by the crash test hook: the instance is dead and does nothing more. */
+    this.dead = false;
+    this._spins = 0;
+  }
+
+  /** Act as instance slot `slot` of generation `gen`. */
+  setSlot(slot, gen) {
+    this.slot = slot;
+    this.id = slot + 1;
+    this.gen = gen;
+    this.sw = slotWord(slot);
+  }
+
+  /** Bump our heartbeat, and refuse to go on if the others evicted us. */
+  beat() {
+    if (this.dead) throw new EvictedError("extmemfs: this instance is dead (test kill)");
+    const i32 = this.i32;
+    const sw = this.sw;
+    if (i32[sw + L.S_STATE] !== L.SLOT_LIVE || i32[sw + L.S_GEN] !== this.gen) {
+      throw new EvictedError("extmemfs: this instance was evicted from the pool (it was " +
+        "presumed dead, or detached); attach again");
+    }
+    this.pulse();
+  }
+
+  _sleep(w, seq) {
+    if (this.canBlock) {
+      Atomics.wait(this.i32, w + L.LK_SEQ, seq, WAIT_SLICE_MS);
+    } else {
+      this._spins = Math.min((this._spins || 64) * 2, 1 << 16);
+      pause(this._spins);
     }
   }
 
-  function pause(spins) {
-    // A busy pause of a few microseconds that the JIT cannot drop.
-    let x = 0;
-    for (let i = 0; i < spins; i++) x = (x + i) | 0;
-    return x;
+  /** Bump our heartbeat (during long work under a lock, and while waiting). */
+  pulse() {
+    const i32 = this.i32;
+    i32[this.sw + L.S_HB] = (i32[this.sw + L.S_HB] + 1) | 0;
   }
 
-  /** Word index of slot s's first word. */
-  const slotWord = (s) => (L.SLOTS_AT >> 2) + s * SLOT_WORDS;
-
-  /** Thrown when this instance finds it was evicted (presumed dead) by the others. */
-  class EvictedError extends Error {
-    constructor(message) {
-      super(message);
-      this.name = "EvictedError";
-      this.code = "EIO";
-    }
+  _stalled(holder) {
+    this.pulse();
+    if (this.onStall) this.onStall(holder);
   }
 
-  /**
-   * The locks of one instance (one slot) over the pool's Int32Array view. `base`
-   * arguments are byte offsets of a lock's first word. Not re-entrant.
-   */
-  class Locks {
-    constructor(canBlock) {
-      this.i32 = null; // set by the pool whenever its views are refreshed
-      this.canBlock = canBlock;
-      this.slot = -1;
-      this.id = 0;
-      this.gen = 0;
-      this.sw = 0; // word index of our slot
-      /** onStall(slot): called while waiting, with the slot of a holder in the way or -1. */
-      this.onStall = null;
-      /** True while a META writer waits for readers to leave (see pool recovery). */
-      this.draining = 0;
-    }
-
-    /** Act as instance slot `slot` of generation `gen`. */
-    setSlot(slot, gen) {
-      this.slot = slot;
-      this.id = slot + 1;
-      this.gen = gen;
-      this.sw = slotWord(slot);
-    }
-
-    /** Bump our heartbeat, and refuse to go on if the others evicted us. */
-    beat() {
-      if (this.dead) throw new EvictedError("extmemfs: this instance is dead (test kill)");
-      const i32 = this.i32;
-      const sw = this.sw;
-      if (i32[sw + L.S_STATE] !== L.SLOT_LIVE || i32[sw + L.S_GEN] !== this.gen) {
-        throw new EvictedError("extmemfs: this instance was evicted from the pool (it was " +
-          "presumed dead, or detached); attach again");
-      }
-      this.pulse();
-    }
-
-    _sleep(w, seq) {
-      if (this.canBlock) {
-        Atomics.wait(this.i32, w + L.LK_SEQ, seq, WAIT_SLICE_MS);
-      } else {
-        this._spins = Math.min((this._spins || 64) * 2, 1 << 16);
-        pause(this._spins);
-      }
-    }
-
-    /** Bump our heartbeat (during long work under a lock, and while waiting). */
-    pulse() {
-      const i32 = this.i32;
-      i32[this.sw + L.S_HB] = (i32[this.sw + L.S_HB] + 1) | 0;
-    }
-
-    _stalled(holder) {
-      this.pulse();
-      if (this.onStall) this.onStall(holder);
-    }
-
-    /** Acquire `base` for reading; other readers may hold it too. */
-    readLock(base) {
-      this.beat();
-      const i32 = this.i32;
-      const w = base >> 2;
-      const rw = this.sw + L.S_RLOCK;
-      if (i32[rw] !== 0) throw new Error(`extmemfs: read lock @${base} taken while holding @${i32[rw]}`);
-      for (;;) {
-        if (Atomics.load(i32, w + L.LK_STATE) === 0 && Atomics.load(i32, w + L.LK_WNEXT) === 0) {
-          Atomics.store(i32, rw, base);
-          if (Atomics.load(i32, w + L.LK_STATE) === 0) {
-            this._spins = 0;
-            return;
-          }
-          Atomics.store(i32, rw, 0); // a writer got in first: step back, let it drain
-          if (Atomics.load(i32, w + L.LK_SLEEPERS) > 0) this._wake(w);
+  /** Acquire `base` for reading; other readers may hold it too. */
+  readLock(base) {
+    this.beat();
+    const i32 = this.i32;
+    const w = base >> 2;
+    const rw = this.sw + L.S_RLOCK;
+    if (i32[rw] !== 0) throw new Error(`extmemfs: read lock @${base} taken while holding @${i32[rw]}`);
+    for (;;) {
+      if (Atomics.load(i32, w + L.LK_STATE) === 0 && Atomics.load(i32, w + L.LK_WNEXT) === 0) {
+        Atomics.store(i32, rw, base);
+        if (Atomics.load(i32, w + L.LK_STATE) === 0) {
+          this._spins = 0;
+          return;
         }
+        Atomics.store(i32, rw, 0); // a writer got in first: step back, let it drain
+        if (Atomics.load(i32, w + L.LK_SLEEPERS) > 0) this.wake(w);
+      }
+      Atomics.add(i32, w + L.LK_SLEEPERS, 1);
+      const seq = Atomics.load(i32, w + L.LK_SEQ);
+      const s = Atomics.load(i32, w + L.LK_STATE);
+      const next = Atomics.load(i32, w + L.LK_WNEXT);
+      if (s !== 0 || next !== 0) this._sleep(w, seq);
+      Atomics.sub(i32, w + L.LK_SLEEPERS, 1);
+      this._stalled(s < 0 ? -s - 1 : next > 0 ? next - 1 : -1);
+    }
+  }
+
+  /** Release our read hold of `base`. */
+  readUnlock(base) {
+    if (this.dead) return;
+    const i32 = this.i32;
+    const rw = this.sw + L.S_RLOCK;
+    if (Atomics.load(i32, rw) !== base) {
+      throw new Error(`extmemfs: read-unlock of lock @${base}, which this instance does not hold`);
+    }
+    Atomics.store(i32, rw, 0);
+    if (Atomics.load(i32, (base >> 2) + L.LK_SLEEPERS) > 0) this.wake(base >> 2);
+  }
+
+  /** Acquire `base` exclusively. */
+  writeLock(base) {
+    this.beat();
+    const i32 = this.i32;
+    const w = base >> 2;
+    const me = -this.id;
+    if (Atomics.compareExchange(i32, w + L.LK_STATE, 0, me) !== 0) {
+      if (Atomics.load(i32, w + L.LK_STATE) === me) {
+        throw new Error(`extmemfs: write lock @${base} taken twice by one instance`);
+      }
+      for (;;) {
+        if (Atomics.compareExchange(i32, w + L.LK_STATE, 0, me) === 0) break;
+        if (Atomics.load(i32, w + L.LK_WNEXT) === 0) Atomics.compareExchange(i32, w + L.LK_WNEXT, 0, this.id);
         Atomics.add(i32, w + L.LK_SLEEPERS, 1);
         const seq = Atomics.load(i32, w + L.LK_SEQ);
         const s = Atomics.load(i32, w + L.LK_STATE);
-        const next = Atomics.load(i32, w + L.LK_WNEXT);
-        if (s !== 0 || next !== 0) this._sleep(w, seq);
+        if (s !== 0) this._sleep(w, seq);
         Atomics.sub(i32, w + L.LK_SLEEPERS, 1);
-        this._stalled(s < 0 ? -s - 1 : next > 0 ? next - 1 : -1);
+        this._stalled(s < 0 ? -s - 1 : -1);
       }
+      Atomics.compareExchange(i32, w + L.LK_WNEXT, this.id, 0);
     }
+    this.drain(base);
+    this._spins = 0;
+  }
 
-    /** Release our read hold of `base`. */
-    readUnlock(base) {
-      if (this.dead) return;
-      const i32 = this.i32;
-      const rw = this.sw + L.S_RLOCK;
-      if (Atomics.load(i32, rw) !== base) {
-        throw new Error(`extmemfs: read-unlock of lock @${base}, which this instance does not hold`);
-      }
-      Atomics.store(i32, rw, 0);
-      if (Atomics.load(i32, (base >> 2) + L.LK_SLEEPERS) > 0) this._wake(base >> 2);
-    }
-
-    /** Acquire `base` exclusively. */
-    writeLock(base) {
-      this.beat();
-      const i32 = this.i32;
-      const w = base >> 2;
-      const me = -this.id;
-      if (Atomics.compareExchange(i32, w + L.LK_STATE, 0, me) !== 0) {
-        if (Atomics.load(i32, w + L.LK_STATE) === me) {
-          throw new Error(`extmemfs: write lock @${base} taken twice by one instance`);
-        }
-        for (;;) {
-          if (Atomics.compareExchange(i32, w + L.LK_STATE, 0, me) === 0) break;
-          if (Atomics.load(i32, w + L.LK_WNEXT) === 0) Atomics.compareExchange(i32, w + L.LK_WNEXT, 0, this.id);
+  /** Wait until no instance holds `base` for reading (we hold STATE). */
+  drain(base) {
+    const i32 = this.i32;
+    const w = base >> 2;
+    const high = Math.min(L.NSLOTS, Atomics.load(i32, L.SB_SLOTS_HIGH));
+    const isMeta = base === L.SB_META_LOCK;
+    for (let s = 0; s < high; s++) {
+      const rw = slotWord(s) + L.S_RLOCK;
+      if (Atomics.load(i32, rw) !== base) continue;
+      if (s === this.slot) throw new Error(`extmemfs: write lock @${base} taken while read-holding it`);
+      if (isMeta) this.draining++;
+      try {
+        while (Atomics.load(i32, rw) === base) {
           Atomics.add(i32, w + L.LK_SLEEPERS, 1);
           const seq = Atomics.load(i32, w + L.LK_SEQ);
-          const s = Atomics.load(i32, w + L.LK_STATE);
-          if (s !== 0) this._sleep(w, seq);
+          if (Atomics.load(i32, rw) === base) this._sleep(w, seq);
           Atomics.sub(i32, w + L.LK_SLEEPERS, 1);
-          this._stalled(s < 0 ? -s - 1 : -1);
+          if (Atomics.load(i32, rw) === base) this._stalled(s);
         }
-        Atomics.compareExchange(i32, w + L.LK_WNEXT, this.id, 0);
+      } finally {
+        if (isMeta) this.draining--;
       }
-      this.drain(base);
-      this._spins = 0;
-    }
-
-    /** Wait until no instance holds `base` for reading (we hold STATE). */
-    drain(base) {
-      const i32 = this.i32;
-      const w = base >> 2;
-      const high = Math.min(L.NSLOTS, Atomics.load(i32, L.SB_SLOTS_HIGH));
-      const isMeta = base === L.SB_META_LOCK;
-      for (let s = 0; s < high; s++) {
-        const rw = slotWord(s) + L.S_RLOCK;
-        if (Atomics.load(i32, rw) !== base) continue;
-        if (s === this.slot) throw new Error(`extmemfs: write lock @${base} taken while read-holding it`);
-        if (isMeta) this.draining++;
-        try {
-          while (Atomics.load(i32, rw) === base) {
-            Atomics.add(i32, w + L.LK_SLEEPERS, 1);
-            const seq = Atomics.load(i32, w + L.LK_SEQ);
-            if (Atomics.load(i32, rw) === base) this._sleep(w, seq);
-            Atomics.sub(i32, w + L.LK_SLEEPERS, 1);
-            if (Atomics.load(i32, rw) === base) this._stalled(s);
-          }
-        } finally {
-          if (isMeta) this.draining--;
-        }
-      }
-    }
-
-    /** Release our exclusive hold of `base`. */
-    writeUnlock(base) {
-      if (this.dead) return;
-      const i32 = this.i32;
-      const w = base >> 2;
-      if (Atomics.compareExchange(i32, w + L.LK_STATE, -this.id, 0) !== -this.id) {
-        throw new EvictedError(`extmemfs: write-unlock of lock @${base}, which this instance ` +
-          `does not hold (were its locks reclaimed after it was presumed dead?)`);
-      }
-      if (Atomics.load(i32, w + L.LK_SLEEPERS) > 0) this._wake(w);
-    }
-
-    _wake(w) {
-      Atomics.add(this.i32, w + L.LK_SEQ, 1);
-      Atomics.notify(this.i32, w + L.LK_SEQ);
-    }
-
-    /** True if this instance holds `base` for writing. */
-    isWriteHeld(base) {
-      return Atomics.load(this.i32, (base >> 2) + L.LK_STATE) === -this.id;
-    }
-
-    /** True if `base` is held at all (by a writer, or named by some reader slot). */
-    isHeld(base) {
-      const i32 = this.i32;
-      if (Atomics.load(i32, (base >> 2) + L.LK_STATE) !== 0) return true;
-      const high = Math.min(L.NSLOTS, Atomics.load(i32, L.SB_SLOTS_HIGH));
-      for (let s = 0; s < high; s++) if (Atomics.load(i32, slotWord(s) + L.S_RLOCK) === base) return true;
-      return false;
     }
   }
 
-  return { Locks, EvictedError, detectCanBlock, slotWord, WAIT_SLICE_MS };
-});
+  /** Release our exclusive hold of `base`. */
+  writeUnlock(base) {
+    if (this.dead) return;
+    const i32 = this.i32;
+    const w = base >> 2;
+    if (Atomics.compareExchange(i32, w + L.LK_STATE, -this.id, 0) !== -this.id) {
+      throw new EvictedError(`extmemfs: write-unlock of lock @${base}, which this instance ` +
+        `does not hold (were its locks reclaimed after it was presumed dead?)`);
+    }
+    if (Atomics.load(i32, w + L.LK_SLEEPERS) > 0) this.wake(w);
+  }
+
+  /** Wake the sleepers of the lock whose first word is `w` (a word index). */
+  wake(w) {
+    Atomics.add(this.i32, w + L.LK_SEQ, 1);
+    Atomics.notify(this.i32, w + L.LK_SEQ);
+  }
+
+  /** True if this instance holds `base` for writing. */
+  isWriteHeld(base) {
+    return Atomics.load(this.i32, (base >> 2) + L.LK_STATE) === -this.id;
+  }
+
+  /** True if `base` is held at all (by a writer, or named by some reader slot). */
+  isHeld(base) {
+    const i32 = this.i32;
+    if (Atomics.load(i32, (base >> 2) + L.LK_STATE) !== 0) return true;
+    const high = Math.min(L.NSLOTS, Atomics.load(i32, L.SB_SLOTS_HIGH));
+    for (let s = 0; s < high; s++) if (Atomics.load(i32, slotWord(s) + L.S_RLOCK) === base) return true;
+    return false;
+  }
+}
+

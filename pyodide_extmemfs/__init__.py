@@ -10,6 +10,12 @@ The whole tree — directories, inodes and file data — lives in one shared
     open("/shared/hello.txt", "w").write("hi")
     pool.stats()["files"]  # 1
 
+A pool kept across reloads (OPFS in browsers, a directory in node)::
+
+    pool = await xmfs.open_pool("analysis", maximum_size="2GiB")
+    xmfs.mount(pool, "/shared")        # the files of its last sync
+    await pool.sync()                  # durable when it returns
+
 The package imports anywhere (for docs and type checkers); its functions need Pyodide.
 """
 
@@ -18,22 +24,24 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from . import _jsglue
+from . import _jsglue, _persist
 from ._sizes import MAX_POOL_BYTES, MIN_POOL_BYTES, parse_size
 from .workers import Workers, worker_index
 
 __version__ = "0.1.0"
 __all__ = [
+    "MAX_POOL_BYTES",
+    "MIN_POOL_BYTES",
     "Pool",
     "Workers",
-    "worker_index",
     "attach",
     "create_pool",
+    "load_pool",
     "mount",
-    "unmount",
+    "open_pool",
     "parse_size",
-    "MIN_POOL_BYTES",
-    "MAX_POOL_BYTES",
+    "unmount",
+    "worker_index",
 ]
 
 
@@ -137,6 +145,56 @@ class Pool:
         Unmount its mounts first; the Pool cannot be used afterwards."""
         _jsglue.call(self._js.detach)
 
+    # ---- persistence (pyodide_extmemfs/_persist.py, jsglue/persist/) ----------------------
+
+    @property
+    def persisted_at(self) -> str | None:
+        """Where this pool is persisted (``"OPFS extmemfs/<name>"`` or a directory), or
+        ``None`` (a pool from :func:`create_pool`, :func:`attach` or :func:`load_pool`, or
+        one whose persistence was closed)."""
+        where = self._js.persistedAt
+        return where if isinstance(where, str) else None  # (JS null arrives as jsnull)
+
+    async def sync(self) -> dict[str, Any]:
+        """Make the pool's current state durable; when it returns, a reload (or a new
+        process) that opens the pool finds exactly this state. Only the pages changed
+        since the last sync are written. Other workers may go on writing; they are held
+        up only while the changed pages are copied (``pause_ms``).
+
+        Returns a dict: ``generation``, ``bytes_written``, ``pages_written`` (64 KiB
+        pages), ``dirty_pages``, ``ms``, ``pause_ms``.
+
+        Raises:
+            ValueError: the pool is not persisted (see :func:`open_pool`), or was closed.
+            OSError: ENOSPC (storage full or over quota), EIO, EACCES: nothing of this
+                sync is used, the previous generation stays on storage intact and the
+                pool goes on in memory; a later sync retries.
+        """
+        return await _persist.sync(self)
+
+    def autosync(self, seconds: float | None) -> None:
+        """Sync in the background every ``seconds`` while something changed (``0`` or
+        ``None``: stop). A failed background sync is retried at the next tick; its error
+        is in ``pool.js.lastSyncError``. Raises ValueError if the pool is not persisted."""
+        _persist.autosync(self, seconds)
+
+    async def save(self, target: Any) -> dict[str, Any]:
+        """Write a consistent image of the whole pool: to a path in this instance's file
+        system (e.g. ``"/drive/analysis.xmfs"`` in JupyterLite) or to a JS
+        ``FileSystemFileHandle`` / writable stream. :func:`load_pool` reads it back.
+        Needs as much free memory as the pool's size while it writes.
+
+        Returns ``bytes``, ``pages``, ``pause_ms``, ``ms``. Raises OSError if writing fails
+        (the partial file is not a valid image), TypeError for an unknown target.
+        """
+        return await _persist.save(self, target)
+
+    async def close(self, sync: bool = True) -> dict[str, Any] | None:
+        """Stop persisting: a last :meth:`sync` (unless ``sync=False``), then release the
+        storage and the ownership, so another tab or process may open it. The pool goes on
+        in memory. Returns the last sync's info, or None."""
+        return await _persist.close(self, sync)
+
     def check(self) -> list[str]:
         """Walk the whole pool and return every violated invariant; ``[]`` when sound."""
         return [str(x) for x in _jsglue.call(self._js.validate).to_py()]
@@ -202,11 +260,52 @@ def create_pool(
         {"initialBytes": initial, "maximumBytes": maximum, "leaseMs": lease_ms}
     )
     try:
-        return Pool(_jsglue.call(mods.pool.Pool.create, opts))
+        return Pool(_jsglue.call(mods.Pool.create, opts))
     except ValueError as e:
         if "SharedArrayBuffer" in str(e):
             raise RuntimeError(str(e)) from None
         raise
+
+
+async def open_pool(
+    name: str,
+    initial_size: int | str = "16MiB",
+    maximum_size: int | str | None = None,
+    lease_ms: int = 1000,
+) -> Pool:
+    """Open the persisted pool ``name``, or make it: in browsers (pages and workers) a
+    directory ``extmemfs/<name>`` of the origin private file system, in node a host
+    directory path. It holds the files of its last :meth:`Pool.sync`.
+
+    Only one opener at a time: another tab, worker or process that opens it gets OSError
+    EBUSY until this one calls :meth:`Pool.close` (or goes away). Other instances share it
+    by :func:`attach` to its Memory, as with any pool.
+
+    Args:
+        initial_size: bytes of a new pool (a stored pool keeps its own size).
+        maximum_size: maximum of a new pool (default 1 GiB); for a stored one, a larger
+            value raises its maximum (never below its size).
+        lease_ms: as in :func:`create_pool`.
+
+    Raises:
+        ValueError: a bad size; or the place holds something that is not a usable pool
+            (damaged, truncated, other files, another layout version) — nothing in it is
+            changed.
+        OSError: EBUSY (open elsewhere), storage errors.
+    """
+    return await _persist.open_pool(name, initial_size, maximum_size, lease_ms)
+
+
+async def load_pool(source: Any, maximum_size: int | str | None = None) -> Pool:
+    """A new pool (in memory, not persisted) from an image written by :meth:`Pool.save`:
+    bytes, a path in this instance's file system, or a JS Blob / File /
+    FileSystemFileHandle / Uint8Array. Every page is checked against its checksum.
+
+    Raises:
+        ValueError: not an image, truncated, damaged, or of another layout version.
+        TypeError: an unknown kind of source.
+    """
+    return await _persist.load_pool(source, maximum_size)
 
 
 def attach(memory: Any) -> Pool:
@@ -228,7 +327,7 @@ def attach(memory: Any) -> Pool:
             f"got {type(memory).__name__} {memory!r:.60}"
         )
     mods = _jsglue.modules()
-    return Pool(_jsglue.call(mods.pool.Pool.new, memory))
+    return Pool(_jsglue.call(mods.Pool.new, memory))
 
 
 def mount(pool: Pool, path: str, readonly: bool = False) -> None:
@@ -252,7 +351,9 @@ def mount(pool: Pool, path: str, readonly: bool = False) -> None:
     try:
         _jsglue.call(fs_type.mountAt, opts, path)
     except OSError as e:
-        raise OSError(e.errno, f"cannot mount a pool at {path}: {os.strerror(e.errno)}", path) from None
+        raise OSError(
+            e.errno, f"cannot mount a pool at {path}: {os.strerror(e.errno)}", path
+        ) from None
 
 
 def unmount(path: str) -> None:

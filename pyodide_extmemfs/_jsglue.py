@@ -1,16 +1,25 @@
-"""The one module that touches JavaScript: loads ``jsglue/*.js`` from this package
-into the running Pyodide, and converts JavaScript errors into Python exceptions."""
+"""The one module that touches JavaScript: loads the jsglue bundle shipped in this package
+into the running Pyodide, and converts JavaScript errors into Python exceptions.
+
+``jsglue/*.js`` are ES modules; the wheel carries them bundled into one classic script,
+``jsglue.bundle.js`` (scripts/hatch_build.py), which defines ``globalThis.pyodideExtmemfs``.
+It is evaluated once per Pyodide instance — synchronously, so the API needs no ``await`` —
+unless a JavaScript host already provided the same version of the modules there (a page whose
+Content-Security-Policy forbids eval imports ``jsglue/index.js`` and calls
+``provideToPython()``; then nothing is evaluated).
+"""
 
 from __future__ import annotations
 
 import errno as _errno
-import json
 import os
 import sys
 from importlib import resources
 from typing import Any
 
 IN_PYODIDE = "_pyodide_core" in sys.modules or sys.platform == "emscripten"
+BUNDLE = "jsglue.bundle.js"
+GLOBAL_NAME = "pyodideExtmemfs"
 
 _modules: Any = None
 _fs_type: Any = None
@@ -25,24 +34,33 @@ def require_pyodide(what: str) -> None:
         )
 
 
-def jsglue_source(name: str) -> str:
-    """Source text of ``jsglue/<name>`` as shipped in the wheel."""
-    return resources.files(__package__).joinpath("jsglue", name).read_text(encoding="utf-8")
+def bundle_source() -> str:
+    """Text of the jsglue bundle shipped in this package (a classic script)."""
+    return resources.files(__package__).joinpath(BUNDLE).read_text(encoding="utf-8")
 
 
 def modules() -> Any:
-    """The jsglue modules, loaded once per Pyodide instance (a JS object by name)."""
+    """The namespace of ``jsglue/index.js`` in this Pyodide instance, loaded once."""
     global _modules
     if _modules is None:
         import js
         from pyodide.code import run_js
 
-        order = json.loads(jsglue_source("manifest.json"))["modules"]
-        mods = js.Object.new()
-        for name in order:
-            factory = run_js(jsglue_source(f"{name}.js") + f"\n//# sourceURL=extmemfs/{name}.js\n")
-            setattr(mods, name, factory(mods))
-        _modules = mods
+        from . import __version__
+
+        mod = getattr(js, GLOBAL_NAME, None)
+        if mod is None or getattr(mod, "VERSION", None) != __version__:
+            try:
+                run_js(bundle_source() + f"\n//# sourceURL=pyodide_extmemfs/{BUNDLE}\n")
+            except Exception as e:
+                raise RuntimeError(
+                    f"cannot load pyodide_extmemfs's JavaScript ({e}). Where the page's "
+                    "Content-Security-Policy forbids eval, import jsglue/index.js "
+                    f"(version {__version__}) from JavaScript and call provideToPython() "
+                    "before using pyodide_extmemfs."
+                ) from None
+            mod = getattr(js, GLOBAL_NAME)
+        _modules = mod
     return _modules
 
 
@@ -55,10 +73,14 @@ def fs_type() -> Any:
         from pyodide.ffi import to_js
 
         em = to_js(
-            {"FS": pyodide_js.FS, "ERRNO_CODES": pyodide_js.ERRNO_CODES, "Module": pyodide_js._module},
+            {
+                "FS": pyodide_js.FS,
+                "ERRNO_CODES": pyodide_js.ERRNO_CODES,
+                "Module": pyodide_js._module,
+            },
             dict_converter=Object.fromEntries,
         )
-        _fs_type = modules().backend.install(em)
+        _fs_type = modules().install(em)
     return _fs_type
 
 
@@ -124,9 +146,9 @@ def package_files() -> dict[str, str]:
         for child in node.iterdir():
             name = f"{rel}/{child.name}"
             if child.is_dir():
-                if child.name != "__pycache__":
+                if child.name not in ("__pycache__", "jsglue"):  # (the bundle has jsglue/)
                     walk(child, name)
-            elif child.name.endswith((".py", ".js", ".json")):
+            elif child.name.endswith(".py") or child.name == BUNDLE:
                 out[name] = child.read_text(encoding="utf-8")
 
     walk(root, __package__)
@@ -138,7 +160,7 @@ async def start_worker(opts: dict) -> Any:
     from pyodide.ffi import JsException
 
     try:
-        return await modules().workers.PyWorker.start(js_object(opts))
+        return await modules().PyWorker.start(js_object(opts))
     except JsException as e:
         raise RuntimeError(f"a pyodide_extmemfs worker failed to start: {e}") from None
 

@@ -55,8 +55,9 @@ def _global_names(code: types.CodeType) -> set[str]:
     return names
 
 
-def _make_function(code_bytes, name, qualname, module, defaults, kwdefaults, closure,
-                   globs, self_names, attrs):
+def _make_function(
+    code_bytes, name, qualname, module, defaults, kwdefaults, closure, globs, self_names, attrs
+):
     code = marshal.loads(code_bytes)
     g = {"__builtins__": builtins, "__name__": module}
     g.update(globs)
@@ -95,8 +96,16 @@ def _reduce_function(fn: types.FunctionType):
                 vals.append(_EMPTY_CELL)
         closure = tuple(vals)
     return _make_function, (
-        marshal.dumps(fn.__code__), fn.__name__, fn.__qualname__, fn.__module__,
-        fn.__defaults__, fn.__kwdefaults__, closure, globs, self_names, dict(fn.__dict__) or None,
+        marshal.dumps(fn.__code__),
+        fn.__name__,
+        fn.__qualname__,
+        fn.__module__,
+        fn.__defaults__,
+        fn.__kwdefaults__,
+        closure,
+        globs,
+        self_names,
+        dict(fn.__dict__) or None,
     )
 
 

@@ -34,6 +34,6 @@ async def handle(payload: Any) -> Any:
         if inspect.isawaitable(result):
             result = await result
         out = _serialize.dumps_result(True, result, None)
-    except BaseException as e:  # noqa: BLE001 - every failure goes back to the caller
+    except BaseException as e:
         out = _serialize.dumps_result(False, e, traceback.format_exc())
     return to_js(out)

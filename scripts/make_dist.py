@@ -112,8 +112,7 @@ def copy_if_changed(src: Path, dst: Path) -> bool:
 def copy_core() -> None:
     if not (PYODIDE_NPM / "pyodide-lock.json").exists():
         sys.exit(
-            f"[make_dist] {PYODIDE_NPM} is missing: run `npm ci` first "
-            "(scripts/setup.sh does it)"
+            f"[make_dist] {PYODIDE_NPM} is missing: run `npm ci` first (scripts/setup.sh does it)"
         )
     DIST.mkdir(parents=True, exist_ok=True)
     n = 0
@@ -142,9 +141,17 @@ def cached_wheel(name: str, version: str) -> Path:
             run(
                 pip
                 + [
-                    "download", "--no-deps", "-q", "--only-binary=:all:",
-                    "--python-version", "3.13", "--implementation", "py",
-                    "-d", str(tmp), f"{name}=={version}",
+                    "download",
+                    "--no-deps",
+                    "-q",
+                    "--only-binary=:all:",
+                    "--python-version",
+                    "3.13",
+                    "--implementation",
+                    "py",
+                    "-d",
+                    str(tmp),
+                    f"{name}=={version}",
                 ]
             )
         got = sorted(tmp.glob("*.whl"))
@@ -181,8 +188,12 @@ def fetch_packages(lock: dict) -> None:
     for name, (version, depends, imports) in EXTRA_PACKAGES.items():
         entry = dict(template)
         entry.update(
-            name=name, version=version, depends=list(depends), imports=list(imports),
-            unvendored_tests=False, tool={}
+            name=name,
+            version=version,
+            depends=list(depends),
+            imports=list(imports),
+            unvendored_tests=False,
+            tool={},
         )
         whl = cached_wheel(name, version)
         place_wheel(whl, entry)
@@ -205,8 +216,16 @@ def build_our_wheel(lock: dict) -> Path:
     if WHEEL_OUT.exists():
         shutil.rmtree(WHEEL_OUT)
     run(
-        [sys.executable, "-m", "build", "--wheel", "--no-isolation",
-         "--outdir", str(WHEEL_OUT), str(ROOT)],
+        [
+            sys.executable,
+            "-m",
+            "build",
+            "--wheel",
+            "--no-isolation",
+            "--outdir",
+            str(WHEEL_OUT),
+            str(ROOT),
+        ],
         stdout=subprocess.DEVNULL if os.environ.get("MAKE_DIST_QUIET") else None,
     )
     wheels = sorted(WHEEL_OUT.glob(OUR_WHEEL_GLOB))
@@ -318,9 +337,14 @@ def make_lite_dist(dest: Path) -> list[Path]:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--wheel-only", action="store_true",
-                    help="only rebuild our wheel and its lock entry (dist must exist)")
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--wheel-only",
+        action="store_true",
+        help="only rebuild our wheel and its lock entry (dist must exist)",
+    )
     args = ap.parse_args()
 
     lock_path = DIST / "pyodide-lock.json"

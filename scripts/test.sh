@@ -11,6 +11,9 @@
 #   EXTMEMFS_SCRIPT_TIMEOUT  default per-script timeout in seconds (conftest.py)
 #   EXTMEMFS_PYTEST_TIMEOUT  overall limit for the pytest run in seconds (3600)
 #   EXTMEMFS_NODE_TEST_TIMEOUT overall limit for `node --test` in seconds (900)
+#   EXTMEMFS_NODES           node versions, by major (default "20,24"): the plain-node
+#                            tests and the pytest node runtime run once on each; host
+#                            and chrome tests run with the first
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -30,6 +33,25 @@ log "setup finished after $((SECONDS - START))s"
 
 status=0
 
+# --- lint, format and types ------------------------------------------------------------
+# eslint (jsglue/, tests/js/, benchmarks/, demo/), tsc --checkJs of jsglue/'s JSDoc,
+# ruff (lint + format check) for Python. A failure fails the run but the tests still run.
+log "eslint, tsc, ruff"
+node_modules/.bin/eslint . || { log "eslint FAILED"; status=1; }
+node_modules/.bin/tsc -p tsconfig.json || { log "tsc FAILED"; status=1; }
+.venv/bin/ruff check . || { log "ruff check FAILED"; status=1; }
+.venv/bin/ruff format --check . || { log "ruff format FAILED (run .venv/bin/ruff format .)"; status=1; }
+
+# --- node versions (EXTMEMFS_NODES) -------------------------------------------------
+# Each run puts its node's directory first on PATH: `node --test` and pytest-pyodide's
+# NodeRunner (it starts `node` from PATH) use it, and tests/conftest.py names it in the
+# test ids (test_x[node20], test_x[node24]).
+source scripts/node_versions.sh
+resolve_node_versions "$ROOT" || exit 2
+node_paths=()
+for d in "${NODE_DIRS[@]}"; do node_paths+=("$d:$PATH"); done
+node_version() { PATH="$1" node --version; }  # a PATH value -> the version of its node
+
 # --- plain-node unit tests of the JS glue ---------------------------------------------
 shopt -s nullglob globstar
 js_tests=(tests/js/**/*.test.js tests/js/**/*.test.mjs)
@@ -37,29 +59,54 @@ shopt -u globstar
 if (( ${#js_tests[@]} == 0 )); then
     log "no tests/js/**/*.test.{js,mjs} yet: skipping node --test"
 else
-    log "node --test (${#js_tests[@]} files)"
-    if ! timeout "${EXTMEMFS_NODE_TEST_TIMEOUT:-900}" node --test "${js_tests[@]}"; then
-        log "node --test FAILED"
-        status=1
-    fi
+    for np in "${node_paths[@]}"; do
+        nv="$(node_version "$np")"
+        log "node --test on node $nv (${#js_tests[@]} files)"
+        if ! PATH="$np" timeout "${EXTMEMFS_NODE_TEST_TIMEOUT:-900}" node --test "${js_tests[@]}"
+        then
+            log "node --test on node $nv FAILED"
+            status=1
+        fi
+    done
 fi
 
 # --- pytest (host + Pyodide in node and chrome) -----------------------------------
+# The first node version runs everything; each further one runs the node runtime only
+# (node-no-host: the host tests are not repeated).
 runtimes="${EXTMEMFS_RUNTIMES:-node,chrome}"
-log "pytest --runtime $runtimes"
-set +e
-timeout --kill-after=30 "${EXTMEMFS_PYTEST_TIMEOUT:-3600}" \
-    .venv/bin/python -m pytest tests \
-        --dist-dir=build/dist --runtime "$runtimes" \
-        -p no:cacheprovider "$@"
-rc=$?
-set -e
-case $rc in
-    0) ;;
-    5) log "pytest collected no tests: treating as failure"; status=1 ;;
-    124|137) log "pytest timed out"; status=1 ;;
-    *) log "pytest FAILED (exit $rc)"; status=1 ;;
-esac
+has_node=0
+IFS=, read -r -a rt_list <<<"$runtimes"
+for rt in "${rt_list[@]}"; do
+    rt="${rt// /}"
+    [[ "${rt%-no-host}" == node ]] && has_node=1
+done
+for i in "${!node_paths[@]}"; do
+    np="${node_paths[$i]}"
+    rts="$runtimes"
+    if (( i > 0 )); then
+        (( has_node )) || break
+        rts=node-no-host
+    fi
+    nv="$(node_version "$np")"
+    log "pytest --runtime $rts (node runtime on node $nv)"
+    set +e
+    PATH="$np" timeout --kill-after=30 "${EXTMEMFS_PYTEST_TIMEOUT:-3600}" \
+        .venv/bin/python -m pytest tests \
+            --dist-dir=build/dist --runtime "$rts" \
+            -p no:cacheprovider "$@"
+    rc=$?
+    set -e
+    case $rc in
+        0) ;;
+        5) if (( i == 0 )); then
+               log "pytest collected no tests: treating as failure"; status=1
+           else
+               log "pytest on node $nv: no node tests selected"
+           fi ;;
+        124|137) log "pytest on node $nv timed out"; status=1 ;;
+        *) log "pytest on node $nv FAILED (exit $rc)"; status=1 ;;
+    esac
+done
 
 log "total $((SECONDS - START))s, exit $status"
 exit $status

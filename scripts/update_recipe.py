@@ -18,8 +18,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def main() -> int:
-    subprocess.run([sys.executable, str(ROOT / "scripts" / "make_dist.py"), "--wheel-only"],
-                   check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "make_dist.py"), "--wheel-only"],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     wheels = sorted((ROOT / "build" / "dist").glob("pyodide_extmemfs-*.whl"))
     if len(wheels) != 1:
         print(f"expected one wheel in build/dist, found {wheels}", file=sys.stderr)

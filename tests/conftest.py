@@ -26,7 +26,11 @@ Run through scripts/test.sh, which passes ``--dist-dir=build/dist`` and
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
+import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -35,10 +39,10 @@ import pytest
 # Debian's /usr/bin/chromedriver is found on PATH.
 os.environ.setdefault("SE_OFFLINE", "true")
 
-from pytest_pyodide import get_global_config, spawn_web_server  # noqa: E402
-from pytest_pyodide import decorator as _pyodide_decorator  # noqa: E402
-from pytest_pyodide import fixture as _pyodide_fixture  # noqa: E402
-from pytest_pyodide.runner import NodeRunner, _BrowserBaseRunner  # noqa: E402
+from pytest_pyodide import decorator as _pyodide_decorator
+from pytest_pyodide import fixture as _pyodide_fixture
+from pytest_pyodide import get_global_config, spawn_web_server
+from pytest_pyodide.runner import NodeRunner, _BrowserBaseRunner
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -86,6 +90,7 @@ def _set_webdriver_script_timeout(selenium, script_timeout):
 
 
 _pyodide_fixture.set_webdriver_script_timeout = _set_webdriver_script_timeout
+
 
 # --- exceptions from Pyodide whose class the host cannot import -------------------
 class PyodideOnlyException(Exception):
@@ -149,7 +154,7 @@ for _g in _NODE_EXTRA_GLOBALS:
 
 # --- fixtures shared with the product tests -------------------------------------------
 if (ROOT / "tests" / "xmfs_fixtures.py").exists():
-    from xmfs_fixtures import *  # noqa: E402,F401,F403  (tests/ is on sys.path)
+    from xmfs_fixtures import *  # noqa: F403  (tests/ is on sys.path)
 
 
 # --- web server with cross-origin isolation ------------------------------------
@@ -195,14 +200,53 @@ def extmemfs_wheel_url(dist_base_url, extmemfs_wheel_name) -> str:
     return f"{dist_base_url}/{extmemfs_wheel_name}"
 
 
+# --- which node: in test ids and the report header ---------------------------------
+# pytest-pyodide's NodeRunner starts `node` from PATH; scripts/test.sh runs pytest once
+# per node version (EXTMEMFS_NODES) with that version first on PATH. The id of the
+# runtime parameter says which one ran: test_x[node20], test_x[node24]. The parameter's
+# value stays "node" (markers and `runtime == "node"` checks are unchanged).
+@functools.cache
+def _node_on_path() -> tuple[str, str] | None:
+    """(path, version) of the `node` that pytest-pyodide will start, or None."""
+    path = shutil.which("node")
+    if path is None:
+        return None
+    try:
+        out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return path, out.stdout.strip()
+
+
+def pytest_make_parametrize_id(config, val, argname):
+    if argname == "runtime" and val == "node":
+        node = _node_on_path()
+        if node and re.fullmatch(r"v\d+\..*", node[1]):
+            return "node" + node[1][1:].split(".")[0]
+    return None
+
+
+@pytest.fixture(scope="session")
+def node_major() -> int | None:
+    """Major version of the node that the node runtime runs on (None: no node)."""
+    node = _node_on_path()
+    m = re.fullmatch(r"v(\d+)\..*", node[1]) if node else None
+    return int(m.group(1)) if m else None
+
+
+def pytest_report_header(config):
+    node = _node_on_path()
+    if node is None:
+        return "node runtime: no node on PATH"
+    return f"node runtime: {node[1]} ({os.path.realpath(node[0])})"
+
+
 # --- markers -------------------------------------------------------------------
 _ONLY_MARKERS = {"only_node": "node", "only_chrome": "chrome"}
 
 
 def pytest_configure(config):
-    config.addinivalue_line(
-        "markers", "only_node: run this runtime-parametrized test only in node"
-    )
+    config.addinivalue_line("markers", "only_node: run this runtime-parametrized test only in node")
     config.addinivalue_line(
         "markers", "only_chrome: run this runtime-parametrized test only in chrome"
     )
@@ -216,6 +260,4 @@ def pytest_collection_modifyitems(config, items):
             continue
         for marker, wanted in _ONLY_MARKERS.items():
             if item.get_closest_marker(marker) and runtime != wanted:
-                item.add_marker(
-                    pytest.mark.skip(reason=f"{marker}: not run in {runtime}")
-                )
+                item.add_marker(pytest.mark.skip(reason=f"{marker}: not run in {runtime}"))

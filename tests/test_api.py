@@ -60,6 +60,64 @@ def test_parse_size_rejects_with_the_accepted_range(value, exc, gist):
     assert "128 KiB" in str(info.value) and "4 GiB" in str(info.value)
 
 
+SIZE_INPUTS = [
+    16 * 2**20,
+    "64MiB",
+    "64 mib",
+    "1.5GiB",
+    "100MB",
+    "512K",
+    "4GiB",
+    "131072",
+    " 2 g ",
+    "0.5B",
+    "lots",
+    "12 parsecs",
+    "5GiB",
+    "",
+    ".5 MiB",
+    "1.",
+    -1,
+    0,
+    2**32 + 1,
+    131071,
+]
+
+
+def test_js_and_python_parse_sizes_alike(request):
+    """jsglue/sizes.js (JS hosts) and _sizes.py (Python) accept and refuse the same sizes."""
+    import json
+    import subprocess
+
+    from pyodide_extmemfs import parse_size
+
+    script = f"""
+      import {{ parseSize }} from {json.dumps(str(request.config.rootpath / "jsglue/index.js"))};
+      const out = {json.dumps(SIZE_INPUTS)}.map((v) => {{
+        try {{ return parseSize(v); }} catch (e) {{ return "error: " + e.message; }}
+      }});
+      console.log(JSON.stringify(out));"""
+    got = json.loads(
+        subprocess.run(
+            ["node", "--input-type=module", "-e", script],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
+    for value, js in zip(SIZE_INPUTS, got):
+        try:
+            want = parse_size(value)
+        except ValueError as e:
+            assert isinstance(js, str), f"{value!r}: Python refuses ({e}), JS gives {js}"
+            # the same reason, in the same words
+            for gist in ("out of range", "cannot parse", "not a whole number"):
+                assert (gist in str(e)) == (gist in js), (value, str(e), js)
+            assert "128 KiB" in js and "4 GiB" in js
+        else:
+            assert js == want, f"{value!r}: Python {want}, JS {js}"
+
+
 def test_meta_yaml_is_a_valid_recipe(request):
     import hashlib
     from pathlib import Path
@@ -113,7 +171,9 @@ def test_attach_rejects_bad_input_naming_the_problem(selenium):
 
     def mem(shared):
         return js.WebAssembly.Memory.new(
-            to_js({"initial": 2, "maximum": 4, "shared": shared}, dict_converter=js.Object.fromEntries)
+            to_js(
+                {"initial": 2, "maximum": 4, "shared": shared}, dict_converter=js.Object.fromEntries
+            )
         )
 
     with pytest.raises(TypeError, match="got NoneType"):
@@ -142,7 +202,7 @@ def test_mount_errors(selenium):
     import pyodide_extmemfs as xmfs
 
     pool = xmfs.create_pool("1MiB", "4MiB")
-    with pytest.raises(TypeError, match="needs a pyodide_extmemfs.Pool"):
+    with pytest.raises(TypeError, match=r"needs a pyodide_extmemfs\.Pool"):
         xmfs.mount(pool.memory, "/m")
     with pytest.raises(ValueError, match="absolute"):
         xmfs.mount(pool, "relative")

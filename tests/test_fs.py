@@ -11,8 +11,9 @@ from pytest_pyodide import run_in_pyodide
 def test_behaviour_matches_memfs(selenium_xmfs):
     import os
 
-    import pyodide_extmemfs as xmfs
     import xmfs_oracle
+
+    import pyodide_extmemfs as xmfs
 
     pool = xmfs.create_pool("1MiB", "64MiB")
     xmfs.mount(pool, "/beh")
@@ -27,14 +28,19 @@ def test_behaviour_matches_memfs(selenium_xmfs):
 
 @run_in_pyodide(packages=["pyodide-extmemfs"])
 def test_directory_nlink_follows_posix(selenium_xmfs):
-    import pyodide_extmemfs as xmfs
     import xmfs_oracle
+
+    import pyodide_extmemfs as xmfs
 
     pool = xmfs.create_pool("1MiB", "8MiB")
     xmfs.mount(pool, "/nl")
     # MEMFS says 1 for every directory; POSIX says 2 + subdirectories.
     assert xmfs_oracle.nlink_checks("/nl") == [
-        ("n", 4), ("n/a", 3), ("n/b", 2), ("n/f", 1), ("n after rmdir", 3)
+        ("n", 4),
+        ("n/a", 3),
+        ("n/b", 2),
+        ("n/f", 1),
+        ("n after rmdir", 3),
     ]
     assert pool.check() == []
     xmfs.unmount("/nl")
@@ -54,7 +60,7 @@ def test_300mib_file_growth_to_512mib_and_enospc(selenium):
     assert pool.stats()["size"] == MiB
 
     def chunk(i):
-        return (i.to_bytes(4, "little") * (MiB // 4))
+        return i.to_bytes(4, "little") * (MiB // 4)
 
     h = hashlib.sha256()
     with open("/big/file300", "wb") as f:
@@ -128,6 +134,62 @@ def test_statvfs_reports_the_pools_real_free_space(selenium):
     assert after.f_bavail == pool.stats()["available_bytes"] // 4096
     assert after.f_namemax == 255
     xmfs.unmount("/sv")
+
+
+@pytest.fixture
+def engine_has_multi_memory(runtime, node_major) -> bool:
+    """Chromium and node >= 24 have wasm multi-memory; node 20 has not."""
+    return runtime == "chrome" or (runtime == "node" and (node_major or 0) >= 24)
+
+
+@run_in_pyodide(packages=["pyodide-extmemfs"])
+def test_reads_take_the_multi_memory_copier_exactly_where_the_engine_has_it(
+    selenium, engine_has_multi_memory
+):
+    import pyodide_js
+    from js import Uint8Array, WebAssembly
+    from pyodide.ffi import to_js
+
+    import pyodide_extmemfs as xmfs
+
+    # A module importing two memories validates only where multi-memory is supported.
+    two_memories = [
+        0,
+        0x61,
+        0x73,
+        0x6D,
+        1,
+        0,
+        0,
+        0,
+        2,
+        15,
+        2,
+        1,
+        0x65,
+        1,
+        0x61,
+        2,
+        0,
+        1,
+        1,
+        0x65,
+        1,
+        0x62,
+        2,
+        0,
+        1,
+    ]
+    assert WebAssembly.validate(Uint8Array.new(to_js(two_memories))) == engine_has_multi_memory
+    pool = xmfs.create_pool("1MiB", "16MiB")
+    xmfs.mount(pool, "/mm")
+    assert pyodide_js.FS.filesystems.EXTMEMFS.fastReads("/mm") == engine_has_multi_memory
+    with open("/mm/f", "wb") as f:
+        f.write(bytes(range(256)) * 4096)
+    with open("/mm/f", "rb") as f:
+        f.seek(12345)
+        assert f.read(70000) == (bytes(range(256)) * 4096)[12345 : 12345 + 70000]
+    xmfs.unmount("/mm")
 
 
 @pytest.mark.only_chrome

@@ -13,7 +13,9 @@ def test_without_shared_memory_create_pool_names_the_headers(selenium):
 
     import pyodide_extmemfs as xmfs
 
-    run_js("globalThis.__xmfsSAB = globalThis.SharedArrayBuffer; delete globalThis.SharedArrayBuffer;")
+    run_js(
+        "globalThis.__xmfsSAB = globalThis.SharedArrayBuffer; delete globalThis.SharedArrayBuffer;"
+    )
     try:
         with pytest.raises(RuntimeError) as info:
             xmfs.create_pool("1MiB", "8MiB")
@@ -44,7 +46,9 @@ def test_a_maximum_the_browser_cannot_reserve_is_a_clear_error(selenium):
         """
     )
     try:
-        with pytest.raises(MemoryError, match="could not reserve a shared Memory of 16 to 65536 pages"):
+        with pytest.raises(
+            MemoryError, match="could not reserve a shared Memory of 16 to 65536 pages"
+        ):
             xmfs.create_pool("1MiB", "4GiB")
     finally:
         run_js("globalThis.WebAssembly = globalThis.__xmfsWA; delete globalThis.__xmfsWA;")
@@ -78,9 +82,8 @@ def test_corrupted_pool_is_reported_precisely_and_fails_with_eio(selenium):
     with pytest.raises(OSError) as info:
         open("/cor/victim", "rb").read()
     assert info.value.errno == errno.EIO
-    with pytest.raises(OSError) as info:
-        with open("/cor/victim", "r+b") as f:
-            f.write(b"x" * 10)
+    with pytest.raises(OSError) as info, open("/cor/victim", "r+b") as f:
+        f.write(b"x" * 10)
     assert info.value.errno == errno.EIO
     assert open("/cor/keep", "rb").read() == b"k" * 5000  # others untouched
     u32[rec + 6] = good_extent
@@ -96,9 +99,8 @@ def test_corrupted_pool_is_reported_precisely_and_fails_with_eio(selenium):
     u32[tail // 4] = 0x7FFFFFF0  # claims to run far past the end of the Memory
     problems = pool.check()
     assert any(f"@{tail}" in p for p in problems), problems
-    with pytest.raises(OSError) as info:
-        with open("/cor/big", "wb") as f:
-            f.write(b"b" * 600_000)
+    with pytest.raises(OSError) as info, open("/cor/big", "wb") as f:
+        f.write(b"b" * 600_000)
     assert info.value.errno == errno.EIO
     assert open("/cor/keep", "rb").read() == b"k" * 5000
     assert open("/cor/victim", "rb").read() == b"v" * 5000

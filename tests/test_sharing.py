@@ -156,7 +156,9 @@ async def test_two_workers_copy_different_files_in_parallel(selenium):
         # COPY_PEAK counts threads inside a bulk copy at once: 2 proves no global lock
         # is held while file data is copied. Retry a few times on a loaded machine.
         for attempt in range(5):
-            results = await workers.map(lambda a: write_big(*a), [(f"a{attempt}", 128), (f"b{attempt}", 128)])
+            results = await workers.map(
+                lambda a: write_big(*a), [(f"a{attempt}", 128), (f"b{attempt}", 128)]
+            )
             (_, a0, a1), (_, b0, b1) = results
             if pool.stats()["peak_parallel_copies"] >= 2:
                 break
@@ -204,8 +206,20 @@ async def test_stress_four_workers_random_operations(selenium, runtime):
             return f"{d}/f{rnd.randrange(8)}"
 
         for seq in range(n_ops):
-            op = rnd.choice(["write", "write", "append", "read", "truncate", "rename",
-                             "unlink", "mkdir", "rmdir", "renamedir"])
+            op = rnd.choice(
+                [
+                    "write",
+                    "write",
+                    "append",
+                    "read",
+                    "truncate",
+                    "rename",
+                    "unlink",
+                    "mkdir",
+                    "rmdir",
+                    "renamedir",
+                ]
+            )
             counts[op] = counts.get(op, 0) + 1
             try:
                 if op == "write":
@@ -228,7 +242,9 @@ async def test_stress_four_workers_random_operations(selenium, runtime):
                     written[f"{w} {seq}"] = digest
                 elif op == "append":
                     line = f"{w} {seq} " + hashlib.sha1(f"{w}/{seq}".encode()).hexdigest() + "\n"
-                    fd = os.open(f"/st/log{rnd.randrange(3)}", os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+                    fd = os.open(
+                        f"/st/log{rnd.randrange(3)}", os.O_WRONLY | os.O_CREAT | os.O_APPEND
+                    )
                     try:
                         os.write(fd, line.encode())
                     finally:
@@ -247,8 +263,10 @@ async def test_stress_four_workers_random_operations(selenium, runtime):
                 elif op == "rmdir":
                     os.rmdir(f"/st/d{rnd.randrange(4)}/s{rnd.randrange(3)}")
                 elif op == "renamedir":
-                    os.rename(f"/st/d{rnd.randrange(4)}/s{rnd.randrange(3)}",
-                              f"/st/d{rnd.randrange(4)}/s{rnd.randrange(3)}")
+                    os.rename(
+                        f"/st/d{rnd.randrange(4)}/s{rnd.randrange(3)}",
+                        f"/st/d{rnd.randrange(4)}/s{rnd.randrange(3)}",
+                    )
             except OSError as e:
                 if e.errno not in allowed:
                     unexpected.append(f"{op} seq {seq}: {e!r}")

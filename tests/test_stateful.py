@@ -81,7 +81,9 @@ async def test_stateful_fuzz_two_instances(selenium_xmfs, fuzz_budget):
     )(pyodide_js._api.config.indexURL, ops_source)
     second.pyimport("pyodide_extmemfs._worker").setup(pool.memory, "/fz2", False, 1)
     peer_ops = second.pyimport("xmfs_ops")
-    ran = xmfs_stateful.run("/tmp/fz2_memfs", "/fz2", pool, examples, steps, peer=peer_ops.apply_repr)
+    ran = xmfs_stateful.run(
+        "/tmp/fz2_memfs", "/fz2", pool, examples, steps, peer=peer_ops.apply_repr
+    )
     assert ran >= examples
     assert os.listdir("/fz2") == []
     assert pool.check() == []

@@ -32,6 +32,49 @@ def test_dist_lock_has_our_wheel(request, extmemfs_wheel_name):
     )
     for rel in repo_js:
         assert f"pyodide_extmemfs/jsglue/{rel}" in names
+    # ... with type declarations for JavaScript hosts, made from the JSDoc at build time
+    for mod in ("index", "pool", "errors", "sizes", "backend"):
+        assert f"pyodide_extmemfs/jsglue/types/{mod}.d.ts" in names
+    assert "pyodide_extmemfs/jsglue/package.json" in names
+
+
+def test_wheel_bundle_is_current(request, extmemfs_wheel_name, tmp_path):
+    """The bundle the Python package loads is esbuild's bundle of the current jsglue/
+    sources (the sources are the truth; scripts/hatch_build.py makes the bundle)."""
+    import sys
+
+    sys.path.insert(0, str(request.config.rootpath / "scripts"))
+    try:
+        import hatch_build
+    finally:
+        sys.path.pop(0)
+    fresh = hatch_build.bundle_jsglue(tmp_path / "jsglue.bundle.js").read_bytes()
+    dist = Path(request.config.option.dist_dir)
+    with zipfile.ZipFile(dist / extmemfs_wheel_name) as z:
+        shipped = z.read("pyodide_extmemfs/jsglue.bundle.js")
+    assert shipped == fresh, "the wheel's bundle is stale: rebuild it (scripts/make_dist.py)"
+    text = fresh.decode()
+    assert text.count("var pyodideExtmemfs = ") == 1  # one classic script, one global
+
+
+def test_jsglue_is_es_modules_without_a_loader(request):
+    """jsglue/ files are ES modules that import each other: no eval'd factories, no
+    manifest giving a load order, and the pool parts never reach the backend layer."""
+    root = request.config.rootpath / "jsglue"
+    assert not (root / "manifest.json").exists()
+    files = sorted(root.rglob("*.js"))
+    assert len(files) >= 15
+    for f in files:
+        text = f.read_text()
+        rel = f.relative_to(root).as_posix()
+        assert "(function (modules)" not in text, rel
+        assert "eval(" not in text, rel
+        assert "export " in text, rel
+        if rel not in ("layout.js", "errors.js"):  # the two leaves
+            assert "import " in text, rel
+        if rel.startswith("pool/") or rel in ("pool.js", "layout.js", "locks.js"):
+            for upper in ("backend.js", "workers.js", "index.js"):
+                assert f'/{upper}"' not in text, f"{rel} imports the upper layer {upper}"
 
 
 def test_dist_lock_files_exist(request):
@@ -239,3 +282,11 @@ def test_realms_are_consistent(selenium):
     check = run_js("(a, m) => a instanceof Uint8Array && m instanceof WebAssembly.Memory")
     desc = to_js({"initial": 1, "maximum": 1, "shared": True}, dict_converter=js.Object.fromEntries)
     assert check(to_js(b"abc"), js.WebAssembly.Memory.new(desc)) is True
+
+
+@pytest.mark.only_node
+def test_node_runtime_runs_the_node_first_on_path(selenium, node_major):
+    """scripts/test.sh picks the node version by PATH (EXTMEMFS_NODES); the test id
+    (node20 / node24) and the node that runs the tests must agree."""
+    version = selenium.run_js("return process.versions.node")
+    assert int(version.split(".")[0]) == node_major

@@ -1,4 +1,4 @@
-// A JavaScript host (no Python API): create a pool with jsglue/index.mjs, mount it in
+// A JavaScript host (no Python API): create a pool with jsglue/index.js, mount it in
 // Pyodide, hand the Memory to a worker_thread that attaches and mounts it in its own
 // Pyodide, and see each other's files.
 import test from "node:test";
@@ -7,7 +7,7 @@ import { Worker } from "node:worker_threads";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
 import fs from "node:fs";
-import * as xmfs from "../../jsglue/index.mjs";
+import * as xmfs from "../../jsglue/index.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const indexURL = path.join(root, "node_modules/pyodide/");
@@ -34,7 +34,7 @@ test("JS host: create on one thread, attach and mount in a worker", { skip: !hav
       parentPort.postMessage({ seen });
     })().catch((e) => parentPort.postMessage({ error: String(e.stack || e) }));
     `,
-    { eval: true, workerData: { memory: pool.memory, indexURL, index: path.join(root, "jsglue/index.mjs") } },
+    { eval: true, workerData: { memory: pool.memory, indexURL, index: path.join(root, "jsglue/index.js") } },
   );
   const msg = await new Promise((resolve, reject) => {
     worker.once("message", resolve);

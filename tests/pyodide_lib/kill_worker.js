@@ -6,10 +6,11 @@
 // [count, intentA, intentB, 0], then entries [type, a, b, size, crc32]; types 1 put
 // (a file closed with that content), 2 mv a → b, 3 rm. intentA/B name the files of
 // the operation in progress (their state after a kill is unknown).
-function start(data, post) {
-  const mods = {};
-  for (const [name, src] of data.sources) mods[name] = (0, eval)(src)(mods);
-  const P = mods.pool, L = mods.layout;
+// The pool's code: data.module (URL of jsglue/index.js) or, from Pyodide, data.bundle
+// (the text of the package's jsglue.bundle.js, a classic script).
+async function start(data, post) {
+  const P = data.module ? await import(data.module) : ((0, eval)(data.bundle), globalThis.pyodideExtmemfs);
+  const L = P.layout;
   const pool = new P.Pool(data.memory);
   const J = new Int32Array(data.journal);
   const FILE = L.S_IFREG | 0o644;

@@ -164,7 +164,11 @@ async def matrix(peer, mount: str) -> list[str]:
     check("B read after truncate", await peer.run(b_read, P("t")), ("ok", bytes(range(10))))
     check("B fd after truncate", await peer.run(b_fd, "t", "pread", 100, 0), bytes(range(10)))
     os.truncate(P("t"), 16)
-    check("B read after truncate up", await peer.run(b_read, P("t")), ("ok", bytes(range(10)) + bytes(6)))
+    check(
+        "B read after truncate up",
+        await peer.run(b_read, P("t")),
+        ("ok", bytes(range(10)) + bytes(6)),
+    )
     await peer.run(b_fd, "t", "close")
 
     # A removes a directory and makes a new one of the same name → B sees the new one.
@@ -209,7 +213,11 @@ async def matrix(peer, mount: str) -> list[str]:
     os.unlink(P("cw2", "rel"))
     os.rmdir(P("cw2"))
     check("B getcwd after rmdir", await peer.run(b_getcwd), ("err", errno.ENOENT))
-    check("B relative create after rmdir", await peer.run(b_create_relative, "rel"), ("err", errno.ENOENT))
+    check(
+        "B relative create after rmdir",
+        await peer.run(b_create_relative, "rel"),
+        ("err", errno.ENOENT),
+    )
     await peer.run(b_chdir, "/")
 
     # The reverse direction: B changes, A sees at once.

@@ -8,7 +8,6 @@ kill is intact (sizes and CRC-32s recorded by the worker in a shared journal).""
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import random
 import time
@@ -19,11 +18,11 @@ from pathlib import Path
 WORKER_JS = (Path(__file__).parent / "kill_worker.js").read_text()
 
 
-def _sources() -> list[list[str]]:
+def bundle() -> str:
+    """The package's jsglue bundle, for JS workers to evaluate (see kill_worker.js)."""
     from pyodide_extmemfs import _jsglue
 
-    order = json.loads(_jsglue.jsglue_source("manifest.json"))["modules"]
-    return [[n, _jsglue.jsglue_source(f"{n}.js")] for n in order if n in ("layout", "locks", "pool")]
+    return _jsglue.bundle_source()
 
 
 async def _survive(mount: str, until: float, rnd: random.Random, stats: dict) -> None:
@@ -51,12 +50,12 @@ async def kill_test(pool, mount: str, iterations: int, seed: int = 1) -> dict:
 
     from pyodide_extmemfs import _jsglue
 
-    spawn = _jsglue.modules().workers.spawnScript
+    spawn = _jsglue.modules().spawnScript
     os.makedirs(os.path.join(mount, "w"))
     os.makedirs(os.path.join(mount, "main"))
     journal = SharedArrayBuffer.new(4 * (4 + 5 * 400000))
     J = Int32Array.new(journal)
-    sources = _sources()
+    source = bundle()
     rnd = random.Random(seed)
     model: dict[int, tuple[int, int]] = {}
     next_name, seen = 1, 0
@@ -64,7 +63,7 @@ async def kill_test(pool, mount: str, iterations: int, seed: int = 1) -> dict:
     for it in range(iterations):
         data = to_js(
             {
-                "sources": sources,
+                "bundle": source,
                 "memory": pool.memory,
                 "journal": journal,
                 "seed": seed * 1000003 + it,
@@ -92,7 +91,9 @@ async def kill_test(pool, mount: str, iterations: int, seed: int = 1) -> dict:
         stats["max_recover_s"] = max(stats["max_recover_s"], waited)
         assert waited < 5, f"iteration {it}: the survivor waited {waited:.1f} s"
         assert pool.check() == [], f"iteration {it}: {pool.check()}"
-        if await pool.evict_when_stopped(instance_id):  # held no lock: nobody noticed; the host evicts
+        if await pool.evict_when_stopped(
+            instance_id
+        ):  # held no lock: nobody noticed; the host evicts
             assert it % 2 == 1
             stats["idle"] += 1
             assert pool.check() == []
@@ -118,7 +119,12 @@ async def kill_test(pool, mount: str, iterations: int, seed: int = 1) -> dict:
         J[1] = 0
         J[2] = 0
         names = sorted(os.listdir(os.path.join(mount, "w")))
-        assert names == sorted(f"f{i}" for i in model), f"iteration {it}: listing {names}"
+        want = sorted(f"f{i}" for i in model)
+        assert names == want, (
+            f"iteration {it}: listing differs from the journal: extra "
+            f"{sorted(set(names) - set(want))}, missing {sorted(set(want) - set(names))}; "
+            f"last entries {[[J[4 + k * 5 + j] for j in range(4)] for k in range(max(0, n - 4), n)]}"
+        )
         for i, (size, crc) in model.items():
             with open(os.path.join(mount, "w", f"f{i}"), "rb") as f:
                 got = f.read()

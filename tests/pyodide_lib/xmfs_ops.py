@@ -97,7 +97,9 @@ def tree(root: str) -> str:
                 out.append((os.path.join(rel, n), "link", os.readlink(p)))
             else:
                 with open(p, "rb") as f:
-                    out.append((os.path.join(rel, n), "file", oct(stat.S_IMODE(st.st_mode)), f.read()))
+                    out.append(
+                        (os.path.join(rel, n), "file", oct(stat.S_IMODE(st.st_mode)), f.read())
+                    )
         for n in dirnames:
             if os.path.islink(os.path.join(dirpath, n)):
                 out.append((os.path.join(rel, n), "link", os.readlink(os.path.join(dirpath, n))))

@@ -152,8 +152,12 @@ def scenario(root: str) -> list[tuple[str, object]]:
     r("listdir d", listing, "d")
     r("listdir file", os.listdir, P("a"))
     r("listdir missing", os.listdir, P("missing"))
-    r("scandir types", lambda: sorted((e.name, e.is_dir(), e.is_file(), e.is_symlink())
-                                      for e in os.scandir(P(""))))
+    r(
+        "scandir types",
+        lambda: sorted(
+            (e.name, e.is_dir(), e.is_file(), e.is_symlink()) for e in os.scandir(P(""))
+        ),
+    )
     r("rmdir non-empty", os.rmdir, P("d"))
     r("rmdir file", os.rmdir, P("a"))
     r("rmdir missing", os.rmdir, P("missing"))
@@ -229,14 +233,24 @@ def scenario(root: str) -> list[tuple[str, object]]:
     r("stat through file", os.stat, P("a/b"))
     r("stat ino stable", lambda: os.stat(P("a")).st_ino == os.stat(P("a")).st_ino)
     r("fstat == stat", lambda: _st(os.fstat(os.open(P("a"), os.O_RDONLY))) == stat_("a"))
-    r("ino preserved by rename", lambda: (lambda i: (os.rename(P("a"), P("a2")),
-                                                      os.stat(P("a2")).st_ino == i,
-                                                      os.rename(P("a2"), P("a"))))(
-        os.stat(P("a")).st_ino))
-    r("mtime changes on write", lambda: (os.utime(P("a"), (0, 0)), write("a", b"new"),
-                                          os.stat(P("a")).st_mtime > 0))
-    r("dir mtime changes on create", lambda: (os.utime(P("d"), (0, 0)), write("d/t", b""),
-                                              os.stat(P("d")).st_mtime > 0))
+    r(
+        "ino preserved by rename",
+        lambda: (
+            lambda i: (
+                os.rename(P("a"), P("a2")),
+                os.stat(P("a2")).st_ino == i,
+                os.rename(P("a2"), P("a")),
+            )
+        )(os.stat(P("a")).st_ino),
+    )
+    r(
+        "mtime changes on write",
+        lambda: (os.utime(P("a"), (0, 0)), write("a", b"new"), os.stat(P("a")).st_mtime > 0),
+    )
+    r(
+        "dir mtime changes on create",
+        lambda: (os.utime(P("d"), (0, 0)), write("d/t", b""), os.stat(P("d")).st_mtime > 0),
+    )
 
     # --- mmap ----------------------------------------------------------------------------------
     def mm():
@@ -256,8 +270,10 @@ def scenario(root: str) -> list[tuple[str, object]]:
         return first, data[:6], data[-4:], len(data), ro
 
     r("mmap", mm)
-    r("mmap empty file", lambda: (write("empty", b""),
-                                  mmap.mmap(os.open(P("empty"), os.O_RDWR), 0)))
+    r(
+        "mmap empty file",
+        lambda: (write("empty", b""), mmap.mmap(os.open(P("empty"), os.O_RDWR), 0)),
+    )
 
     # --- bigger content ----------------------------------------------------------------------------
     def big():
@@ -282,10 +298,12 @@ def nlink_checks(root: str) -> list[tuple[str, int]]:
     os.makedirs(os.path.join(root, "n/b"))
     with open(os.path.join(root, "n/f"), "w"):
         pass
-    out = [("n", os.stat(os.path.join(root, "n")).st_nlink),
-           ("n/a", os.stat(os.path.join(root, "n/a")).st_nlink),
-           ("n/b", os.stat(os.path.join(root, "n/b")).st_nlink),
-           ("n/f", os.stat(os.path.join(root, "n/f")).st_nlink)]
+    out = [
+        ("n", os.stat(os.path.join(root, "n")).st_nlink),
+        ("n/a", os.stat(os.path.join(root, "n/a")).st_nlink),
+        ("n/b", os.stat(os.path.join(root, "n/b")).st_nlink),
+        ("n/f", os.stat(os.path.join(root, "n/f")).st_nlink),
+    ]
     os.rmdir(os.path.join(root, "n/b"))
     out.append(("n after rmdir", os.stat(os.path.join(root, "n")).st_nlink))
     return out

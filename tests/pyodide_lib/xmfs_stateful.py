@@ -10,11 +10,10 @@ import itertools
 import os
 import stat
 
+import xmfs_ops
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
-
-import xmfs_ops
 
 NAMES = st.sampled_from(["a", "b", "c", "d"])
 PATH = st.lists(NAMES, min_size=1, max_size=3).map("/".join)

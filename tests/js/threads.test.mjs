@@ -1,13 +1,12 @@
 // Several threads on one pool with plain node worker_threads: content ops on their own
 // files, namespace churn in a shared directory, and compactions running underneath.
-"use strict";
-const test = require("node:test");
-const assert = require("node:assert/strict");
-const { Worker } = require("node:worker_threads");
-const path = require("node:path");
-const { loadJsglue } = require("./load.js");
+import test from "node:test";
+import assert from "node:assert/strict";
+import { Worker } from "node:worker_threads";
+import * as P from "../../jsglue/index.js";
+import { JSGLUE } from "./helpers.mjs";
 
-const { layout: L, pool: P } = loadJsglue("pool");
+const L = P.layout;
 
 test("4 threads: own files verified, shared names, compaction underneath", { timeout: 240000 }, async () => {
   const pool = P.Pool.create({ initialBytes: 1 << 20, maximumBytes: 24 << 20 });
@@ -15,8 +14,9 @@ test("4 threads: own files verified, shared names, compaction underneath", { tim
   const shared = pool.create(r.ino, r.gen, "shared", L.S_IFDIR | 0o755);
   const src = `
     const { parentPort, workerData: wd } = require("node:worker_threads");
-    const { loadJsglue } = require(wd.load);
-    const { layout: L, pool: P } = loadJsglue("pool");
+    (async () => {
+    const P = await import(wd.jsglue);
+    const L = P.layout;
     const pool = new P.Pool(wd.memory);
     let s = wd.id * 7919 + 1;
     const rand = () => { s ^= s << 13; s ^= s >>> 17; s ^= s << 5; return (s >>> 0) / 4294967296; };
@@ -62,13 +62,14 @@ test("4 threads: own files verified, shared names, compaction underneath", { tim
       }
     }
     parentPort.postMessage({ files: mine.map((f) => ({ h: f.h, data: f.data })), enospc });
+    })();
   `;
   const results = await Promise.all([0, 1, 2, 3].map((id) => new Promise((resolve, reject) => {
-    const w = new Worker(src, { eval: true, workerData: { memory: pool.memory, load: path.join(__dirname, "load.js"), id, shared } });
+    const w = new Worker(src, { eval: true, workerData: { memory: pool.memory, jsglue: JSGLUE, id, shared } });
     w.once("message", resolve);
     w.once("error", reject);
   })));
-  pool._ensure();
+  pool.refreshViews();
   assert.deepEqual(pool.validate(), []);
   for (const { files } of results) {
     for (const { h, data } of files) {

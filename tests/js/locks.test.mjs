@@ -1,15 +1,13 @@
 // The read-write lock with real threads: writers exclude everyone, readers share,
 // and a continuous stream of readers does not starve a writer.
-"use strict";
-const test = require("node:test");
-const assert = require("node:assert/strict");
-const { Worker } = require("node:worker_threads");
-const path = require("node:path");
+import test from "node:test";
+import assert from "node:assert/strict";
+import { Worker } from "node:worker_threads";
+import { L } from "../../jsglue/layout.js";
+import * as LK from "../../jsglue/locks.js";
+import { JSGLUE } from "./helpers.mjs";
 
-const LOAD = path.join(__dirname, "load.js");
-
-const { loadJsglue } = require("./load.js");
-const { layout: L, locks: LK } = loadJsglue("locks");
+const LOCKS_JS = new URL("locks.js", JSGLUE).href;
 const LOCK = L.LOCKS_AT; // a stripe lock's offset (the test Memory has no pool in it)
 
 /** Mark instance slots 0..n-1 live (generation 1), as attaching would. */
@@ -26,19 +24,21 @@ function runWorkers(n, body, memory, extra = {}) {
   liveSlots(memory, n + 1);
   const src = `
     const { parentPort, workerData } = require("node:worker_threads");
-    const { loadJsglue } = require(workerData.load);
-    const { layout: L, locks } = loadJsglue("locks");
+    (async () => {
+    const { L } = await import(workerData.layout);
+    const locks = await import(workerData.locks);
     const lk = new locks.Locks(true);
     lk.i32 = new Int32Array(workerData.memory.buffer);
     const i32 = lk.i32;
     lk.setSlot(workerData.id, 1); // slots made live by the test (see liveSlots)
     const LOCK = L.LOCKS_AT;
     (function (id) { ${body} })(workerData.id);
-    parentPort.postMessage("done");`;
+    parentPort.postMessage("done");
+    })();`;
   return Promise.all(
     Array.from({ length: n }, (_, id) =>
       new Promise((resolve, reject) => {
-        const w = new Worker(src, { eval: true, workerData: { memory, load: LOAD, id, ...extra } });
+        const w = new Worker(src, { eval: true, workerData: { memory, layout: new URL("layout.js", JSGLUE).href, locks: LOCKS_JS, id, ...extra } });
         w.once("message", resolve);
         w.once("error", reject);
       })),
@@ -67,6 +67,12 @@ test("readers share the lock; a stream of readers does not starve a writer", asy
       lk.readLock(LOCK);
       const now = Atomics.add(i32, 10, 1) + 1;
       if (now > Atomics.load(i32, 9)) Atomics.store(i32, 9, now);
+      // Until two readers were inside at once, hold on (up to 2 s) for another to join:
+      // shared holds are then shown however the threads happen to be scheduled.
+      for (const end = Date.now() + 2000; Atomics.load(i32, 9) < 2 && Date.now() < end;) {
+        const seen = Atomics.load(i32, 10);
+        if (seen > Atomics.load(i32, 9)) Atomics.store(i32, 9, seen);
+      }
       for (let k = 0; k < 2000; k++);  // hold it a little, overlapping the others
       Atomics.sub(i32, 10, 1);
       lk.readUnlock(LOCK);

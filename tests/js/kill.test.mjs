@@ -8,16 +8,14 @@
 // in the other half the survivor finds the dead holder by its lease.
 //   XMFS_KILL_ITERS   iterations (default 200)
 //   XMFS_KILL_SEED    seed of the random schedule (default 1)
-"use strict";
-const test = require("node:test");
-const assert = require("node:assert/strict");
-const fs = require("node:fs");
-const path = require("node:path");
-const { crc32 } = require("node:zlib");
-const { loadJsglue } = require("./load.js");
+import test from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { crc32 } from "node:zlib";
+import { Pool, spawnScript, layout as L } from "../../jsglue/index.js";
+import { JSGLUE, ROOT } from "./helpers.mjs";
 
-const { layout: L, pool: P, workers: W } = loadJsglue("workers");
-const { Pool } = P;
 const ITERS = Number(process.env.XMFS_KILL_ITERS || 200);
 const SEED = Number(process.env.XMFS_KILL_SEED || 1);
 const LEASE_MS = 200;
@@ -26,10 +24,9 @@ const DIR = L.S_IFDIR | 0o755;
 
 // The worker, shared with the Pyodide kill test: it writes, appends, renames and
 // deletes files in /w and journals each finished operation (see its header).
-const WORKER_SRC = fs.readFileSync(path.join(__dirname, "..", "pyodide_lib", "kill_worker.js"), "utf8");
+const WORKER_SRC = fs.readFileSync(path.join(ROOT, "tests", "pyodide_lib", "kill_worker.js"), "utf8");
 const J_ENTRY = 5;
 const J_HDR = 4;
-const SOURCES = ["layout", "locks", "pool"].map((n) => [n, fs.readFileSync(path.join(__dirname, "..", "..", "jsglue", `${n}.js`), "utf8")]);
 
 function rng(seed) {
   let x = seed | 1;
@@ -89,8 +86,8 @@ test(`kill test: a writing worker terminated at random ${ITERS} times, the survi
   const rnd = rng(SEED);
   const stats = { maxOp: 0, maxRecover: 0, leaseKills: 0, evictKills: 0, idleKills: 0 };
   for (let it = 0; it < ITERS; it++) {
-    const w = await W.spawnScript(WORKER_SRC, {
-      sources: SOURCES,
+    const w = await spawnScript(WORKER_SRC, {
+      module: JSGLUE,
       memory: pool.memory,
       journal,
       seed: SEED * 100003 + it,

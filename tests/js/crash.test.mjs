@@ -1,15 +1,13 @@
 // Crash atomicity, exhaustively: an instance is "killed" at every crash point of an
 // operation in turn (before each logged metadata store, each chunk of a move or
-// copy, after each commit — see Pool._hook), another instance recovers, and the pool
+// copy, after each commit — see TxLog.hook in jsglue/pool/txlog.js), another instance recovers, and the pool
 // must be sound (validate() == []) and show exactly the state before or after each
 // operation: never a half-done one. Then the survivor goes on using the pool.
-"use strict";
-const test = require("node:test");
-const assert = require("node:assert/strict");
-const { loadJsglue, bytes } = require("./load.js");
+import test from "node:test";
+import assert from "node:assert/strict";
+import { Pool, layout as L } from "../../jsglue/index.js";
+import { bytes, fnv1a } from "./helpers.mjs";
 
-const { layout: L, pool: P } = loadJsglue("pool");
-const { Pool } = P;
 const KiB = 1024;
 const MiB = 1 << 20;
 const FILE = L.S_IFREG | 0o644;
@@ -94,7 +92,7 @@ function dump(pool) {
         pool.open(c.ino, c.gen);
         pool.read(c.ino, c.gen, data, 0, a.size, 0);
         pool.close(c.ino, c.gen);
-        out[p] = `file ${(a.mode & 0o777).toString(8)} size ${a.size} fnv ${P.fnv1a(data, 0, data.length)} mtime ${a.mtime === 1234567}`;
+        out[p] = `file ${(a.mode & 0o777).toString(8)} size ${a.size} fnv ${fnv1a(data, 0, data.length)} mtime ${a.mtime === 1234567}`;
       }
     }
   };
@@ -125,12 +123,12 @@ function crashEverywhere(name, setup, ops, opts = {}) {
   for (let k = 1; ; k++) {
     const a = fresh();
     const b = new Pool(a.memory); // the survivor, attached before the kill
-    a._crashAt = k;
+    a.crashAfter(k);
     let killed = false;
     try {
       for (const op of ops) op(fs(a), a);
     } catch (e) {
-      if (!a._dead) throw e; // (the test's own finally blocks may throw after the kill)
+      if (!a.killed) throw e; // (the test's own finally blocks may throw after the kill)
       killed = true;
     }
     if (!killed) {

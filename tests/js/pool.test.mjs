@@ -1,11 +1,9 @@
 // Unit tests of the pool in plain node (no Pyodide): run with `node --test tests/js/`.
-"use strict";
-const test = require("node:test");
-const assert = require("node:assert/strict");
-const { loadJsglue, bytes } = require("./load.js");
+import test from "node:test";
+import assert from "node:assert/strict";
+import { Pool, PoolError, layout as L } from "../../jsglue/index.js";
+import { bytes } from "./helpers.mjs";
 
-const { layout: L, pool: P } = loadJsglue("pool");
-const { Pool, PoolError } = P;
 const MiB = 1 << 20;
 const FILE = L.S_IFREG | 0o644;
 const DIR = L.S_IFDIR | 0o755;

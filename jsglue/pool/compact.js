@@ -1,0 +1,131 @@
+// jsglue/pool/compact.js — compaction: slide every used block towards the heap start so
+// that all free space becomes one block at the end, when free space is plentiful but cut
+// into pieces. It must know every kind of block owner (inode chunks, extents, directory
+// entries, pin tables) because it rewrites the pointer to each block it moves.
+// Locks: compact takes every stripe (in ascending order, so two compactors cannot
+// deadlock) and then META: a rare stop-the-world copy.
+import { L } from "../layout.js";
+import { slotWord } from "../locks.js";
+import { isDirMode } from "./inodes.js";
+
+export class Compactor {
+  /**
+   * @param {import("./views.js").Views} views
+   * @param {import("./txlog.js").TxLog} tx
+   * @param {import("../locks.js").Locks} locks
+   * @param {import("./heap.js").Heap} heap
+   * @param {import("./inodes.js").Inodes} inodes
+   */
+  constructor(views, tx, locks, heap, inodes) {
+    this.v = views;
+    this.tx = tx;
+    this.locks = locks;
+    this.heap = heap;
+    this.inodes = inodes;
+  }
+
+  /**
+   * Slide every used block towards the heap start so that all free space becomes
+   * one block at the end. Stop-the-world: takes every stripe (in ascending order,
+   * so two compactors cannot deadlock) and then META. Returns false, changing
+   * nothing, if some used block has no owner (a corrupt pool).
+   */
+  compact() {
+    let taken = 0;
+    try {
+      for (; taken < L.STRIPES; taken++) this.locks.writeLock(L.LOCKS_AT + taken * L.LOCK_BYTES);
+      this.tx.wlock();
+      try {
+        return this._compactLocked();
+      } catch (err) {
+        this.tx.abort();
+        throw err;
+      } finally {
+        this.tx.wunlock();
+      }
+    } finally {
+      while (taken > 0) this.locks.writeUnlock(L.LOCKS_AT + --taken * L.LOCK_BYTES);
+    }
+  }
+
+  _compactLocked() {
+    const u32 = this.v.u32;
+    // Owners by block offset, kept symbolic (chunk k / inode / dir slot / instance
+    // slot) because the owner itself may move before the block it owns.
+    const owners = new Map();
+    const chunks = u32[L.SB_INODE_CHUNKS];
+    for (let k = 0; k < chunks; k++) owners.set(u32[L.SB_CHUNK_DIR + k] - L.HDR, [0, k]);
+    for (let ino = 1; ino < chunks * L.INODES_PER_CHUNK; ino++) {
+      const w = this.inodes.ib(ino) >>> 2;
+      const mode = u32[w + L.I_MODE];
+      if (!mode) continue;
+      const ext = u32[w + L.I_EXTENT];
+      if (ext) owners.set(ext - L.HDR, [1, ino]);
+      if (u32[w + L.I_MOVING] && !isDirMode(mode)) return false; // a move in flight
+      if (isDirMode(mode)) {
+        const slots = u32[(ext >>> 2) + L.DT_SLOTS];
+        for (let i = 0; i < slots; i++) {
+          const e = u32[((ext + L.DT_HDR + i * L.DT_SLOT_BYTES) >>> 2) + 1];
+          if (e > L.SLOT_DELETED) owners.set(e - L.HDR, [2, ino, i]);
+        }
+      }
+    }
+    for (let s = 0; s < L.NSLOTS; s++) {
+      const pt = u32[slotWord(s) + L.S_PINS];
+      if (pt && u32[slotWord(s) + L.S_STATE] !== L.SLOT_FREE) owners.set(pt - L.HDR, [3, s]);
+    }
+    const start = u32[L.SB_HEAP_START];
+    const end = this.v.heapEnd;
+    let dst = start;
+    for (let p = start; p < end; p += this.heap.bsize(p)) {
+      if (this.heap.bused(p) && !owners.has(p)) return false;
+      if (dst === start && !this.heap.bused(p)) dst = p;
+    }
+    if (this.heap.bused(dst)) dst = end; // nothing free
+    // Slide each used block down into the free block before it, one transaction per
+    // block: the pool is whole after every step, so a compactor killed half-way
+    // leaves a sound, partly compacted heap.
+    while (dst < end) {
+      const fsize = this.heap.bsize(dst);
+      const bp = dst + fsize;
+      if (bp >= end) break;
+      const bsize = this.heap.bsize(bp);
+      const np = bp + bsize;
+      if (bsize > fsize * 4096) {
+        // A huge block behind a tiny hole would take too many undoable chunks: leave
+        // the hole, go on from the next free block.
+        let q = np;
+        while (q < end && this.heap.bused(q)) q += this.heap.bsize(q);
+        dst = q;
+        continue;
+      }
+      const gsize = np < end && !this.heap.bused(np) ? this.heap.bsize(np) : 0;
+      this.heap.binRemove(dst, fsize);
+      if (gsize) this.heap.binRemove(np, gsize);
+      this.tx.moveDown(dst, bp, bsize);
+      const payload = dst + L.HDR;
+      const o = owners.get(bp);
+      if (o[0] === 0) {
+        this.tx.st(L.SB_CHUNK_DIR + o[1], payload);
+      } else if (o[0] === 1) {
+        this.tx.st((this.inodes.ib(o[1]) >>> 2) + L.I_EXTENT, payload);
+      } else if (o[0] === 2) {
+        const t = u32[(this.inodes.ib(o[1]) >>> 2) + L.I_EXTENT];
+        this.tx.st(((t + L.DT_HDR + o[2] * L.DT_SLOT_BYTES) >>> 2) + 1, payload);
+        const child = u32[(payload >>> 2) + L.DE_INO];
+        const cw = this.inodes.ib(child) >>> 2;
+        if (isDirMode(u32[cw + L.I_MODE])) this.tx.st(cw + L.I_DENTRY, payload);
+      } else {
+        this.tx.st(slotWord(o[1]) + L.S_PINS, payload);
+      }
+      const free = dst + bsize;
+      this.heap.setBlock(free, fsize + gsize, 0, L.K_FREE);
+      this.heap.binInsert(free, fsize + gsize);
+      this.tx.commit();
+      this.locks.pulse();
+      dst = free;
+    }
+    this.tx.st(L.SB_COMPACTIONS, u32[L.SB_COMPACTIONS] + 1);
+    return true;
+  }
+}

@@ -1,0 +1,372 @@
+// jsglue/pool/content.js — file content: open/close (pins), read, write and truncate of a
+// file's one contiguous extent, and moving the extent when it must grow elsewhere.
+// Locks: a file's stripe lock (chosen by inode number) guards its content and its SIZE,
+// EXTENT and CAP: read holds it shared, write and truncate exclusively. META is taken
+// after the stripe, only to allocate or free (never the other way round). Bulk copies run
+// under the stripe only, so copies of different files proceed in parallel.
+import { L } from "../layout.js";
+import { fail } from "../errors.js";
+import { MAX_FILE, blockFor } from "./heap.js";
+import { isDirMode, isRegMode } from "./inodes.js";
+import { BEAT_BYTES, inPieces } from "./txlog.js";
+
+const SMALL_MOVE = 65536; // extent moves below this copy under META (cheaper)
+const BIG_FILE = 1 << 20; // files at least this big move to the heap's end when they move
+const LONG_COPY = 4 * BEAT_BYTES; // reads and writes longer than this go in pieces
+/** Thrown (never escapes this module) when an allocation should wait for a compaction. */
+const NEED_COMPACTION = { reason: "fragmented: compact and retry" };
+
+export class Content {
+  /**
+   * @param {import("./views.js").Views} views
+   * @param {import("./txlog.js").TxLog} tx
+   * @param {import("../locks.js").Locks} locks
+   * @param {import("./heap.js").Heap} heap
+   * @param {import("./inodes.js").Inodes} inodes
+   * @param {import("./pins.js").Pins} pins
+   * @param {import("./compact.js").Compactor} compactor
+   */
+  constructor(views, tx, locks, heap, inodes, pins, compactor) {
+    this.v = views;
+    this.tx = tx;
+    this.locks = locks;
+    this.heap = heap;
+    this.inodes = inodes;
+    this.pins = pins;
+    this.compactor = compactor;
+  }
+
+  /**
+   * Byte offset of the stripe lock of inode `ino`.
+   * @param {number} ino
+   */
+  stripe(ino) {
+    return L.LOCKS_AT + (ino % L.STRIPES) * L.LOCK_BYTES;
+  }
+
+  /**
+   * Pin (ino, gen) for content access: called at open. META write lock.
+   * @param {number} ino
+   * @param {number} gen
+   * @throws {import("../errors.js").PoolError} ENOENT (stale handle), ENOSPC
+   */
+  open(ino, gen) {
+    this.tx.wlock();
+    try {
+      this.pins.pin(ino, gen, this.inodes.live(ino, gen) >>> 2);
+    } catch (err) {
+      this.tx.abort();
+      throw err;
+    } finally {
+      this.tx.wunlock();
+    }
+  }
+
+  /**
+   * Drop a pin taken by open(); the last pin of an unlinked inode frees it. META write.
+   * @param {number} ino
+   * @param {number} gen
+   */
+  close(ino, gen) {
+    this.tx.withWrite(() => this.pins.unpin(ino, gen));
+  }
+
+  /**
+   * Copy up to `len` bytes at file offset `pos` into dst[dstOff..]. The inode must be
+   * pinned (open). Stripe read lock. Returns the byte count (0 at or past the end).
+   * @param {number} ino
+   * @param {number} gen
+   * @param {Uint8Array} dst
+   * @param {number} dstOff
+   * @param {number} len
+   * @param {number} pos
+   * @param {(dstOff: number, poolOffset: number, n: number) => void} [copyOut] does the
+   *   copy instead of dst.set (a faster engine path, e.g. wasm memory.copy)
+   */
+  read(ino, gen, dst, dstOff, len, pos, copyOut) {
+    const stripe = this.stripe(ino);
+    this.locks.readLock(stripe);
+    try {
+      this.v.ensure();
+      const w = this.inodes.ib(ino) >>> 2;
+      const size = this.v.u32[w + L.I_SIZE];
+      if (pos >= size || len <= 0) return 0;
+      const n = Math.min(len, size - pos);
+      const ext = this.extent(ino, w, size);
+      if (n >= L.BULK_COPY) this.copyBegin();
+      const at = ext + pos;
+      if (n > LONG_COPY) {
+        inPieces(this.locks, n, (d, c) => {
+          if (copyOut) copyOut(dstOff + d, at + d, c);
+          else dst.set(this.v.u8.subarray(at + d, at + d + c), dstOff + d);
+        });
+      } else if (copyOut) {
+        copyOut(dstOff, at, n);
+      } else {
+        dst.set(this.v.u8.subarray(at, at + n), dstOff);
+      }
+      if (n >= L.BULK_COPY) this.copyEnd();
+      return n;
+    } finally {
+      this.locks.readUnlock(stripe);
+    }
+  }
+
+  /**
+   * Write src[srcOff, srcOff+len) at file offset `pos` (at the end if `append`),
+   * zero-filling any gap. The inode must be pinned. Stripe write lock (META only
+   * for allocation). Returns the offset just past the written bytes.
+   * @throws {PoolError} ENOSPC (nothing written), EFBIG
+   */
+  write(ino, gen, src, srcOff, len, pos, append) {
+    if (len === 0) return pos; // POSIX: writing nothing changes nothing, not even the size
+    try {
+      return this._write(ino, src, srcOff, len, pos, append, true);
+    } catch (e) {
+      if (e !== NEED_COMPACTION) throw e;
+    }
+    this.compactor.compact();
+    return this._write(ino, src, srcOff, len, pos, append, false);
+  }
+
+  _write(ino, src, srcOff, len, pos, append, mayCompact) {
+    const stripe = this.stripe(ino);
+    this.locks.writeLock(stripe);
+    try {
+      this.v.ensure();
+      const w = this.inodes.ib(ino) >>> 2;
+      const size = this.v.u32[w + L.I_SIZE];
+      if (append) pos = size;
+      const end = pos + len;
+      if (end > MAX_FILE) fail("EFBIG", `file would be ${end} bytes`);
+      if (end > this.v.u32[w + L.I_CAP]) this._reserve(ino, end, size, false, mayCompact);
+      const ext = this.extent(ino, w, end);
+      this.tx.hook();
+      const from = Math.min(pos, size);
+      this.tx.wrote(ext + from, end - from);
+      this.tx.wrote((w + L.I_SIZE) * 4, 4);
+      if (pos > size) this.v.u8.fill(0, ext + size, ext + pos);
+      if (len >= L.BULK_COPY) this.copyBegin();
+      if (len > LONG_COPY) {
+        inPieces(this.locks, len, (d, c) => this.v.u8.set(src.subarray(srcOff + d, srcOff + d + c), ext + pos + d));
+      } else {
+        this.v.u8.set(src.subarray(srcOff, srcOff + len), ext + pos);
+      }
+      if (len >= L.BULK_COPY) this.copyEnd();
+      if (end > size) Atomics.store(this.v.u32, w + L.I_SIZE, end);
+      this.tx.hook();
+      this.inodes.touch(w * 4, true, true);
+      return end;
+    } finally {
+      this.locks.writeUnlock(stripe);
+    }
+  }
+
+  /**
+   * Set the size of file (ino, gen) in bytes, zero-filling growth. Pins the inode for
+   * the call, so a path-based truncate is safe against a concurrent unlink.
+   * @throws {PoolError} ENOENT, EISDIR, EINVAL, ENOSPC (size unchanged), EFBIG
+   */
+  truncate(ino, gen, newSize) {
+    if (!(newSize >= 0) || newSize !== Math.floor(newSize)) fail("EINVAL", `bad size ${newSize}`);
+    if (newSize > MAX_FILE) fail("EFBIG", `size ${newSize} is too large`);
+    this.tx.wlock();
+    try {
+      const w = this.inodes.live(ino, gen) >>> 2;
+      const mode = this.v.u32[w + L.I_MODE];
+      if (isDirMode(mode)) fail("EISDIR", `inode ${ino} is a directory`);
+      if (!isRegMode(mode)) fail("EINVAL", `inode ${ino} is not a regular file`);
+      this.pins.pin(ino, gen, w);
+    } catch (err) {
+      this.tx.abort();
+      throw err;
+    } finally {
+      this.tx.wunlock();
+    }
+    try {
+      try {
+        this._truncate(ino, newSize, true);
+      } catch (e) {
+        if (e !== NEED_COMPACTION) throw e;
+        this.compactor.compact();
+        this._truncate(ino, newSize, false);
+      }
+    } finally {
+      this.close(ino, gen);
+    }
+  }
+
+  _truncate(ino, newSize, mayCompact) {
+    const stripe = this.stripe(ino);
+    this.locks.writeLock(stripe);
+    try {
+      this.v.ensure();
+      const w = this.inodes.ib(ino) >>> 2;
+      const size = this.v.u32[w + L.I_SIZE];
+      if (newSize > size) {
+        if (newSize > this.v.u32[w + L.I_CAP]) this._reserve(ino, newSize, size, true, mayCompact);
+        const ext = this.v.u32[w + L.I_EXTENT];
+        this.tx.wrote(ext + size, newSize - size);
+        this.v.u8.fill(0, ext + size, ext + newSize);
+      }
+      this.tx.wrote((w + L.I_SIZE) * 4, 4);
+      Atomics.store(this.v.u32, w + L.I_SIZE, newSize);
+      const cap = this.v.u32[w + L.I_CAP];
+      // Give back slack above an eighth of the new size (in place: no copy).
+      const slack = cap - newSize;
+      if (newSize < size && (newSize === 0 ? cap > 0 : slack > 4096 && slack > newSize / 8)) {
+        this.tx.wlock();
+        try {
+          const ext = this.v.u32[w + L.I_EXTENT];
+          if (newSize === 0) {
+            this.heap.free(ext - L.HDR);
+            this.tx.st(w + L.I_EXTENT, 0);
+            this.tx.st(w + L.I_CAP, 0);
+          } else {
+            const nb = this.heap.shrinkInPlace(ext - L.HDR, blockFor(newSize));
+            this.tx.st(w + L.I_CAP, nb - L.HDR - L.FTR);
+          }
+        } catch (err) {
+          this.tx.abort();
+          throw err;
+        } finally {
+          this.tx.wunlock();
+        }
+      }
+      this.inodes.touch(w * 4, true, true);
+    } finally {
+      this.locks.writeUnlock(stripe);
+    }
+  }
+
+  /**
+   * Make inode's extent hold at least `need` bytes, keeping `size` bytes of content.
+   * Stripe write lock held; takes META. Grows in place when the next block is free
+   * (or the Memory can grow behind it); otherwise moves, copying outside META.
+   */
+  _reserve(ino, need, size, exact, mayCompact) {
+    const u32 = this.v.u32;
+    this.tx.wlock();
+    let from = 0;
+    let to = 0;
+    let w;
+    try {
+      w = this.inodes.ib(ino) >>> 2;
+      const ext = u32[w + L.I_EXTENT];
+      const cap = u32[w + L.I_CAP];
+      // Headroom of a quarter keeps appends amortised O(1) without much slack.
+      const want = exact ? need : Math.min(MAX_FILE, Math.max(need, cap + Math.floor(cap / 4)));
+      if (ext) {
+        const q = this.heap.growInPlace(ext - L.HDR, blockFor(need), blockFor(want), size, mayCompact);
+        if (q) {
+          this.tx.st(w + L.I_EXTENT, q + L.HDR);
+          this.tx.st(w + L.I_CAP, this.heap.bsize(q) - L.HDR - L.FTR);
+          return;
+        }
+      }
+      let p = 0;
+      if (ext && size >= BIG_FILE && !exact) {
+        // A big file that cannot grow where it is would soon be boxed in again by
+        // its neighbours (two files growing side by side keep moving each other).
+        // Move it, with room to double, into the middle of the largest free block,
+        // so that it and whatever precedes the hole can both go on growing in place.
+        const roomy = blockFor(Math.min(MAX_FILE, Math.max(need, cap * 2)));
+        const big = this.heap.largestFree();
+        const bsize = big ? this.heap.bsize(big) : 0;
+        if (bsize >= 2 * roomy + L.MIN_BLOCK) {
+          // Mid-way: the block before the hole keeps half of it to grow into.
+          const off = Math.max(L.MIN_BLOCK, Math.floor((bsize - roomy) / 16) * 8);
+          p = this.heap.takeFreeAt(big, off, roomy, L.K_DATA);
+        } else if (bsize >= roomy) {
+          p = this.heap.takeFree(big, roomy, L.K_DATA);
+        }
+      }
+      if (!p) p = this.heap.alloc(want, L.K_DATA, mayCompact);
+      if (!p && want > need) p = this.heap.alloc(need, L.K_DATA, mayCompact);
+      if (!p && mayCompact) {
+        // No free block fits. If free space is plentiful (or the pool cannot grow
+        // enough), the cause is fragmentation: compact, then try again.
+        if (this.heap.fragmented(blockFor(need))) throw NEED_COMPACTION;
+        p = this.heap.alloc(want, L.K_DATA) || (want > need && this.heap.alloc(need, L.K_DATA));
+      }
+      if (!p) fail("ENOSPC", `no room for ${need} bytes (pool maximum ${this.v.maxBytes} bytes)`);
+      to = p + L.HDR;
+      if (!ext || size === 0) {
+        if (ext) this.heap.free(ext - L.HDR);
+        this.tx.st(w + L.I_EXTENT, to);
+        this.tx.st(w + L.I_CAP, this.heap.bsize(p) - L.HDR - L.FTR);
+        return;
+      }
+      if (size <= SMALL_MOVE) {
+        this.tx.wrote(to, size);
+        this.v.u8.copyWithin(to, ext, ext + size); // into a fresh block: no undo needed
+        this.heap.free(ext - L.HDR);
+        this.tx.st(w + L.I_EXTENT, to);
+        this.tx.st(w + L.I_CAP, this.heap.bsize(p) - L.HDR - L.FTR);
+        return;
+      }
+      from = ext;
+      // Claimed by this inode while we copy outside META; our slot names the inode
+      // so that the block is given back if we die copying.
+      this.tx.st(w + L.I_MOVING, to);
+      this.tx.st(this.locks.sw + L.S_MOVE_INO, ino);
+    } catch (err) {
+      this.tx.abort();
+      throw err;
+    } finally {
+      this.tx.wunlock();
+    }
+    // Bulk copy under the stripe lock only: other files' I/O goes on meanwhile.
+    this.v.ensure();
+    this.copyBegin();
+    this.tx.wrote(to, size);
+    try {
+      inPieces(this.locks, size, (d, c) => {
+        this.tx.hook();
+        this.v.u8.copyWithin(to + d, from + d, from + d + c);
+      });
+    } finally {
+      if (!this.tx.dead) this.copyEnd();
+    }
+    this.tx.wlock();
+    try {
+      this.tx.st(w + L.I_MOVING, 0);
+      this.tx.st(this.locks.sw + L.S_MOVE_INO, 0);
+      this.heap.free(from - L.HDR);
+      this.tx.st(w + L.I_EXTENT, to);
+      this.tx.st(w + L.I_CAP, this.heap.bsize(to - L.HDR) - L.HDR - L.FTR);
+    } catch (err) {
+      this.tx.abort();
+      throw err;
+    } finally {
+      this.tx.wunlock();
+    }
+  }
+
+  /**
+   * The extent of inode `ino` (record at word w), checked to hold `bytes` inside the heap, so a
+   * corrupt inode gives EIO instead of reading or writing another file's data.
+   */
+  extent(ino, w, bytes) {
+    const ext = this.v.u32[w + L.I_EXTENT];
+    const cap = this.v.u32[w + L.I_CAP];
+    if (bytes > cap || (cap && (ext < this.v.u32[L.SB_HEAP_START] || ext + cap > this.v.heapEnd))) {
+      fail("EIO", `inode ${ino} has a corrupt extent (run Pool.check() for details)`);
+    }
+    return ext;
+  }
+
+  /** Count a bulk copy in progress (COPIERS) and keep COPY_PEAK. No lock needed. */
+  copyBegin() {
+    const now = Atomics.add(this.v.i32, L.SB_COPIERS, 1) + 1;
+    for (let peak = Atomics.load(this.v.i32, L.SB_COPY_PEAK); now > peak;) {
+      const seen = Atomics.compareExchange(this.v.i32, L.SB_COPY_PEAK, peak, now);
+      if (seen === peak) break;
+      peak = seen;
+    }
+  }
+
+  copyEnd() {
+    Atomics.sub(this.v.i32, L.SB_COPIERS, 1);
+  }
+}

@@ -1,0 +1,66 @@
+// jsglue/pool/views.js — this instance's typed-array views of the pool's Memory, and the
+// checks that a Memory is a pool. Views go stale when another instance grows the Memory;
+// ensure() renews them and is called after taking any pool lock.
+import { L } from "../layout.js";
+import { fail, describe } from "../errors.js";
+
+const isSab = (b) => Object.prototype.toString.call(b) === "[object SharedArrayBuffer]";
+
+/**
+ * Check that `memory` is a shared WebAssembly.Memory.
+ * @param {any} memory
+ * @throws {import("../errors.js").PoolError} EINVAL (TypeError for Python) otherwise
+ */
+export function checkMemory(memory) {
+  const isMem = memory && typeof memory === "object" && typeof memory.grow === "function" &&
+    Object.prototype.toString.call(memory) === "[object WebAssembly.Memory]";
+  if (!isMem) {
+    fail("EINVAL", `expected a shared WebAssembly.Memory, got ${describe(memory)}`, "TypeError");
+  }
+  if (!isSab(memory.buffer)) {
+    fail("EINVAL", "the WebAssembly.Memory is not shared (create it with shared: true)");
+  }
+}
+
+/** Views of one pool Memory: u8, u32, i32 and f64 over the whole buffer. */
+export class Views {
+  /**
+   * @param {WebAssembly.Memory} memory a shared Memory (checked by the caller)
+   * @param {import("../locks.js").Locks} locks this instance's lock helper; its i32 view
+   *   is kept current too
+   */
+  constructor(memory, locks) {
+    this.memory = memory;
+    this.locks = locks;
+    /** @type {Uint8Array} */ this.u8 = null;
+    /** @type {Uint32Array} */ this.u32 = null;
+    /** @type {Int32Array} */ this.i32 = null;
+    /** @type {Float64Array} */ this.f64 = null;
+    this.refresh();
+  }
+
+  /** Renew every view over the Memory's current buffer. */
+  refresh() {
+    const buf = this.memory.buffer;
+    this.u8 = new Uint8Array(buf);
+    this.u32 = new Uint32Array(buf);
+    this.i32 = new Int32Array(buf);
+    this.f64 = new Float64Array(buf);
+    this.locks.i32 = this.i32;
+  }
+
+  /** Renew the views if another instance grew the heap. Call after taking a lock. */
+  ensure() {
+    if (Atomics.load(this.u32, L.SB_HEAP_PAGES) * L.PAGE > this.u8.length) this.refresh();
+  }
+
+  /** Byte offset just past the heap (= the Memory's size after every completed grow). */
+  get heapEnd() {
+    return this.u32[L.SB_HEAP_PAGES] * L.PAGE;
+  }
+
+  /** The most bytes the Memory may grow to. */
+  get maxBytes() {
+    return this.u32[L.SB_MAX_PAGES] * L.PAGE;
+  }
+}
