@@ -140,7 +140,7 @@ def run(
     labels = list(roots)
     samples = {label: {c: [] for c, _, _ in CASES} for label in labels}
     for r in range(repeats):
-        order = labels[r % len(labels):] + labels[: r % len(labels)]
+        order = labels[r % len(labels) :] + labels[: r % len(labels)]
         for label in order:
             for case, rate in once(roots[label], files, size, big_mib).items():
                 samples[label][case].append(rate)
@@ -149,8 +149,13 @@ def run(
         for label, cases in samples.items()
     }
     return {
-        "params": {"files": files, "size": size, "big_mib": big_mib, "repeats": repeats,
-                   "roots": roots},
+        "params": {
+            "files": files,
+            "size": size,
+            "big_mib": big_mib,
+            "repeats": repeats,
+            "roots": roots,
+        },
         "labels": labels,
         "samples": samples,
         "median": median,
@@ -165,8 +170,11 @@ def table(
     labels = result["labels"]
     med = result["median"]
     p = result["params"]
-    head = ["case", *[f"{label}" for label in labels],
-            *[f"{subject} ÷ {a}" for a in against if a in med and subject in med]]
+    head = [
+        "case",
+        *[f"{label}" for label in labels],
+        *[f"{subject} ÷ {a}" for a in against if a in med and subject in med],
+    ]
     lines = ["| " + " | ".join(head) + " |", "|---" + "|---:" * (len(head) - 1) + "|"]
     for case, unit, what in CASES:
         if case in ("create", "stat", "read", "unlink"):

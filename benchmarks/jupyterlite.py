@@ -62,27 +62,40 @@ print("{marker} " + json.dumps(result))
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--quick", action="store_true", help="small sizes, one repetition")
     ap.add_argument("--files", type=int, default=500, help="small files per repetition")
     ap.add_argument("--size", type=int, default=4096, help="bytes per small file")
     ap.add_argument("--big-mib", type=int, default=16, help="MiB of the sequential file")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--timeout", type=float, default=1200, help="seconds for the page")
-    ap.add_argument("--wait-quiet", type=float, default=60,
-                    help="wait up to this long for other processes to leave the CPUs")
+    ap.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=60,
+        help="wait up to this long for other processes to leave the CPUs",
+    )
     args = ap.parse_args()
     if args.quick:
         args.files, args.big_mib, args.repeats = 100, 2, 1
 
-    subprocess.run(["bash", str(ROOT / "scripts" / "jupyterlite.sh")], cwd=ROOT, check=True,
-                   stdout=sys.stderr)
+    subprocess.run(
+        ["bash", str(ROOT / "scripts" / "jupyterlite.sh")], cwd=ROOT, check=True, stdout=sys.stderr
+    )
     load_before = chrome.wait_quiet(args.wait_quiet)
     server, url = serve.start_server()
-    code = textwrap.dedent(KERNEL_CODE).strip().format(
-        files=args.files, size=args.size, big_mib=args.big_mib, repeats=args.repeats,
-        marker=MARKER,
+    code = (
+        textwrap.dedent(KERNEL_CODE)
+        .strip()
+        .format(
+            files=args.files,
+            size=args.size,
+            big_mib=args.big_mib,
+            repeats=args.repeats,
+            marker=MARKER,
+        )
     )
     started = time.time()
     try:
@@ -96,14 +109,16 @@ def main() -> int:
         print(drive.format_cells(cells), file=sys.stderr)
         print("[jupyterlite] the benchmark did not finish in the kernel", file=sys.stderr)
         return 1
-    result = json.loads(lines[-1][len(MARKER) + 1:])
+    result = json.loads(lines[-1][len(MARKER) + 1 :])
     if not result["isolated"] or result["check"]:
-        print(f"[jupyterlite] isolated={result['isolated']} check={result['check']}",
-              file=sys.stderr)
+        print(
+            f"[jupyterlite] isolated={result['isolated']} check={result['check']}", file=sys.stderr
+        )
         return 1
 
-    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
-                          capture_output=True, text=True).stdout.strip()
+    head = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
     result["machine"] = {
         "cpus": os.cpu_count(),
         "cpu": chrome.cpu_model(),
@@ -129,8 +144,10 @@ def main() -> int:
     print(table)
     print()
     print(note)
-    print(f"[jupyterlite] wrote {RESULTS.relative_to(ROOT)}/raw-jupyterlite.json, "
-          "table-drivefs.md", file=sys.stderr)
+    print(
+        f"[jupyterlite] wrote {RESULTS.relative_to(ROOT)}/raw-jupyterlite.json, table-drivefs.md",
+        file=sys.stderr,
+    )
     return 0
 
 

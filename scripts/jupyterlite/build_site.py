@@ -130,10 +130,15 @@ def _is_build_state(p: Path) -> bool:
 def jupyter_lite_build() -> None:
     jupyter = Path(sys.executable).parent / "jupyter"
     cmd = [
-        str(jupyter), "lite", "build",
-        "--lite-dir", str(SRC),
-        "--output-dir", str(OUT),
-        "--contents", str(SRC / "files"),
+        str(jupyter),
+        "lite",
+        "build",
+        "--lite-dir",
+        str(SRC),
+        "--output-dir",
+        str(OUT),
+        "--contents",
+        str(SRC / "files"),
         "--no-sourcemaps",
     ]
     log("$ " + " ".join(cmd))
@@ -151,8 +156,10 @@ def jupyter_lite_build() -> None:
 # settles a little later: the worker writes the answer before it changes the word waited
 # on (the length) or is one tight copy loop from finishing it (the text).
 COINCIDENT_WAIT = re.compile(r"(\w+)=\((\w+),(\w+)\)=>\2\?(\w+)\(\3,0\):")
-COINCIDENT_FIX = (r"\1=(\2,\3)=>\2?/*xmfs:sync-waitAsync*/((w)=>w.async===false?"
-                  r"{value:new Promise(ok=>setTimeout(ok,10))}:w)(\4(\3,0)):")
+COINCIDENT_FIX = (
+    r"\1=(\2,\3)=>\2?/*xmfs:sync-waitAsync*/((w)=>w.async===false?"
+    r"{value:new Promise(ok=>setTimeout(ok,10))}:w)(\4(\3,0)):"
+)
 COINCIDENT_MARK = "/*xmfs:sync-waitAsync*/"
 
 
@@ -191,8 +198,9 @@ def check_site(wheel: Path) -> None:
     else:
         index = json.loads((OUT / "pypi" / "all.json").read_text())
         for name, whl in [(make_dist.OUR_NAME, wheel.name), ("comm", None)]:
-            files = [a["filename"] for r in index.get(name, {}).get("releases", {}).values()
-                     for a in r]
+            files = [
+                a["filename"] for r in index.get(name, {}).get("releases", {}).values() for a in r
+            ]
             if not files or (whl and whl not in files):
                 problems.append(f"pypi/all.json does not offer {whl or name} ({files})")
         served = OUT / "pypi" / wheel.name
@@ -212,8 +220,9 @@ def check_site(wheel: Path) -> None:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--force", action="store_true", help="rebuild even if nothing changed")
     args = ap.parse_args()
     t0 = time.monotonic()

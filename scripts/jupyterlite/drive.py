@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 
 os.environ.setdefault("SE_OFFLINE", "true")  # selenium-manager must not go online
 
-from selenium import webdriver  # noqa: E402
-from selenium.webdriver.chrome.options import Options  # noqa: E402
-from selenium.webdriver.chrome.service import Service  # noqa: E402
-from selenium.webdriver.common.by import By  # noqa: E402
+from selenium import webdriver
+from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -95,8 +95,12 @@ class LiteBrowser:
                 raise FileNotFoundError(f"{path} missing: run `bash scripts/setup.sh`")
         options = Options()
         options.binary_location = CHROMIUM
-        for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
-                     f"--window-size={window}"):
+        for flag in (
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-dev-shm-usage",
+            f"--window-size={window}",
+        ):
             options.add_argument(flag)
         options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
         self.driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
@@ -118,8 +122,9 @@ class LiteBrowser:
             [("kernel", "python"), ("toolbar", "1"), *(("code", c) for c in cells)]
         )
         self.driver.get(f"{base_url}/repl/index.html?{query}")
-        return self._wait_cells(".jp-CodeConsole", ".jp-CodeConsole-content .jp-CodeCell",
-                                len(cells), timeout)
+        return self._wait_cells(
+            ".jp-CodeConsole", ".jp-CodeConsole-content .jp-CodeCell", len(cells), timeout
+        )
 
     def notebook(self, base_url: str, path: str, timeout: float = 300) -> list[Cell]:
         """Open notebook ``path`` of the site's contents in the Notebook app, choose
@@ -128,7 +133,8 @@ class LiteBrowser:
         self.driver.get(f"{base_url}/notebooks/index.html?{query}")
         count = self._wait(
             "return document.querySelectorAll('.jp-Notebook .jp-CodeCell').length",
-            60, f"notebook {path} did not show its cells",
+            60,
+            f"notebook {path} did not show its cells",
         )
         # Cells chosen to run while the kernel still starts wait for it in its queue.
         self._menu("Run", "Run All Cells")
@@ -139,8 +145,9 @@ class LiteBrowser:
         every code cell ran again (a count above those of ``previous``) or one failed."""
         after = max((c.number or 0) for c in previous)
         self._menu("Run", "Run All Cells")
-        return self._wait_cells(".jp-Notebook", ".jp-Notebook .jp-CodeCell", len(previous),
-                                timeout, after)
+        return self._wait_cells(
+            ".jp-Notebook", ".jp-Notebook .jp-CodeCell", len(previous), timeout, after
+        )
 
     def browser_log(self) -> list[str]:
         return [e["message"] for e in self.driver.get_log("browser")]

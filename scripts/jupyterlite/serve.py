@@ -87,12 +87,14 @@ def start_server(site: Path = SITE, isolate: bool = True) -> tuple[ThreadingHTTP
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--dir", type=Path, default=SITE, help="the built site (build/jupyterlite)")
     ap.add_argument("--port", type=int, default=8000, help="port on 127.0.0.1 (0: any)")
-    ap.add_argument("--no-isolation", action="store_true",
-                    help="leave out the COOP/COEP/CORP headers")
+    ap.add_argument(
+        "--no-isolation", action="store_true", help="leave out the COOP/COEP/CORP headers"
+    )
     ap.add_argument("--quiet", action="store_true", help="do not log requests")
     args = ap.parse_args()
     server = make_server(args.dir, args.port, not args.no_isolation, not args.quiet)

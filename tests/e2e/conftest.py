@@ -39,7 +39,10 @@ def lite_site() -> Path:
     """build/jupyterlite, built (or found up to date) by scripts/jupyterlite.sh."""
     proc = subprocess.run(
         ["bash", str(ROOT / "scripts" / "jupyterlite.sh")],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
         stdin=subprocess.DEVNULL,
     )
     if proc.returncode != 0:

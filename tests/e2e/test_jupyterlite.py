@@ -30,7 +30,7 @@ def _result(cells, marker: str) -> dict:
     for cell in cells:
         for line in cell.text.splitlines():
             if line.startswith(marker + " "):
-                return json.loads(line[len(marker) + 1:])
+                return json.loads(line[len(marker) + 1 :])
     raise AssertionError(f"no {marker} line in the output:\n{format_cells(cells)}")
 
 
@@ -121,8 +121,10 @@ AFTER_RELOAD = """
 def test_repl_pool_workers_and_drive_copies(lite_url, lite_browser):
     cells = lite_browser.repl(
         lite_url,
-        ["%pip install pyodide-extmemfs",
-         *_cells(SETUP, DRIVE_TO_SHARED, WORKERS, SHARED_TO_DRIVE)],
+        [
+            "%pip install pyodide-extmemfs",
+            *_cells(SETUP, DRIVE_TO_SHARED, WORKERS, SHARED_TO_DRIVE),
+        ],
     )
     r = _result(cells, "E2E-RESULT")
     assert r["isolated"] is True
