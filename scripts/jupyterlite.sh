@@ -50,8 +50,9 @@ if [[ ! -f node_modules/pyodide/pyodide-lock.json || ! -x .venv/bin/python \
     bash scripts/setup.sh --node-only
 else
     wheel="$(ls build/dist/pyodide_extmemfs-*.whl 2>/dev/null | head -1 || true)"
-    if [[ -z "$wheel" ]] || [[ -n "$(find jsglue pyodide_extmemfs pyproject.toml -newer "$wheel" \
-            -type f -not -path '*/__pycache__/*' 2>/dev/null | head -1)" ]]; then
+    sources=(jsglue pyodide_extmemfs pyproject.toml scripts/hatch_build.py)
+    if [[ -z "$wheel" ]] || [[ -n "$(find "${sources[@]}" -newer "$wheel" -type f \
+            -not -path '*/__pycache__/*' 2>/dev/null | head -1)" ]]; then
         log "sources changed since the wheel was built: make_dist.py --wheel-only"
         MAKE_DIST_QUIET=1 .venv/bin/python scripts/make_dist.py --wheel-only
     fi
