@@ -9,6 +9,9 @@
 #   bash benchmarks/run.sh --quick    small sizes, one repetition (to try it out)
 #   bash benchmarks/run.sh --no-zenfs leave the ZenFS peer out
 #   bash benchmarks/run.sh --no-persist leave the persistence benchmark out
+#   bash benchmarks/run.sh --jupyterlite  the DriveFS comparison instead: /drive vs /tmp
+#                                     vs the pool in a JupyterLite kernel (jupyterlite.py;
+#                                     writes results/raw-jupyterlite.json, table-drivefs.md)
 #
 # Env: EXTMEMFS_NODES   node versions to run (default "20,24", see scripts/node_versions.sh)
 #
@@ -35,6 +38,7 @@ log() { echo "[run] $*" >&2; }
 
 node_run=1
 chrome_run=0
+lite_run=0
 quick=()
 zenfs=1
 persist=1
@@ -45,7 +49,8 @@ for a in "$@"; do
         --all) node_run=1; chrome_run=1 ;;
         --quick) quick=(--quick) ;;
         --no-zenfs) zenfs=0 ;;
-        -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+        --jupyterlite) node_run=0; chrome_run=0; lite_run=1; zenfs=0 ;;
+        -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
         *) log "unknown option $a"; exit 2 ;;
     esac
 done
@@ -127,6 +132,11 @@ if (( chrome_run )) && (( status == 0 )); then
         .venv/bin/python "$HERE/persist_chrome.py" "${sizes[@]}" \
             --json "$HERE/results/persist-chrome.json" || status=$?
     fi
+fi
+if (( lite_run )); then
+    .venv/bin/python "$HERE/jupyterlite.py" "${quick[@]}" || status=$?
+    (( status == 0 )) || log "benchmark run FAILED (exit $status)"
+    exit "$status"
 fi
 if (( status != 0 )); then
     log "benchmark run FAILED (exit $status)"

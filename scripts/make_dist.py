@@ -275,6 +275,67 @@ def write_lock(lock: dict) -> None:
     tmp.replace(out)
 
 
+# --- JupyterLite: a Pyodide distribution for the jupyterlite-pyodide-kernel -------------
+# Used by scripts/jupyterlite/build_site.py (scripts/jupyterlite.sh). The kernel loads
+# micropip, then piplite-installs ipykernel, comm, pyodide-kernel, jedi and ipython: those
+# in Pyodide's lock (with their dependencies) must be wheels of the distribution; comm is
+# not in the lock, so it is served from the site's pypi/ folder (piplite's index). Our own
+# package is deliberately NOT put in this lock: `%pip install pyodide-extmemfs` then goes
+# through piplite's index, as it does on a user's site.
+LITE_LOCK_ROOTS = ["micropip", "ipython", "jedi"]
+LITE_PIPLITE_WHEELS = {"comm": "0.2.3"}
+
+
+def _norm(name: str) -> str:
+    return "".join("-" if c in "_." else c for c in name.lower())
+
+
+def lite_lock_closure(lock: dict, roots: list[str] = LITE_LOCK_ROOTS) -> list[str]:
+    """Lock keys of ``roots`` and everything they depend on (names normalized as pip does)."""
+    keys = {_norm(k): k for k in lock["packages"]}
+    seen: set[str] = set()
+    todo = list(roots)
+    while todo:
+        key = keys[_norm(todo.pop())]
+        if key not in seen:
+            seen.add(key)
+            todo.extend(lock["packages"][key]["depends"])
+    return sorted(seen)
+
+
+def make_lite_dist(dest: Path) -> list[Path]:
+    """Write a Pyodide distribution for the JupyterLite kernel into ``dest``: the core of
+    node_modules/pyodide and the wheels of lite_lock_closure() with their lock entries
+    rewritten (other wheels are removed). Returns the wheels of LITE_PIPLITE_WHEELS (in
+    CACHE) for the site's pypi/ folder. Idempotent; downloads are cached in CACHE."""
+    if not (PYODIDE_NPM / "pyodide-lock.json").exists():
+        sys.exit(f"[make_dist] {PYODIDE_NPM} is missing: run `npm ci` (scripts/setup.sh)")
+    dest.mkdir(parents=True, exist_ok=True)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    for src in sorted(PYODIDE_NPM.iterdir()):
+        if src.is_file() and src.name not in CORE_SKIP and src.name != "pyodide-lock.json":
+            copy_if_changed(src, dest / src.name)
+    lock = original_lock()
+    wanted = lite_lock_closure(lock)
+    for name in wanted:
+        entry = lock["packages"][name]
+        whl = cached_wheel(name, entry["version"])
+        copy_if_changed(whl, dest / whl.name)
+        entry["file_name"] = whl.name
+        entry["sha256"] = sha256_of(dest / whl.name)
+    held = {lock["packages"][n]["file_name"] for n in wanted}
+    for whl in dest.glob("*.whl"):
+        if whl.name not in held:
+            whl.unlink()
+    out = dest / "pyodide-lock.json"
+    text = json.dumps(lock, indent=1) + "\n"
+    if not out.exists() or out.read_text() != text:
+        out.write_text(text)
+    piplite = [cached_wheel(n, v) for n, v in LITE_PIPLITE_WHEELS.items()]
+    log(f"lite dist: {len(wanted)} wheels in {dest}; for piplite: {[w.name for w in piplite]}")
+    return piplite
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter

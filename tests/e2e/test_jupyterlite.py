@@ -1,0 +1,192 @@
+"""End to end in the JupyterLite site (scripts/jupyterlite.sh), headless Chromium.
+
+What a user does: `%pip install pyodide-extmemfs` in the Pyodide kernel (piplite finds
+the wheel the site serves), create a pool, mount it, run Workers(2) that read and write
+it, copy between the kernel's /drive (JupyterLite's DriveFS) and /shared with checksums,
+`pool.check() == []`; the example notebook, run as a whole; and, on a server without
+the isolation headers, the error that says why.
+
+Assertions are on what the kernel itself prints (a JSON line per page), never on worker
+output.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+from drive import format_cells
+
+
+def _cells(*sources: str) -> list[str]:
+    return [textwrap.dedent(s).strip() for s in sources]
+
+
+def _result(cells, marker: str) -> dict:
+    """The JSON the kernel printed after ``marker``; fails with the page's cells if a
+    cell raised or nothing was printed."""
+    for i, cell in enumerate(cells):
+        assert cell.error is None, f"cell {i} raised:\n{cell.error}\n{format_cells(cells)}"
+    for cell in cells:
+        for line in cell.text.splitlines():
+            if line.startswith(marker + " "):
+                return json.loads(line[len(marker) + 1 :])
+    raise AssertionError(f"no {marker} line in the output:\n{format_cells(cells)}")
+
+
+SETUP = """
+    import asyncio, hashlib, json, os, random, shutil
+    import js
+    import pyodide_extmemfs as xmfs
+
+    assert js.crossOriginIsolated, "the page is not cross-origin isolated"
+    pool = xmfs.create_pool("16MiB", "512MiB")
+    xmfs.mount(pool, "/shared")
+
+    def sha(path):
+        with open(path, "rb") as f:
+            return hashlib.sha256(f.read()).hexdigest()
+    print("mounted, layout", pool.stats()["layout_version"])
+"""
+
+DRIVE_TO_SHARED = """
+    rng = random.Random(13)
+    os.makedirs("/drive/e2e/in")
+    inputs = {}
+    for i in range(6):
+        data = rng.randbytes(1000 + 70_000 * i)
+        with open(f"/drive/e2e/in/blob{i}.bin", "wb") as f:
+            f.write(data)
+        inputs[f"blob{i}.bin"] = hashlib.sha256(data).hexdigest()
+    shutil.copytree("/drive/e2e/in", "/shared/in")
+    on_drive = {n: sha(f"/drive/e2e/in/{n}") for n in sorted(os.listdir("/drive/e2e/in"))}
+    copied = {n: sha(f"/shared/in/{n}") for n in sorted(os.listdir("/shared/in"))}
+    assert on_drive == copied == inputs, (on_drive, copied, inputs)
+    print("copied", len(copied), "files /drive -> /shared")
+"""
+
+WORKERS = """
+    def transform(name):
+        import hashlib, os
+        import pyodide_extmemfs as xmfs
+        with open(f"/shared/in/{name}", "rb") as f:
+            data = f.read()
+        os.makedirs("/shared/out", exist_ok=True)  # both workers race to make it
+        out = f"/shared/out/{name}.rev"
+        with open(out, "wb") as f:
+            f.write(data[::-1])
+        return xmfs.worker_index(), hashlib.sha256(data).hexdigest(), out
+
+    def unreverse_sha(path):
+        import hashlib
+        with open(path, "rb") as f:
+            return hashlib.sha256(f.read()[::-1]).hexdigest()
+
+    names = sorted(inputs)
+    async with xmfs.Workers(2, pool=pool, mount="/shared") as workers:
+        done = await workers.map(transform, names)
+        rechecked = await workers.map(unreverse_sha, [out for _, _, out in reversed(done)])
+    used = sorted({i for i, _, _ in done})
+    assert used == [0, 1], used
+    assert [s for _, s, _ in done] == [inputs[n] for n in names]
+    assert rechecked == [inputs[n] for n in reversed(names)]
+    for n in names:  # what the workers wrote, read here
+        with open(f"/shared/out/{n}.rev", "rb") as f:
+            assert hashlib.sha256(f.read()[::-1]).hexdigest() == inputs[n], n
+    print("workers", used, "wrote", len(done), "files")
+"""
+
+SHARED_TO_DRIVE = """
+    shutil.copytree("/shared/out", "/drive/e2e/out")
+    in_pool = {n: sha(f"/shared/out/{n}") for n in sorted(os.listdir("/shared/out"))}
+    saved = {n: sha(f"/drive/e2e/out/{n}") for n in sorted(os.listdir("/drive/e2e/out"))}
+    assert saved == in_pool, (saved, in_pool)
+    problems = pool.check()
+    print("E2E-RESULT " + json.dumps({
+        "isolated": bool(js.crossOriginIsolated), "inputs": inputs, "saved": saved,
+        "workers": used, "check": problems, "stats": pool.stats(),
+    }))
+"""
+
+AFTER_RELOAD = """
+    import hashlib, json, os
+    def sha(path):
+        with open(path, "rb") as f:
+            return hashlib.sha256(f.read()).hexdigest()
+    saved = {n: sha(f"/drive/e2e/out/{n}") for n in sorted(os.listdir("/drive/e2e/out"))}
+    print("E2E-AFTER " + json.dumps({"saved": saved, "shared": os.path.exists("/shared/in")}))
+"""
+
+
+def test_repl_pool_workers_and_drive_copies(lite_url, lite_browser):
+    cells = lite_browser.repl(
+        lite_url,
+        [
+            "%pip install pyodide-extmemfs",
+            *_cells(SETUP, DRIVE_TO_SHARED, WORKERS, SHARED_TO_DRIVE),
+        ],
+    )
+    r = _result(cells, "E2E-RESULT")
+    assert r["isolated"] is True
+    assert r["check"] == []
+    assert r["workers"] == [0, 1]
+    assert sorted(r["saved"]) == [f"blob{i}.bin.rev" for i in range(6)]
+    assert r["stats"]["files"] == 12  # 6 inputs + 6 outputs, all in the pool
+    assert len(set(r["inputs"].values())) == 6
+
+    # A new kernel (the page reloaded): /drive kept the results, /shared is gone.
+    after = _result(lite_browser.repl(lite_url, _cells(AFTER_RELOAD)), "E2E-AFTER")
+    assert after == {"saved": r["saved"], "shared": False}
+
+
+def _check_notebook_run(cells) -> None:
+    for i, cell in enumerate(cells):
+        assert cell.error is None, f"cell {i} raised:\n{cell.error}"
+        assert cell.executed, f"cell {i} did not run:\n{format_cells(cells)}"
+    text = "\n".join(c.text for c in cells)
+    assert "cross-origin isolated: True" in text
+    assert "words counted by the workers: 339985" in text, format_cells(cells)
+    assert text.count("pool.check(): []") == 2
+    # The benchmark table (rendered Markdown) has the /drive, /tmp and pool columns.
+    assert "pool ÷ /drive" in text and "pool ÷ /tmp" in text, format_cells(cells)
+
+
+def test_example_notebook_runs_and_runs_again(lite_url, lite_browser):
+    first = lite_browser.notebook(lite_url, "extmemfs.ipynb")
+    _check_notebook_run(first)
+    # Run ▸ Run All Cells once more in the same kernel: a new pool replaces the old one
+    # at /shared, the files in /drive are overwritten.
+    again = lite_browser.rerun_notebook(first)
+    _check_notebook_run(again)
+    assert min(c.number for c in again) > max(c.number for c in first)
+
+
+NO_ISOLATION = """
+    import json
+    import js
+    import pyodide_extmemfs as xmfs
+    try:
+        xmfs.create_pool("16MiB", "64MiB")
+    except RuntimeError as e:
+        error = str(e)
+    else:
+        error = None
+    print("E2E-NOISO " + json.dumps({
+        "isolated": bool(js.crossOriginIsolated),
+        "sab": hasattr(js, "SharedArrayBuffer"),
+        "error": error,
+    }))
+"""
+
+
+def test_without_isolation_headers_create_pool_explains(lite_url_plain, lite_browser):
+    cells = lite_browser.repl(
+        lite_url_plain, ["%pip install pyodide-extmemfs", *_cells(NO_ISOLATION)]
+    )
+    r = _result(cells, "E2E-NOISO")
+    assert r["isolated"] is False and r["sab"] is False
+    assert r["error"] is not None, "create_pool worked without SharedArrayBuffer?"
+    assert "SharedArrayBuffer" in r["error"]
+    assert "cross-origin isolated" in r["error"]
+    assert "Cross-Origin-Opener-Policy: same-origin" in r["error"]
+    assert "Cross-Origin-Embedder-Policy: require-corp" in r["error"]
