@@ -4,8 +4,11 @@
 // Lock words (word offsets from the lock's first word; see layout.js):
 //   STATE     0 = not write-held, -(slot+1) = write-held by instance slot `slot`.
 //   WNEXT     slot+1 of a writer waiting to enter, 0 = none. While it is set new
-//             readers stay out, so a stream of readers cannot starve a writer. One
-//             word naming one waiter: a killed waiter's mark is dropped by recovery.
+//             readers stay out, so a stream of readers cannot starve a writer, and
+//             other writers do not barge in ahead of it when the lock is released, so
+//             a waiter that is slow to wake (a page's main thread spins) gets its
+//             turn. One word naming one waiter: a killed waiter's mark is dropped by
+//             recovery.
 //   SEQ       a counter bumped by a release when SLEEPERS > 0. Sleepers wait on SEQ,
 //             never on STATE, so a release between "check" and "sleep" is never lost:
 //             the sleeper read SEQ before checking, and the release changed it.
@@ -81,6 +84,8 @@ export class Locks {
     /** Set by the crash test hook: the instance is dead and does nothing more. */
     this.dead = false;
     this._spins = 0;
+    /** @type {Int32Array | null} */
+    this._napWord = null;
   }
 
   /** Act as instance slot `slot` of generation `gen`. */
@@ -168,21 +173,31 @@ export class Locks {
     const i32 = this.i32;
     const w = base >> 2;
     const me = -this.id;
-    if (Atomics.compareExchange(i32, w + L.LK_STATE, 0, me) !== 0) {
+    const next = Atomics.load(i32, w + L.LK_WNEXT);
+    if ((next !== 0 && next !== this.id) || Atomics.compareExchange(i32, w + L.LK_STATE, 0, me) !== 0) {
       if (Atomics.load(i32, w + L.LK_STATE) === me) {
         throw new Error(`extmemfs: write lock @${base} taken twice by one instance`);
       }
-      for (;;) {
-        if (Atomics.compareExchange(i32, w + L.LK_STATE, 0, me) === 0) break;
-        if (Atomics.load(i32, w + L.LK_WNEXT) === 0) Atomics.compareExchange(i32, w + L.LK_WNEXT, 0, this.id);
-        Atomics.add(i32, w + L.LK_SLEEPERS, 1);
-        const seq = Atomics.load(i32, w + L.LK_SEQ);
-        const s = Atomics.load(i32, w + L.LK_STATE);
-        if (s !== 0) this._sleep(w, seq);
-        Atomics.sub(i32, w + L.LK_SLEEPERS, 1);
-        this._stalled(s < 0 ? -s - 1 : -1);
+      try {
+        for (;;) {
+          // A waiter named in WNEXT goes first: nobody else barges in when the lock is
+          // released, so a waiter that is slow to wake (a page's main thread, which
+          // spins) is not passed over again and again.
+          const nx = Atomics.load(i32, w + L.LK_WNEXT);
+          if ((nx === 0 || nx === this.id) && Atomics.compareExchange(i32, w + L.LK_STATE, 0, me) === 0) break;
+          if (nx === 0) Atomics.compareExchange(i32, w + L.LK_WNEXT, 0, this.id);
+          Atomics.add(i32, w + L.LK_SLEEPERS, 1);
+          const seq = Atomics.load(i32, w + L.LK_SEQ);
+          const s = Atomics.load(i32, w + L.LK_STATE);
+          const n2 = Atomics.load(i32, w + L.LK_WNEXT);
+          const deferring = n2 !== 0 && n2 !== this.id;
+          if (s !== 0 || deferring) this._sleep(w, seq);
+          Atomics.sub(i32, w + L.LK_SLEEPERS, 1);
+          this._stalled(s < 0 ? -s - 1 : deferring ? n2 - 1 : -1);
+        }
+      } finally {
+        Atomics.compareExchange(i32, w + L.LK_WNEXT, this.id, 0);
       }
-      Atomics.compareExchange(i32, w + L.LK_WNEXT, this.id, 0);
     }
     this.drain(base);
     this._spins = 0;
@@ -229,6 +244,30 @@ export class Locks {
   wake(w) {
     Atomics.add(this.i32, w + L.LK_SEQ, 1);
     Atomics.notify(this.i32, w + L.LK_SEQ);
+  }
+
+  /**
+   * True if someone waits for `base` (a writer named in WNEXT, or threads in the slow
+   * path): a long holder should hand the lock over between pieces of its work.
+   */
+  contended(base) {
+    const w = base >> 2;
+    return Atomics.load(this.i32, w + L.LK_WNEXT) !== 0 || Atomics.load(this.i32, w + L.LK_SLEEPERS) > 0;
+  }
+
+  /**
+   * Wait about `ms` milliseconds without holding anything (Atomics.wait where allowed,
+   * else a busy wait), bumping the heartbeat.
+   * @param {number} ms
+   */
+  nap(ms) {
+    this.pulse();
+    if (this.canBlock) {
+      if (!this._napWord) this._napWord = new Int32Array(new SharedArrayBuffer(4));
+      Atomics.wait(this._napWord, 0, 0, ms);
+    } else {
+      for (const t = Date.now(); Date.now() - t < ms;) pause(256);
+    }
   }
 
   /** True if this instance holds `base` for writing. */

@@ -3,16 +3,24 @@
 // Locks: a file's stripe lock (chosen by inode number) guards its content and its SIZE,
 // EXTENT and CAP: read holds it shared, write and truncate exclusively. META is taken
 // after the stripe, only to allocate or free (never the other way round). Bulk copies run
-// under the stripe only, so copies of different files proceed in parallel.
+// under the stripe only, so copies of different files proceed in parallel. A long copy
+// hands the stripe over between pieces when someone waits (PIECE); an extent move in
+// progress (I_MOVING) lets readers in but makes writers of that file wait until it is done.
 import { L } from "../layout.js";
 import { fail } from "../errors.js";
 import { MAX_FILE, blockFor } from "./heap.js";
 import { isDirMode, isRegMode } from "./inodes.js";
-import { BEAT_BYTES, inPieces } from "./txlog.js";
+
 
 const SMALL_MOVE = 65536; // extent moves below this copy under META (cheaper)
 const BIG_FILE = 1 << 20; // files at least this big move to the heap's end when they move
-const LONG_COPY = 4 * BEAT_BYTES; // reads and writes longer than this go in pieces
+/**
+ * Long copies (reads, writes, extent moves) go in pieces of this many bytes (well under a
+ * millisecond each); between two pieces the holder bumps its heartbeat and, if someone
+ * waits for the file's stripe, hands it over and takes it back, so that a small call
+ * waits about one piece, not the whole copy.
+ */
+const PIECE = 4 << 20;
 /** Thrown (never escapes this module) when an allocation should wait for a compaction. */
 const NEED_COMPACTION = { reason: "fragmented: compact and retry" };
 
@@ -88,29 +96,45 @@ export class Content {
     this.locks.readLock(stripe);
     try {
       this.v.ensure();
-      const w = this.inodes.ib(ino) >>> 2;
-      const size = this.v.u32[w + L.I_SIZE];
+      let w = this.inodes.ib(ino) >>> 2;
+      let size = this.v.u32[w + L.I_SIZE];
       if (pos >= size || len <= 0) return 0;
-      const n = Math.min(len, size - pos);
-      const ext = this.extent(ino, w, size);
-      if (n >= L.BULK_COPY) this.copyBegin();
-      const at = ext + pos;
-      if (n > LONG_COPY) {
-        inPieces(this.locks, n, (d, c) => {
-          if (copyOut) copyOut(dstOff + d, at + d, c);
-          else dst.set(this.v.u8.subarray(at + d, at + d + c), dstOff + d);
-        });
-      } else if (copyOut) {
-        copyOut(dstOff, at, n);
-      } else {
-        dst.set(this.v.u8.subarray(at, at + n), dstOff);
+      let n = Math.min(len, size - pos);
+      let ext = this.extent(ino, w, size);
+      const bulk = n >= L.BULK_COPY;
+      if (bulk) this.copyBegin();
+      try {
+        let done = 0;
+        while (done < n) {
+          const c = Math.min(PIECE, n - done);
+          const at = ext + pos + done;
+          if (copyOut) copyOut(dstOff + done, at, c);
+          else dst.set(this.v.u8.subarray(at, at + c), dstOff + done);
+          done += c;
+          if (done < n) {
+            this.locks.pulse();
+            if (this.locks.contended(stripe)) {
+              // Hand over; the file may have been written, truncated or moved meanwhile.
+              this.locks.readUnlock(stripe);
+              this.locks.readLock(stripe);
+              this.v.ensure();
+              w = this.inodes.ib(ino) >>> 2;
+              size = this.v.u32[w + L.I_SIZE];
+              if (pos + done >= size) break;
+              n = Math.min(n, size - pos);
+              ext = this.extent(ino, w, size);
+            }
+          }
+        }
+        return done;
+      } finally {
+        if (bulk) this.copyEnd();
       }
-      if (n >= L.BULK_COPY) this.copyEnd();
-      return n;
     } finally {
       this.locks.readUnlock(stripe);
     }
   }
+
 
   /**
    * Write src[srcOff, srcOff+len) at file offset `pos` (at the end if `append`),
@@ -131,29 +155,45 @@ export class Content {
 
   _write(ino, src, srcOff, len, pos, append, mayCompact) {
     const stripe = this.stripe(ino);
-    this.locks.writeLock(stripe);
+    let w = this._lockForWrite(ino, stripe);
     try {
-      this.v.ensure();
-      const w = this.inodes.ib(ino) >>> 2;
       const size = this.v.u32[w + L.I_SIZE];
       if (append) pos = size;
       const end = pos + len;
       if (end > MAX_FILE) fail("EFBIG", `file would be ${end} bytes`);
       if (end > this.v.u32[w + L.I_CAP]) this._reserve(ino, end, size, false, mayCompact);
-      const ext = this.extent(ino, w, end);
+      let ext = this.extent(ino, w, end);
       this.tx.hook();
       const from = Math.min(pos, size);
       this.tx.wrote(ext + from, end - from);
       this.tx.wrote((w + L.I_SIZE) * 4, 4);
       if (pos > size) this.v.u8.fill(0, ext + size, ext + pos);
-      if (len >= L.BULK_COPY) this.copyBegin();
-      if (len > LONG_COPY) {
-        inPieces(this.locks, len, (d, c) => this.v.u8.set(src.subarray(srcOff + d, srcOff + d + c), ext + pos + d));
-      } else {
-        this.v.u8.set(src.subarray(srcOff, srcOff + len), ext + pos);
+      const bulk = len >= L.BULK_COPY;
+      if (bulk) this.copyBegin();
+      try {
+        for (let done = 0; done < len;) {
+          const c = Math.min(PIECE, len - done);
+          this.v.u8.set(src.subarray(srcOff + done, srcOff + done + c), ext + pos + done);
+          done += c;
+          if (done < len) {
+            this.locks.pulse();
+            if (this.locks.contended(stripe)) {
+              // Hand over. Meanwhile the file may be truncated (and lose the room for
+              // the rest) or moved, or compacted: take room again and read the extent.
+              this.locks.writeUnlock(stripe);
+              w = this._lockForWrite(ino, stripe);
+              if (end > this.v.u32[w + L.I_CAP]) {
+                this._reserve(ino, end, this.v.u32[w + L.I_SIZE], false, false);
+              }
+              ext = this.extent(ino, w, end);
+              this.tx.wrote(ext + pos + done, len - done);
+            }
+          }
+        }
+      } finally {
+        if (bulk) this.copyEnd();
       }
-      if (len >= L.BULK_COPY) this.copyEnd();
-      if (end > size) Atomics.store(this.v.u32, w + L.I_SIZE, end);
+      if (end > this.v.u32[w + L.I_SIZE]) Atomics.store(this.v.u32, w + L.I_SIZE, end);
       this.tx.hook();
       this.inodes.touch(w * 4, true, true);
       return end;
@@ -161,6 +201,26 @@ export class Content {
       this.locks.writeUnlock(stripe);
     }
   }
+
+  /**
+   * Take the stripe of `ino` for changing its content: exclusively, and with no extent
+   * move of another instance in progress (a mover hands the stripe to readers between
+   * pieces; writers must not write into the old extent behind its copy, so they wait).
+   * @param {number} ino
+   * @param {number} stripe
+   * @returns {number} word index of the inode's record
+   */
+  _lockForWrite(ino, stripe) {
+    for (;;) {
+      this.locks.writeLock(stripe);
+      this.v.ensure();
+      const w = this.inodes.ib(ino) >>> 2;
+      if (this.v.u32[w + L.I_MOVING] === 0 || !isRegMode(this.v.u32[w + L.I_MODE])) return w;
+      this.locks.writeUnlock(stripe);
+      this.locks.nap(1);
+    }
+  }
+
 
   /**
    * Set the size of file (ino, gen) in bytes, zero-filling growth. Pins the inode for
@@ -198,10 +258,8 @@ export class Content {
 
   _truncate(ino, newSize, mayCompact) {
     const stripe = this.stripe(ino);
-    this.locks.writeLock(stripe);
+    const w = this._lockForWrite(ino, stripe);
     try {
-      this.v.ensure();
-      const w = this.inodes.ib(ino) >>> 2;
       const size = this.v.u32[w + L.I_SIZE];
       if (newSize > size) {
         if (newSize > this.v.u32[w + L.I_CAP]) this._reserve(ino, newSize, size, true, mayCompact);
@@ -247,8 +305,8 @@ export class Content {
   _reserve(ino, need, size, exact, mayCompact) {
     const u32 = this.v.u32;
     this.tx.wlock();
-    let from = 0;
-    let to = 0;
+    let from;
+    let to;
     let w;
     try {
       w = this.inodes.ib(ino) >>> 2;
@@ -316,15 +374,28 @@ export class Content {
     } finally {
       this.tx.wunlock();
     }
-    // Bulk copy under the stripe lock only: other files' I/O goes on meanwhile.
+    // Bulk copy under the stripe lock only: other files' I/O goes on meanwhile. Between
+    // pieces readers of this file may get in (they read the old extent, still whole);
+    // its writers wait for the move (I_MOVING, see _lockForWrite); compaction refuses.
     this.v.ensure();
     this.copyBegin();
     this.tx.wrote(to, size);
+    const stripe = this.stripe(ino);
     try {
-      inPieces(this.locks, size, (d, c) => {
+      for (let done = 0; done < size;) {
+        const c = Math.min(PIECE, size - done);
         this.tx.hook();
-        this.v.u8.copyWithin(to + d, from + d, from + d + c);
-      });
+        this.v.u8.copyWithin(to + done, from + done, from + done + c);
+        done += c;
+        if (done < size) {
+          this.locks.pulse();
+          if (this.locks.contended(stripe)) {
+            this.locks.writeUnlock(stripe);
+            this.locks.writeLock(stripe);
+            this.v.ensure();
+          }
+        }
+      }
     } finally {
       if (!this.tx.dead) this.copyEnd();
     }

@@ -45,31 +45,12 @@ export class Lookups {
     return ver;
   }
 
-  /**
-   * The current mode of (ino, gen), read without a lock; 0 if stale or untrusted.
-   * @param {number} ino
-   * @param {number} gen
-   */
-  mode(ino, gen) {
-    const u32 = this.v.u32;
-    const moves = Atomics.load(u32, L.SB_MOVES);
-    const k = ino >>> 10;
-    if (k >= Atomics.load(u32, L.SB_INODE_CHUNKS)) return 0;
-    const w = ((Atomics.load(u32, L.SB_CHUNK_DIR + k) + (ino & 1023) * L.INODE_BYTES) >>> 2);
-    if (w + 16 > this.v.bytes / 4) return 0;
-    const g = Atomics.load(u32, w + L.I_GEN);
-    const mode = Atomics.load(u32, w + L.I_MODE);
-    if (Atomics.load(u32, L.SB_MOVES) !== moves || g !== gen) return 0;
-    return mode;
-  }
-
   /** The cache entry of directory (dir, dirGen) if it is current, else undefined. */
   _current(dir, dirGen) {
     const d = this.dirs.get(dir);
     if (d === undefined) return undefined;
     if (d.gen !== dirGen || this.version(dir, dirGen) !== d.ver) {
-      this.count -= d.names.size;
-      this.dirs.delete(dir);
+      this._drop(dir, d);
       return undefined;
     }
     return d;
@@ -84,13 +65,39 @@ export class Lookups {
    * @returns {{ino: number, gen: number, mode: number} | null | undefined}
    */
   get(dir, dirGen, name) {
-    const d = this._current(dir, dirGen);
-    if (d === undefined) return undefined;
+    const d = this.dirs.get(dir);
+    if (d === undefined || d.gen !== dirGen) return undefined;
     const r = d.names.get(name);
     if (r === undefined) return undefined;
-    if (r === null) return null;
-    const mode = this.mode(r.ino, r.gen);
-    return mode ? { ino: r.ino, gen: r.gen, mode } : undefined;
+    // The directory's version and the inode's mode, in one window of MOVES.
+    const u32 = this.v.u32;
+    const moves = Atomics.load(u32, L.SB_MOVES);
+    const dw = this._record(dir);
+    if (dw < 0 || u32[dw + L.I_GEN] !== dirGen || Atomics.load(u32, dw + L.I_DVER) !== d.ver) {
+      if (Atomics.load(u32, L.SB_MOVES) === moves) this._drop(dir, d);
+      return undefined;
+    }
+    if (r === null) return Atomics.load(u32, L.SB_MOVES) === moves ? null : undefined;
+    const cw = this._record(r.ino);
+    if (cw < 0) return undefined;
+    const mode = u32[cw + L.I_MODE];
+    const gen = u32[cw + L.I_GEN];
+    if (Atomics.load(u32, L.SB_MOVES) !== moves || gen !== r.gen || mode === 0) return undefined;
+    return { ino: r.ino, gen, mode };
+  }
+
+  /** Word index of inode `ino`'s record, or -1 if this instance's views cannot tell. */
+  _record(ino) {
+    const u32 = this.v.u32;
+    const k = ino >>> 10;
+    if (k >= u32[L.SB_INODE_CHUNKS]) return -1;
+    const w = (u32[L.SB_CHUNK_DIR + k] + (ino & 1023) * L.INODE_BYTES) >>> 2;
+    return w + 16 <= this.v.bytes / 4 ? w : -1;
+  }
+
+  _drop(dir, d) {
+    this.count -= d.names.size;
+    this.dirs.delete(dir);
   }
 
   /** The entry for (dir, dirGen) at version `ver`, made or reset as needed. */
