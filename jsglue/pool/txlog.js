@@ -14,8 +14,8 @@ const LOG_COUNT = L.LOG_AT >> 2; // word index of the undo log's COUNT
 const LOG_E = (L.LOG_AT + L.LOG_HDR) >> 2; // word index of its first entry
 const LOG_CAP = (L.DIRTY_AT - L.LOG_AT - L.LOG_HDR) >> 2; // words of entries
 const MOVE_WORDS = 6; // [dst, src, len, chunk, done, MOVE_TAG]
-/** Long copies bump the heartbeat at least this often (bytes). */
-export const BEAT_BYTES = 16 << 20;
+/** Long moves bump the heartbeat at least this often (bytes). */
+const BEAT_BYTES = 16 << 20;
 
 /** Thrown by the crash hook (tests only): the instance is dead from here on. */
 export const KILLED = Object.freeze({ killed: "extmemfs test kill" });
@@ -321,19 +321,5 @@ export class TxLog {
   /** True when no transaction's log is pending in the pool (what validate checks). */
   get logEmpty() {
     return Atomics.load(this.v.u32, LOG_COUNT) === 0;
-  }
-}
-
-/**
- * Run copy(done, n) over [0, total) in pieces of BEAT_BYTES, bumping the heartbeat
- * between them: for copies so long that the others could take us for dead.
- * @param {import("../locks.js").Locks} locks
- * @param {number} total bytes
- * @param {(done: number, n: number) => void} copy
- */
-export function inPieces(locks, total, copy) {
-  for (let done = 0; done < total; done += BEAT_BYTES) {
-    if (done) locks.pulse();
-    copy(done, Math.min(BEAT_BYTES, total - done));
   }
 }
