@@ -3,10 +3,18 @@
 // into pieces. It must know every kind of block owner (inode chunks, extents, directory
 // entries, pin tables) because it rewrites the pointer to each block it moves.
 // Locks: compact takes every stripe (in ascending order, so two compactors cannot
-// deadlock) and then META: a rare stop-the-world copy.
+// deadlock) and then META: a rare stop-the-world copy. It works in rounds: after
+// ROUND_MS of moving, if anyone waits for a lock, it lets go of them all and takes them
+// again, so a small call elsewhere waits one round, not the whole compaction.
 import { L } from "../layout.js";
 import { slotWord } from "../locks.js";
 import { isDirMode } from "./inodes.js";
+
+/** Moving time after which a compaction lets waiters in (ms). */
+const ROUND_MS = 4;
+/** What a round returns when it stopped to let others in. */
+const AGAIN = "again";
+const now = () => (globalThis.performance ? performance.now() : Date.now());
 
 export class Compactor {
   /**
@@ -31,24 +39,38 @@ export class Compactor {
    * nothing, if some used block has no owner (a corrupt pool).
    */
   compact() {
-    let taken = 0;
-    try {
-      for (; taken < L.STRIPES; taken++) this.locks.writeLock(L.LOCKS_AT + taken * L.LOCK_BYTES);
-      this.tx.wlock();
+    for (;;) {
+      let taken = 0;
+      let done;
       try {
-        return this._compactLocked();
-      } catch (err) {
-        this.tx.abort();
-        throw err;
+        for (; taken < L.STRIPES; taken++) this.locks.writeLock(L.LOCKS_AT + taken * L.LOCK_BYTES);
+        this.tx.wlock();
+        try {
+          done = this._compactLocked();
+        } catch (err) {
+          this.tx.abort();
+          throw err;
+        } finally {
+          this.tx.wunlock();
+        }
       } finally {
-        this.tx.wunlock();
+        while (taken > 0) this.locks.writeUnlock(L.LOCKS_AT + --taken * L.LOCK_BYTES);
       }
-    } finally {
-      while (taken > 0) this.locks.writeUnlock(L.LOCKS_AT + --taken * L.LOCK_BYTES);
+      if (done !== AGAIN) return done;
+      // Others ran in between: the next round looks at the heap afresh.
     }
   }
 
+  /** True if anyone waits for META or for a stripe (all of which we hold). */
+  _waited() {
+    if (this.locks.contended(L.SB_META_LOCK)) return true;
+    for (let k = 0; k < L.STRIPES; k++) if (this.locks.contended(L.LOCKS_AT + k * L.LOCK_BYTES)) return true;
+    return false;
+  }
+
+  /** One round: true when done, false on a corrupt pool, AGAIN to let waiters in. */
   _compactLocked() {
+    const t0 = now();
     const u32 = this.v.u32;
     // Inode records may move: lock-free readers of them (pool/lookups.js) must notice.
     Atomics.add(u32, L.SB_MOVES, 1);
@@ -126,6 +148,7 @@ export class Compactor {
       this.tx.commit();
       this.locks.pulse();
       dst = free;
+      if (now() - t0 > ROUND_MS && this._waited()) return AGAIN;
     }
     this.tx.st(L.SB_COMPACTIONS, u32[L.SB_COMPACTIONS] + 1);
     return true;
