@@ -172,8 +172,14 @@ export class PyWorker {
 export async function spawnScript(source, data) {
   const errors = [];
   if (inBrowser()) {
+    // The worker holds a Web Lock of its own from its start: a browser stops a terminated
+    // worker some time later (a busy one can run on for hundreds of milliseconds), and
+    // the release of that lock is the proof that it has stopped. terminate() waits for it.
+    const lock = `extmemfs-script:${Date.now().toString(36)}:${Math.random().toString(36).slice(2)}`;
     const body = `${source}\nself.onmessage = (e) => { self.onmessage = null; ` +
-      `start(e.data, (m) => self.postMessage(m)); };`;
+      `const go = () => start(e.data.data, (m) => self.postMessage(m)); ` +
+      `if (self.navigator && navigator.locks) navigator.locks.request(e.data.lock, () => { ` +
+      `setTimeout(go, 0); return new Promise(() => {}); }); else go(); };`;
     const url = URL.createObjectURL(new Blob([body], { type: "text/javascript" }));
     const w = new globalThis.Worker(url);
     URL.revokeObjectURL(url);
@@ -181,10 +187,13 @@ export async function spawnScript(source, data) {
       w.onmessage = (e) => resolve(e.data);
       w.onerror = (e) => reject(new Error(`worker error: ${e.message || e}`));
     });
-    w.postMessage(data);
+    w.postMessage({ data, lock });
     const msg = await first;
     w.onerror = (e) => errors.push(String(e.message || e));
-    return { first: msg, errors, terminate: async () => w.terminate() };
+    return { first: msg, errors, terminate: async () => {
+      w.terminate();
+      await lockReleased(lock, 10000);
+    } };
   }
   const { Worker } = await import("node:worker_threads");
   const body = `${source}\nconst { workerData, parentPort } = require("node:worker_threads");` +
@@ -198,3 +207,20 @@ export async function spawnScript(source, data) {
   return { first: msg, errors, terminate: async () => { await w.terminate(); } };
 }
 
+/**
+ * Resolve once no context holds or waits for Web Lock `name` (at once without Web Locks).
+ * @param {string} name
+ * @param {number} timeoutMs
+ * @throws {Error} if it is still held after `timeoutMs`
+ */
+export async function lockReleased(name, timeoutMs) {
+  const nav = /** @type {any} */ (globalThis).navigator;
+  if (!nav || !nav.locks || typeof nav.locks.query !== "function") return;
+  const mine = (l) => l.name === name;
+  for (const limit = Date.now() + timeoutMs; ;) {
+    const q = await nav.locks.query();
+    if (!(q.held || []).some(mine) && !(q.pending || []).some(mine)) return;
+    if (Date.now() > limit) throw new Error(`a terminated worker still runs after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}

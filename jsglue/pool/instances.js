@@ -321,7 +321,37 @@ export class Instances {
     const { slot, gen } = this.parseId(id);
     const still = this.stillWatch(slot, gen, stillMs, timeoutMs);
     while (!still()) await new Promise((r) => setTimeout(r, 10));
+    // A heartbeat that stood still is not proof: a worker that is slow to stop (the
+    // browser stops it some time after terminate()) may just be busy outside the pool,
+    // or not be scheduled, on a loaded machine. Where the instance holds a liveness Web
+    // Lock, wait until the browser has released it: then it has stopped for certain.
+    await this.webLockReleased(slot, gen, timeoutMs);
     return this.evict(id, 0);
+  }
+
+  /**
+   * Resolve once the liveness Web Lock of instance (slot, gen) is no longer held (at once
+   * where there are no Web Locks, or the instance never held one).
+   * @throws {import("../errors.js").PoolError} EBUSY if it is still held after `timeoutMs`
+   */
+  async webLockReleased(slot, gen, timeoutMs) {
+    const nav = /** @type {any} */ (globalThis).navigator;
+    const wl = nav && nav.locks;
+    if (!wl || typeof wl.query !== "function") return;
+    const name = this.webLockName(slot, gen);
+    for (const limit = Date.now() + timeoutMs; ;) {
+      if (!this.attached(slot, gen)) return;
+      // Held, or still pending (granted to a worker that has not run its callback yet):
+      // either way the worker that asked for it is alive.
+      const snap = await wl.query();
+      const mine = (l) => l.name === name;
+      if (!(snap.held || []).some(mine) && !(snap.pending || []).some(mine)) return;
+      if (Date.now() > limit) {
+        fail("EBUSY", "that instance is still running (its liveness lock is still held): " +
+          "terminate its worker before evicting it");
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
   }
 
   /** Slot and generation of instance id `id`. @throws {PoolError} EINVAL */

@@ -12,6 +12,10 @@ async function start(data, post) {
   const P = data.module ? await import(data.module) : ((0, eval)(data.bundle), globalThis.pyodideExtmemfs);
   const L = P.layout;
   const pool = new P.Pool(data.memory);
+  // Once through the event loop, as any real worker goes: in browsers the instance's
+  // liveness Web Lock is only registered then, and evictWhenStopped waits for the
+  // browser to release it (proof that a terminated worker has stopped).
+  await new Promise((resolve) => setTimeout(resolve, 0));
   const J = new Int32Array(data.journal);
   const FILE = L.S_IFREG | 0o644;
   let x = data.seed | 1;
