@@ -92,14 +92,18 @@ done
 for i in "${!node_paths[@]}"; do
     np="${node_paths[$i]}"
     rts="$runtimes"
+    budget=()
     if (( i > 0 )); then
         (( has_node )) || break
         rts=node-no-host
+        # every test again, the randomized long ones with smaller budgets
+        budget=(XMFS_STATEFUL_EXAMPLES="${XMFS_STATEFUL_EXAMPLES_MORE:-100}"
+                XMFS_PYKILL_ITERS="${XMFS_PYKILL_ITERS_MORE:-10}")
     fi
     nv="$(node_version "$np")"
-    log "pytest --runtime $rts (node runtime on node $nv)"
+    log "pytest --runtime $rts (node runtime on node $nv) ${budget[*]}"
     set +e
-    PATH="$np" timeout --kill-after=30 "${EXTMEMFS_PYTEST_TIMEOUT:-3600}" \
+    env "${budget[@]}" PATH="$np" timeout --kill-after=30 "${EXTMEMFS_PYTEST_TIMEOUT:-3600}" \
         .venv/bin/python -m pytest tests \
             --dist-dir=build/dist --runtime "$rts" \
             -p no:cacheprovider "$@"

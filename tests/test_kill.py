@@ -1,18 +1,26 @@
 """Surviving killed workers, from Python: the kill test with real workers (node
 worker_threads, Chrome Web Workers) and this Pyodide instance as the survivor; the
 instance API (instances, evict, detach, lease_ms) and Workers evicting what it kills.
-The plain-node kill test (tests/js/kill.test.js) runs 200 iterations; these add
+The plain-node kill test (tests/js/kill.test.mjs) runs 200 iterations; these add
 Pyodide and the browser."""
 
 from __future__ import annotations
+
+import os
 
 import pytest
 from pytest_pyodide import run_in_pyodide
 
 
+@pytest.fixture
+def kill_iterations() -> int:
+    """Kills of the Pyodide kill test: XMFS_PYKILL_ITERS (default 30)."""
+    return int(os.environ.get("XMFS_PYKILL_ITERS", "30"))
+
+
 @pytest.mark.driver_timeout(600)
 @run_in_pyodide(packages=["pyodide-extmemfs"])
-async def test_kill_test_with_real_workers(selenium_xmfs):
+async def test_kill_test_with_real_workers(selenium_xmfs, kill_iterations):
     import xmfs_kill
 
     import pyodide_extmemfs as xmfs
@@ -22,9 +30,9 @@ async def test_kill_test_with_real_workers(selenium_xmfs):
     # several browsers, 200 ms was too short. 1000 ms is the default lease.
     pool = xmfs.create_pool("4MiB", "256MiB", lease_ms=1000)
     xmfs.mount(pool, "/kill")
-    stats = await xmfs_kill.kill_test(pool, "/kill", iterations=30, seed=7)
+    stats = await xmfs_kill.kill_test(pool, "/kill", iterations=kill_iterations, seed=7)
     print("kill test (Pyodide survivor):", stats)
-    assert stats["recoveries"] == 30
+    assert stats["recoveries"] == kill_iterations
     assert stats["journaled_ops"] > 30
     assert pool.check() == []
     xmfs.unmount("/kill")

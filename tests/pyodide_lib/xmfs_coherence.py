@@ -236,6 +236,14 @@ async def open_file_semantics(peer, mount: str, pool) -> list[str]:
         if got != want:
             fails.append(f"[{peer.kind}] {label}: got {got!r}, want {want!r}")
 
+    # Both instances open a file once first: each keeps its table of open files from then
+    # on, and the space that must come back is the files' own.
+    scratch = os.path.join(mount, "scratch")
+    with open(scratch, "wb") as f:
+        f.write(b"x")
+    await peer.run(b_open, "scratch", scratch, os.O_RDONLY)
+    await peer.run(b_fd, "scratch", "close")
+    os.unlink(scratch)
     used0 = pool.stats()["used_bytes"]
     path = os.path.join(mount, "uo")
     data = bytes(range(256)) * (3 * 4096)  # 3 MiB
