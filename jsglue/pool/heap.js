@@ -35,15 +35,16 @@ export class Heap {
     this._deferred = [];
     tx.on({
       begin: () => {
-        this._deferred.length = 0;
+        if (this._deferred.length) this._deferred.length = 0;
       },
       commit: () => {
         const d = this._deferred;
+        if (!d.length) return;
         for (let i = 0; i < d.length; i++) this.freeNow(d[i]);
         d.length = 0;
       },
       abort: () => {
-        this._deferred.length = 0;
+        if (this._deferred.length) this._deferred.length = 0;
       },
     });
   }

@@ -4,8 +4,14 @@
 // instance) is the one it was made at. Checking needs no lock: a few atomic loads of D's
 // inode record, between two loads of MOVES (a compaction that moved inode records in
 // between makes the check fail, and the caller asks the pool under its lock instead).
-// Locks: none to read it; put() is called under META (read or write), so the version it
-// is given is the one the answer was read at.
+// This instance's own changes do not throw its entries away: a change it made (and
+// committed) from version v0 to v1 of a directory is applied to an entry that was current
+// at v0 — nobody else can have changed the directory in between, as the change held META.
+// An entry filled by a listing (or made with a new, empty directory) is complete: a name
+// missing from it does not exist.
+// Locks: none to read it; put(), putList() and applied() are called under META (read or
+// write) or right after the change that held it, so the versions are the ones the answers
+// were read at.
 import { L } from "../layout.js";
 
 const MAX_ENTRIES = 1 << 17; // names cached in all, before everything is dropped
@@ -17,7 +23,7 @@ export class Lookups {
   constructor(views) {
     this.v = views;
     /** @type {Map<number, {gen: number, ver: number, names: Map<string, Ref | null>,
-     *   list: string[] | null}>} directory inode → what is known of it */
+     *   list: string[] | null, complete: boolean}>} directory inode → what is known of it */
     this.dirs = new Map();
     this.count = 0;
   }
@@ -67,8 +73,11 @@ export class Lookups {
   get(dir, dirGen, name) {
     const d = this.dirs.get(dir);
     if (d === undefined || d.gen !== dirGen) return undefined;
-    const r = d.names.get(name);
-    if (r === undefined) return undefined;
+    let r = d.names.get(name);
+    if (r === undefined) {
+      if (!d.complete) return undefined;
+      r = null; // a complete entry: a name it lacks does not exist (if it is current)
+    }
     // The directory's version and the inode's mode, in one window of MOVES.
     const u32 = this.v.u32;
     const moves = Atomics.load(u32, L.SB_MOVES);
@@ -109,9 +118,46 @@ export class Lookups {
       this.dirs.clear();
       this.count = 0;
     }
-    d = { gen: dirGen, ver, names: new Map(), list: null };
+    d = { gen: dirGen, ver, names: new Map(), list: null, complete: false };
     this.dirs.set(dir, d);
     return d;
+  }
+
+  /**
+   * This instance changed (dir, dirGen) from version v0 to v1, and the change committed:
+   * apply it to the entry if that was current at v0, else drop the entry.
+   * @param {number} dir
+   * @param {number} dirGen
+   * @param {number} v0
+   * @param {number} v1
+   * @param {Array<string | Ref | null>} changes name, what it is now (null: gone), ...
+   */
+  applied(dir, dirGen, v0, v1, changes) {
+    const d = this.dirs.get(dir);
+    if (d === undefined) return;
+    if (d.gen !== dirGen || d.ver !== v0) {
+      this._drop(dir, d);
+      return;
+    }
+    d.ver = v1;
+    d.list = null;
+    for (let i = 0; i < changes.length; i += 2) {
+      const name = /** @type {string} */ (changes[i]);
+      if (!d.names.has(name)) this.count++;
+      d.names.set(name, /** @type {Ref | null} */ (changes[i + 1]));
+    }
+  }
+
+  /**
+   * A directory this instance just made: empty, at version `ver`, so all is known of it.
+   * @param {number} dir
+   * @param {number} gen
+   * @param {number} ver
+   */
+  made(dir, gen, ver) {
+    const d = this._entry(dir, gen, ver);
+    d.complete = true;
+    d.list = [];
   }
 
   /**
@@ -136,7 +182,12 @@ export class Lookups {
    */
   list(dir, dirGen) {
     const d = this._current(dir, dirGen);
-    return d && d.list ? d.list.slice() : undefined;
+    if (d === undefined) return undefined;
+    if (d.list === null && d.complete) {
+      d.list = [];
+      for (const [name, ref] of d.names) if (ref !== null) d.list.push(name);
+    }
+    return d.list ? d.list.slice() : undefined;
   }
 
   /**
@@ -151,6 +202,7 @@ export class Lookups {
   putList(dir, dirGen, ver, names, refs) {
     const d = this._entry(dir, dirGen, ver);
     d.list = names;
+    d.complete = true;
     for (let i = 0; i < names.length; i++) {
       if (!d.names.has(names[i])) this.count++;
       d.names.set(names[i], refs[i]);

@@ -97,9 +97,11 @@ export class Namespace {
     }
     const len = encodeName(name);
     const hash = NAME.hash;
+    let note = null;
     this.tx.wlock();
     try {
       const db = this.inodes.liveDir(dir, dirGen);
+      const v0 = this.v.u32[(db >>> 2) + L.I_DVER];
       if (this.v.u32[(db >>> 2) + L.I_NLINK] === 0) fail("ENOENT", "directory was removed");
       let s = this.dirs.find(this.v.u32[(db >>> 2) + L.I_EXTENT], len, hash);
       if (s >= 0) fail("EEXIST", `${JSON.stringify(name)} exists`);
@@ -142,12 +144,19 @@ export class Namespace {
       }
       this.inodes.touch(db, true, true);
       this.tx.st(L.SB_CHANGE, u32[L.SB_CHANGE] + 1);
-      return { ino, gen: this.inodes.gen(ino), mode };
+      const gen = this.inodes.gen(ino);
+      note = [v0, u32[(db >>> 2) + L.I_DVER], ino, gen];
+      return { ino, gen, mode };
     } catch (err) {
       this.tx.abort();
       throw err;
     } finally {
       this.tx.wunlock();
+      if (note) {
+        // (Committed: this instance's cache learns the change instead of losing the entry.)
+        this.lookups.applied(dir, dirGen, note[0], note[1], [name, { ino: note[2], gen: note[3] }]);
+        if (type === L.S_IFDIR) this.lookups.made(note[2], note[3], 0);
+      }
     }
   }
 
@@ -170,9 +179,11 @@ export class Namespace {
   _remove(dir, dirGen, name, wantDir) {
     const len = encodeName(name);
     const hash = NAME.hash;
+    let note = null;
     this.tx.wlock();
     try {
       const db = this.inodes.liveDir(dir, dirGen);
+      const v0 = this.v.u32[(db >>> 2) + L.I_DVER];
       const s = this.dirs.find(this.v.u32[(db >>> 2) + L.I_EXTENT], len, hash);
       if (s < 0) fail("ENOENT", `no entry ${JSON.stringify(name)}`);
       const e = this.v.u32[(s >>> 2) + 1];
@@ -194,11 +205,13 @@ export class Namespace {
       this.inodes.touch(db, true, true);
       this.tx.st(L.SB_CHANGE, this.v.u32[L.SB_CHANGE] + 1);
       this.inodes.maybeFree(ino);
+      note = [v0, this.v.u32[(db >>> 2) + L.I_DVER]];
     } catch (err) {
       this.tx.abort();
       throw err;
     } finally {
       this.tx.wunlock();
+      if (note) this.lookups.applied(dir, dirGen, note[0], note[1], [name, null]);
     }
   }
 
@@ -214,11 +227,14 @@ export class Namespace {
     const newBytes = NAME.bytes.slice(0, nlen);
     const olen = encodeName(oldName);
     const ohash = NAME.hash;
+    let note = null;
     this.tx.wlock();
     try {
       const u32 = this.v.u32;
       const odb = this.inodes.liveDir(oldDir, oldDirGen);
       const ndb = this.inodes.liveDir(newDir, newDirGen);
+      const ov0 = u32[(odb >>> 2) + L.I_DVER];
+      const nv0 = u32[(ndb >>> 2) + L.I_DVER];
       const os = this.dirs.find(u32[(odb >>> 2) + L.I_EXTENT], olen, ohash);
       if (os < 0) fail("ENOENT", `no entry ${JSON.stringify(oldName)}`);
       const oe = u32[(os >>> 2) + 1];
@@ -292,11 +308,21 @@ export class Namespace {
       this.inodes.touch(odb, true, true);
       this.inodes.touch(ndb, true, true);
       this.tx.st(L.SB_CHANGE, u32[L.SB_CHANGE] + 1);
+      note = [ov0, u32[(odb >>> 2) + L.I_DVER], nv0, u32[(ndb >>> 2) + L.I_DVER], src, u32[sw + L.I_GEN]];
     } catch (err) {
       this.tx.abort();
       throw err;
     } finally {
       this.tx.wunlock();
+      if (note) {
+        const ref = { ino: note[4], gen: note[5] };
+        if (oldDir === newDir) {
+          this.lookups.applied(oldDir, oldDirGen, note[0], note[1], [oldName, null, newName, ref]);
+        } else {
+          this.lookups.applied(oldDir, oldDirGen, note[0], note[1], [oldName, null]);
+          this.lookups.applied(newDir, newDirGen, note[2], note[3], [newName, ref]);
+        }
+      }
     }
   }
 

@@ -136,12 +136,14 @@ export class TxLog {
     if (Atomics.load(this.v.u32, LOG_COUNT) !== 0) this.rollback();
     this.inTx = true;
     this._logN = 0;
-    for (const f of this._onBegin) f();
+    const hooks = this._onBegin;
+    for (let i = 0; i < hooks.length; i++) hooks[i]();
   }
 
   /** End the transaction's log: what it did stays. The transaction remains open. */
   commit() {
-    for (const f of this._onCommit) f();
+    const hooks = this._onCommit;
+    for (let i = 0; i < hooks.length; i++) hooks[i]();
     Atomics.store(this.v.u32, LOG_COUNT, 0);
     this._logN = 0;
   }

@@ -20,30 +20,37 @@ function rng(seed) {
   };
 }
 
-test("another instance's changes are seen at once by a caching instance (3,000 random changes)", () => {
-  const b = Pool.create({ initialSize: "1MiB", maximumSize: "64MiB" });
-  const a = new Pool(b.memory);
-  const root = b.rootHandle();
-  const dirs = ["d0", "d1", "d2"].map((n) => b.create(root.ino, root.gen, n, DIR));
+test("each instance's and the other's changes are seen at once by both caches (3,000 random changes)", () => {
+  const changer = Pool.create({ initialSize: "1MiB", maximumSize: "64MiB" });
+  const a = new Pool(changer.memory);
+  const root = changer.rootHandle();
+  const dirs = ["d0", "d1", "d2"].map((n) => changer.create(root.ino, root.gen, n, DIR));
   // model: dir index → Map name → {ino, gen, mode}
   const model = dirs.map(() => new Map());
   const rnd = rng(Number(process.env.XMFS_FUZZ_SEED || 3));
+  // Both are checked: A's cache must notice B's changes; B's own cache learns its changes
+  // as it makes them (and must learn them right).
   const check = (step) => {
-    for (let d = 0; d < dirs.length; d++) {
-      const dir = dirs[d];
-      assert.deepEqual(a.readdir(dir.ino, dir.gen).sort(), [...model[d].keys()].sort(), `step ${step}: listing d${d}`);
-      for (const [name, h] of model[d]) {
-        const got = a.find(dir.ino, dir.gen, name);
-        assert.ok(got, `step ${step}: d${d}/${name} not found`);
-        assert.deepEqual([got.ino, got.gen, got.mode], [h.ino, h.gen, h.mode], `step ${step}: d${d}/${name}`);
-      }
-      for (let k = 0; k < 3; k++) {
-        const name = `n${rnd(60)}`;
-        if (!model[d].has(name)) assert.equal(a.find(dir.ino, dir.gen, name), null, `step ${step}: d${d}/${name} exists`);
+    for (const [who, p] of [["A", a], ["B", changer]]) {
+      for (let d = 0; d < dirs.length; d++) {
+        const dir = dirs[d];
+        const at = `step ${step}, instance ${who}, d${d}`;
+        assert.deepEqual(p.readdir(dir.ino, dir.gen).sort(), [...model[d].keys()].sort(), `${at}: listing`);
+        for (const [name, h] of model[d]) {
+          const got = p.find(dir.ino, dir.gen, name);
+          assert.ok(got, `${at}/${name} not found`);
+          assert.deepEqual([got.ino, got.gen, got.mode], [h.ino, h.gen, h.mode], `${at}/${name}`);
+        }
+        for (let k = 0; k < 3; k++) {
+          const name = `n${rnd(60)}`;
+          if (!model[d].has(name)) assert.equal(p.find(dir.ino, dir.gen, name), null, `${at}/${name} exists`);
+        }
       }
     }
   };
   for (let step = 0; step < 3000; step++) {
+    // Either instance makes the change: its own cache learns it, the other's notices it.
+    const b = rnd(3) === 0 ? a : changer;
     const d = rnd(dirs.length);
     const dir = dirs[d];
     const names = [...model[d].keys()];
