@@ -2,7 +2,6 @@
 //
 //   node benchmarks/profile.mjs GROUP [FS] [--reps N] [--top N] [--save FILE]
 //   node benchmarks/profile.mjs --layers [--n N]
-//   add --what-if-no-stack and/or --what-if-lookup-cache to either: see below
 //
 // GROUP is a fsbench.py group (seq1m, seq4k, random, small, rename, mmap) or a single
 // operation over 10,000 files (create: open+write 100 B+close; stat; listdir: 100 listdirs
@@ -37,52 +36,6 @@ py.runPython("import sys\nsys.path.insert(0, '/bench')");
 const bench = py.pyimport("fsbench");
 py.runPython("import fsbench");
 bench.setup_main("64MiB", "2GiB");
-
-// What-if (measures a fix without changing jsglue/): --what-if-no-stack makes the pool's
-// lookup build its ENOENT PoolError with Error.stackTraceLimit = 0, i.e. without the
-// stack capture that dominates a failed lookup (every create does two).
-if (argv.includes("--what-if-no-stack")) {
-  const proto = Object.getPrototypeOf(bench.pool.js);
-  const orig = proto.lookup;
-  proto.lookup = function (dir, gen, name) {
-    const limit = Error.stackTraceLimit;
-    Error.stackTraceLimit = 0;
-    try {
-      return orig.call(this, dir, gen, name);
-    } finally {
-      Error.stackTraceLimit = limit;
-    }
-  };
-  console.log("what-if: pool.lookup errors without stack traces");
-}
-
-// What-if --what-if-lookup-cache: pool.lookup answers hits from a per-instance Map valid
-// while the superblock's CHANGE counter (bumped by every create/remove/rename) is unchanged,
-// i.e. one Atomics.load instead of name encoding + hashing + the META read lock. A
-// single-instance estimate only: a real cache must also see mode changes and renames in
-// progress (e.g. a seqlock), which this one does not.
-if (argv.includes("--what-if-lookup-cache")) {
-  const proto = Object.getPrototypeOf(bench.pool.js);
-  const orig = proto.lookup;
-  const SB_CHANGE = 60 >> 2;
-  let seen = -1;
-  let cache = new Map();
-  proto.lookup = function (dir, gen, name) {
-    const change = Atomics.load(this.u32, SB_CHANGE);
-    if (change !== seen) {
-      cache = new Map();
-      seen = change;
-    }
-    const key = `${dir}/${gen}/${name}`;
-    let h = cache.get(key);
-    if (h === undefined) {
-      h = orig.call(this, dir, gen, name);
-      cache.set(key, h);
-    }
-    return h;
-  };
-  console.log("what-if: pool.lookup hits cached while CHANGE is unchanged");
-}
 
 const GROUPS = {
   seq1m: (fs) => bench.group_seq(fs, 256 * MiB, MiB),
