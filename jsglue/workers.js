@@ -35,7 +35,8 @@ async function workerMain(env, io) {
   let mod = null;
   let ctl = null;
   const wake = () => env.post({ type: "out" });
-  const errorText = (e) => String((e && e.stack) || e);
+  // A Python error's message is its traceback; a JS error's stack adds only frames.
+  const errorText = (e) => String((e && e.message) || e);
   env.onMessage(async (msg) => {
     if (msg.type === "init") {
       let phase = `loading Pyodide from ${msg.indexURL}`;

@@ -19,6 +19,8 @@ from typing import Any
 from . import _jsglue, _output, _progress, _serialize
 from . import _worker as _worker_module
 
+_REPEAT = 0.25  # seconds between interrupts of a call that was given up
+
 
 class _Interrupted:
     """A chunk's call ended by KeyboardInterrupt: re-raised by the map's iterator (in the
@@ -273,11 +275,16 @@ class Workers:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.interrupt_timeout
         how = str(w.js.interrupt(call.id))
+        sent = loop.time()
         done = asyncio.ensure_future(_jsglue.settled(call.done))
         while not done.done() and loop.time() < deadline:
             await asyncio.wait({done}, timeout=min(0.05, max(0.0, deadline - loop.time())))
-            if not done.done() and how == "none":  # not begun yet: try again
+            # Again if it had not begun; and again every REPEAT s, like a second Ctrl-C:
+            # a KeyboardInterrupt that fires inside a finalizer (a file closed by the
+            # garbage collector, say) is printed and lost, and the function runs on.
+            if not done.done() and (how == "none" or loop.time() - sent > _REPEAT):
                 how = str(w.js.interrupt(call.id))
+                sent = loop.time()
         if done.done():
             self._after(w)
             return
