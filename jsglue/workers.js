@@ -229,6 +229,8 @@ export class PyWorker {
     /** @type {Error | null} */
     this.dead = null;
     this.instanceId = -1;
+    /** "out" messages received: batches of output (far fewer than lines printed). */
+    this.wakeups = 0;
     /** Milliseconds the worker took to load Pyodide, attach and mount. */
     this.startMs = 0;
     this.sab = newControl();
@@ -320,6 +322,7 @@ export class PyWorker {
 
   _onMessage(msg) {
     if (msg.type === "out") {
+      this.wakeups++;
       this._drain();
     } else if (msg.type === "ready") {
       this.instanceId = msg.instanceId; // its instance in the pool, for evict()

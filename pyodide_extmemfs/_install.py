@@ -553,7 +553,12 @@ async def install(
                 ) from None
         plan: list[tuple[str, str, bytes, dict[str, str]]] = []
         lock = _jsglue.lockfile_packages() if tx.pyodide_packages else {}
+        # A wheel asked for by URL wins over the lock file's copy pulled in as a
+        # dependency (the lock's attrs depends on six, say, and six came by URL).
+        from_wheels = {_canon(w.name) for w in tx.wheels}
         for pkg in tx.pyodide_packages:
+            if _canon(pkg.name) in from_wheels:
+                continue
             entry = lock[pkg.name]
             if entry.get("package_type") == "shared_library":
                 raise InstallError(
@@ -598,6 +603,7 @@ async def install(
                     + (" (mounted read-only here)" if e.errno == 30 else "")
                 ) from None
             done.append(inst)
+        shutil.rmtree(posixpath.join(site, STAGING_DIR), ignore_errors=True)
         importlib.invalidate_caches()
         _run_pth_files(site)
         # Shared libraries of what was installed, and of what was asked for and was

@@ -42,6 +42,12 @@ class WorkerOutput:
         }
         self._line_start = dict.fromkeys(STREAMS, True)
 
+    def begin_call(self, targets: tuple[Any, Any]) -> None:
+        """A call starts: its output goes to ``targets`` (stdout, stderr), and a line
+        the previous call left unfinished does not continue there."""
+        self.targets = targets
+        self._line_start = dict.fromkeys(STREAMS, True)
+
     def write(self, stream: int, data: bytes) -> None:
         text = self._decoders[stream].decode(data)
         if not text:

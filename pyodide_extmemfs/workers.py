@@ -239,7 +239,7 @@ class Workers:
     async def _call(self, payload: bytes) -> bytes:
         """Run a pickled call on the next free worker; the pickled result."""
         w = await self._acquire()
-        w.output.targets = (sys.stdout, sys.stderr)
+        w.output.begin_call((sys.stdout, sys.stderr))
         call = _jsglue.begin_call(w.js, payload)
         w.call = call
         try:
