@@ -451,6 +451,21 @@ async def _workers_phase(selenium):
 
     r = await early.run(imports)
     assert r["files"][1] == "/early/.site-packages/six.py", r
+
+    # two instances install the same package at once: one installs, the other waits for
+    # the install lock and finds it there
+    async def install_in_worker(req):
+        from pyodide_extmemfs import _worker
+
+        return await _worker.pool.install(req)
+
+    import asyncio
+
+    here, there = await asyncio.gather(
+        pool.install("more-itertools"), early.run(install_in_worker, "more-itertools")
+    )
+    assert sorted([len(here), len(there)]) == [0, 1], (here, there)
+    assert [p["name"] for p in pool.packages()].count("more-itertools") == 1
     async with xmfs.Workers(4, pool=pool, mount="/mnt", packages=["attrs", "six"]) as workers:
         # four chunks, four idle workers: one first import in each
         results = await workers.map(lambda _: imports(), range(4), chunksize=1)
@@ -473,6 +488,8 @@ async def _workers_phase(selenium):
 async def _errors_phase(selenium):
     """Cell 3: what cannot be installed or started says which package or worker, and why;
     nothing stays attached."""
+    import os
+
     import pytest
     import xmfs_native
 
@@ -481,6 +498,12 @@ async def _errors_phase(selenium):
 
     pool = xmfs_native.state["pool"]
     early = xmfs_native.state["early"]
+    # an install lock left by an instance that died is broken
+    os.mkdir("/pk/.site-packages/.install-lock")
+    with open("/pk/.site-packages/.install-lock/owner", "w") as f:
+        f.write("123456")  # no such instance in the pool
+    assert [p["name"] for p in await pool.install("sortedcontainers")] == ["sortedcontainers"]
+    assert not os.path.exists("/pk/.site-packages/.install-lock")
     with pytest.raises(xmfs.InstallError, match="'no-such-package-xyz'") as info:
         await pool.install("no-such-package-xyz")
     assert "Can't" in str(info.value) or "cannot" in str(info.value).lower()
