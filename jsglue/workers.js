@@ -62,6 +62,7 @@ async function workerMain(env, io) {
           });
           if (errors.length) throw new Error(errors.join("; "));
         }
+        const tLoaded = Date.now();
         phase = "installing pyodide_extmemfs into the worker";
         const site = py.runPython("import sysconfig; sysconfig.get_paths()['purelib']");
         for (const [rel, text] of Object.entries(msg.files)) {
@@ -74,7 +75,9 @@ async function workerMain(env, io) {
         const instanceId = mod.setup(msg.memory, msg.mount, msg.readonly, msg.index, msg.lineage);
         if (msg.lineage) io.lineageAdd(msg.lineage, instanceId, msg.parentId);
         if (msg.lockName) await env.holdLock(msg.lockName);
-        env.post({ type: "ready", instanceId, ms: Date.now() - t0 });
+        env.post({
+          type: "ready", instanceId, ms: Date.now() - t0, loadMs: tLoaded - t0,
+        });
       } catch (e) {
         env.post({ type: "fatal", phase, error: errorText(e) });
       }
@@ -233,6 +236,7 @@ export class PyWorker {
     this.wakeups = 0;
     /** Milliseconds the worker took to load Pyodide, attach and mount. */
     this.startMs = 0;
+    this.loadMs = 0;
     this.sab = newControl();
     this.control = openControl(this.sab);
     /** @type {((stream: number, bytes: Uint8Array) => void) | null} */
@@ -327,6 +331,7 @@ export class PyWorker {
     } else if (msg.type === "ready") {
       this.instanceId = msg.instanceId; // its instance in the pool, for evict()
       this.startMs = msg.ms;
+      this.loadMs = msg.loadMs; // of which loading Pyodide (and worker_packages)
       this._ready.resolve();
     } else if (msg.type === "fatal") {
       this._fail(new Error(`${msg.phase} failed: ${msg.error}`));
