@@ -1,50 +1,112 @@
-// jsglue/workers.js — start Pyodide workers that attach to a pool and run Python calls.
+// jsglue/workers.js — start Pyodide workers that attach to a pool and run Python calls
+// (the JavaScript half of pyodide_extmemfs.Workers), and plain JS workers (spawnScript).
+// No pool locks of its own: the Pyodide in the worker takes them through its mount.
 //
 // A worker is a node worker_thread or a browser module Web Worker. It loads Pyodide
-// from the same index URL as its parent, writes the pyodide_extmemfs package files
-// it is given into its site-packages, attaches to the pool's Memory and mounts it,
-// then answers "task" messages (pickled calls, see _serialize.py) one at a time.
+// from the same index URL as its parent, writes the pyodide_extmemfs package files it is
+// given into its site-packages, attaches to the pool's Memory and mounts it, then runs
+// "task" messages (pickled calls, see _serialize.py) one at a time.
 //
-// Messages, parent → worker:  {type: "init", indexURL, files, memory, mount,
-//                               readonly, index, packages}
+// Each worker shares a control block with its parent (jsglue/workerio.js): its Python's
+// stdout/stderr bytes go into a ring there (the parent is woken by one small "out" message
+// per batch, and drains the ring before it delivers a call's result, so output arrives
+// in order and before the result); the parent interrupts a call through the interrupt
+// word Pyodide polls, or — for a coroutine waiting in the event loop — by a "cancel"
+// message. Each worker also enters itself in its pool's lineage table (jsglue/lineage.js).
+//
+// Messages, parent → worker:  {type: "init", indexURL, files, memory, mount, readonly,
+//                               index, control, lineage, parentId, lockName}
 //                              {type: "task", id, payload: Uint8Array}
-//            worker → parent:  {type: "ready", instanceId} | {type: "fatal", error}
+//                              {type: "cancel", id}
+//                               (and packages: names the worker loads itself)
+//            worker → parent:  {type: "ready", instanceId, ms} | {type: "fatal", phase, error}
+//                              {type: "out"}  (drain the ring)
 //                              {type: "result", id, payload} | {type: "result", id, error}
+import { openControl, newControl } from "./workerio.js";
+import {
+  lineageAdd, lineageFor, adoptLineage, lineageDescendants, lineageRemove,
+} from "./lineage.js";
 
-/** Runs inside the worker. `env` hides node/browser differences. */
-async function workerMain(env) {
+/**
+ * Runs inside the worker. `env` hides node/browser differences; `io` carries the
+ * self-contained helpers (their source text was sent along).
+ */
+async function workerMain(env, io) {
   let mod = null;
+  let ctl = null;
+  const wake = () => env.post({ type: "out" });
+  // A Python error's message is its traceback; a JS error's stack adds only frames.
+  const errorText = (e) => String((e && e.message) || e);
   env.onMessage(async (msg) => {
     if (msg.type === "init") {
+      let phase = `loading Pyodide from ${msg.indexURL}`;
+      const t0 = Date.now();
       try {
+        ctl = io.openControl(msg.control);
         const loadPyodide = await env.importLoader(msg.indexURL);
-        // print() in a worker goes to the console (in node worker_threads Pyodide's
-        // default stdout writes to a file descriptor the thread does not have).
         const py = await loadPyodide({
           indexURL: msg.indexURL,
-          packages: msg.packages,
           stdout: (line) => console.log(line),
           stderr: (line) => console.error(line),
         });
+        // From here on, what Python writes goes to the parent's sys.stdout/sys.stderr.
+        py.setStdout({ write: (b) => (ctl.write(1, b, wake), b.length), isatty: false });
+        py.setStderr({ write: (b) => (ctl.write(2, b, wake), b.length), isatty: false });
+        py.setInterruptBuffer(ctl.interruptView);
+        if (msg.packages && msg.packages.length) {
+          phase = `loading the packages ${msg.packages.join(", ")}`;
+          const errors = [];
+          await py.loadPackage(msg.packages, {
+            messageCallback: () => {},
+            errorCallback: (m) => errors.push(m),
+          });
+          if (errors.length) throw new Error(errors.join("; "));
+        }
+        const tLoaded = Date.now();
+        phase = "installing pyodide_extmemfs into the worker";
         const site = py.runPython("import sysconfig; sysconfig.get_paths()['purelib']");
         for (const [rel, text] of Object.entries(msg.files)) {
           const path = `${site}/${rel}`;
           py.FS.mkdirTree(path.slice(0, path.lastIndexOf("/")));
           py.FS.writeFile(path, text);
         }
+        phase = `attaching to the pool and mounting it at ${msg.mount}`;
         mod = py.pyimport("pyodide_extmemfs._worker");
-        const instanceId = mod.setup(msg.memory, msg.mount, msg.readonly, msg.index);
-        env.post({ type: "ready", instanceId });
+        const instanceId = mod.setup(msg.memory, msg.mount, msg.readonly, msg.index, msg.lineage);
+        if (msg.lineage) io.lineageAdd(msg.lineage, instanceId, msg.parentId);
+        if (msg.lockName) await env.holdLock(msg.lockName);
+        env.post({
+          type: "ready", instanceId, ms: Date.now() - t0, loadMs: tLoaded - t0,
+        });
       } catch (e) {
-        env.post({ type: "fatal", error: String((e && e.stack) || e) });
+        env.post({ type: "fatal", phase, error: errorText(e) });
       }
     } else if (msg.type === "task") {
+      let out = null;
+      let error = null;
+      ctl.begin(msg.id);
       try {
-        const out = await mod.handle(msg.payload);
-        env.post({ type: "result", id: msg.id, payload: out }, [out.buffer]);
+        out = mod.start(msg.id, msg.payload);
+        if (out && typeof out.then === "function") {
+          // A coroutine: it runs in this worker's event loop, cancelled by message.
+          ctl.beginAsync(msg.id);
+          const task = out;
+          try {
+            out = await task;
+          } finally {
+            task.destroy();
+          }
+        }
       } catch (e) {
-        env.post({ type: "result", id: msg.id, error: String((e && e.stack) || e) });
+        // KeyboardInterrupt that landed outside the function (e.g. while its result was
+        // pickled) and anything else that escaped Python
+        error = (e && e.type) === "KeyboardInterrupt" ? "KeyboardInterrupt" : errorText(e);
       }
+      ctl.settle(msg.id);
+      if (error) env.post({ type: "result", id: msg.id, error });
+      else env.post({ type: "result", id: msg.id, payload: out }, [out.buffer]);
+    } else if (msg.type === "cancel") {
+      if (ctl && ctl.asyncCall() === msg.id) mod.cancel(msg.id);
     }
   });
 }
@@ -55,51 +117,175 @@ const NODE_PRELUDE = `
     post: (m, t) => parentPort.postMessage(m, t),
     onMessage: (h) => parentPort.on("message", h),
     importLoader: async (u) => require(u + "pyodide.js").loadPyodide,
+    holdLock: async () => {},
   };`;
 const BROWSER_PRELUDE = `
   const env = {
     post: (m, t) => self.postMessage(m, t),
     onMessage: (h) => { self.onmessage = (e) => h(e.data); },
     importLoader: async (u) => (await import(u + "pyodide.mjs")).loadPyodide,
+    // Held until this worker dies: the parent's request for it is granted then.
+    holdLock: (name) => new Promise((granted) => {
+      navigator.locks.request(name, () => { granted(); return new Promise(() => {}); });
+    }),
   };`;
+
+/** Source of the worker: prelude, helpers, then workerMain. */
+function workerSource(prelude) {
+  const io = `{ openControl: ${openControl.toString()}, lineageAdd: ${lineageAdd.toString()} }`;
+  return `${prelude}\n(${workerMain.toString()})(env, ${io});`;
+}
 
 /** True in browsers (page or worker), where `Worker` is a global constructor. */
 export function inBrowser() {
   return typeof globalThis.Worker === "function" && typeof globalThis.Blob === "function";
 }
 
-/** One running worker: call(payload) → Promise<Uint8Array>, terminate(). */
+/** True where the Web Locks API exists (browsers; node 24). */
+function hasWebLocks() {
+  const nav = globalThis.navigator;
+  return !!(nav && nav.locks && typeof nav.locks.request === "function");
+}
+
+/** An Error whose name Python turns into KeyboardInterrupt (see _jsglue.py). */
+function keyboardInterrupt(message) {
+  const e = new Error(message);
+  e.name = "KeyboardInterrupt";
+  return e;
+}
+
+/**
+ * Turns the calling instance's own interrupt request into rejections of the calls it is
+ * waiting for. A notebook's interrupt button (JupyterLite) writes 2 into the kernel's
+ * interrupt buffer; Pyodide raises KeyboardInterrupt only where Python code runs next, and
+ * a cell awaiting a worker runs none. While calls are pending this polls that buffer
+ * (Module.Py_EmscriptenSignalBuffer) every POLL_MS, clears it and rejects them with
+ * KeyboardInterrupt, so it is raised where the cell awaits.
+ */
+class InterruptWatch {
+  static POLL_MS = 20;
+  /** @type {WeakMap<object, InterruptWatch>} */
+  static byModule = new WeakMap();
+
+  /** The watch of the Pyodide whose Emscripten Module is `module`. */
+  static of(module) {
+    let w = InterruptWatch.byModule.get(module);
+    if (!w) {
+      w = new InterruptWatch(module);
+      InterruptWatch.byModule.set(module, w);
+    }
+    return w;
+  }
+
+  constructor(module) {
+    this.module = module;
+    /** @type {Set<{reject: (e: Error) => void}>} */
+    this.calls = new Set();
+    this.timer = null;
+  }
+
+  add(call) {
+    this.calls.add(call);
+    if (!this.timer) this.timer = setInterval(() => this.poll(), InterruptWatch.POLL_MS);
+  }
+
+  remove(call) {
+    this.calls.delete(call);
+    if (!this.calls.size && this.timer) {
+      clearInterval(this.timer);
+      this.timer = null;
+    }
+  }
+
+  poll() {
+    const buf = this.module && this.module.Py_EmscriptenSignalBuffer;
+    if (buf && buf[0] === 2) {
+      buf[0] = 0;
+      this.fire();
+    }
+  }
+
+  /** Reject every pending call with KeyboardInterrupt. */
+  fire() {
+    const calls = [...this.calls];
+    for (const c of calls) c.reject(keyboardInterrupt("interrupted in the calling instance"));
+  }
+}
+
+/**
+ * One running Pyodide worker.
+ *
+ * `call(payload)` sends a pickled call and returns `{id, promise, done}`: `promise`
+ * settles with the pickled result (a Uint8Array), or rejects early with a
+ * KeyboardInterrupt error when the calling instance is interrupted; `done` settles only
+ * when the worker has finished the call (whatever the outcome), so the worker is free
+ * again. `interrupt(id)` stops a call in the worker. Output is handed to `onOutput`.
+ */
 export class PyWorker {
   constructor() {
     /** @type {{resolve: (v?: any) => void, reject: (e: Error) => void} | null} */
     this._ready = null;
+    /** @type {Map<number, {resolve: (v: any) => void, reject: (e: Error) => void,
+     *   finish: () => void, watch: InterruptWatch | null, entry: any}>} */
     this.pending = new Map();
     this.nextId = 1;
+    /** @type {Error | null} */
     this.dead = null;
     this.instanceId = -1;
+    /** "out" messages received: batches of output (far fewer than lines printed). */
+    this.wakeups = 0;
+    /** Milliseconds the worker took to load Pyodide, attach and mount. */
+    this.startMs = 0;
+    this.loadMs = 0;
+    this.sab = newControl();
+    this.control = openControl(this.sab);
+    /** @type {((stream: number, bytes: Uint8Array) => void) | null} */
+    this._onOutput = null;
+    /** @type {((reason: string) => void) | null} */
+    this.onExit = null;
+    /** @type {any} the Emscripten Module of the calling Pyodide (for InterruptWatch) */
+    this.hostModule = null;
   }
 
   /**
    * Start a worker and wait until it has attached and mounted the pool.
    * @param {{indexURL: string, files: object, memory: WebAssembly.Memory, mount: string,
-   *   readonly: boolean, index: number, packages: string[]}} opts
-   * @returns {Promise<PyWorker>} rejects with the worker's own error if it fails to start
+   *   readonly: boolean, index: number, parentId?: number, hostModule?: any}} opts
+   * @returns {Promise<PyWorker>} rejects with an Error saying which step failed and why
    */
   static async start(opts) {
     const w = new PyWorker();
+    w.hostModule = opts.hostModule || null;
+    const lockName = hasWebLocks() ?
+      `extmemfs-worker:${Date.now().toString(36)}:${Math.random().toString(36).slice(2)}` : null;
     await w._spawn();
     const ready = new Promise((resolve, reject) => {
       w._ready = { resolve, reject };
     });
-    w._post({ type: "init", ...opts });
+    const { hostModule, ...rest } = opts; // eslint-disable-line no-unused-vars
+    w._post({
+      ...rest,
+      type: "init",
+      control: w.sab,
+      lineage: lineageFor(opts.memory),
+      parentId: typeof opts.parentId === "number" ? opts.parentId : -1,
+      lockName,
+    });
     await ready;
+    if (lockName) {
+      // Granted when the worker dies (browsers give no other sign of a worker that
+      // closed itself or crashed).
+      globalThis.navigator.locks.request(lockName, () => {
+        w._fail(new Error("the worker stopped"));
+      }).catch(() => {});
+    }
     return w;
   }
 
   async _spawn() {
-    const body = `(${workerMain.toString()})(env);`;
     if (inBrowser()) {
-      const url = URL.createObjectURL(new Blob([BROWSER_PRELUDE + body], { type: "text/javascript" }));
+      const src = workerSource(BROWSER_PRELUDE);
+      const url = URL.createObjectURL(new Blob([src], { type: "text/javascript" }));
       this.worker = new globalThis.Worker(url, { type: "module" });
       URL.revokeObjectURL(url);
       this.worker.onmessage = (e) => this._onMessage(e.data);
@@ -107,25 +293,56 @@ export class PyWorker {
       this._post = (m, t) => this.worker.postMessage(m, t || []);
     } else {
       const { Worker } = await import("node:worker_threads");
-      this.worker = new Worker(NODE_PRELUDE + body, { eval: true });
+      this.worker = new Worker(workerSource(NODE_PRELUDE), { eval: true });
       this.worker.on("message", (m) => this._onMessage(m));
       this.worker.on("error", (e) => this._fail(e));
-      this.worker.on("exit", (code) => this._fail(new Error(`worker exited (code ${code})`)));
+      this.worker.on("exit", (code) => this._fail(new Error(`the worker exited (code ${code})`)));
       this._post = (m, t) => this.worker.postMessage(m, t || []);
     }
   }
 
+  /** Where the worker's stdout (1) and stderr (2) bytes go; drains what waits. */
+  setOutput(fn) {
+    this._onOutput = fn;
+    this._drain();
+  }
+
+  _drain() {
+    if (!this._onOutput) return;
+    for (const [stream, bytes] of this.control.drain()) {
+      try {
+        this._onOutput(stream, bytes);
+      } catch (e) {
+        // The caller's Python was interrupted while it wrote the output: that is the
+        // caller's interrupt, meant for the calls it waits for.
+        if (e && e.type === "KeyboardInterrupt" && this.hostModule) {
+          InterruptWatch.of(this.hostModule).fire();
+        } else {
+          console.error("pyodide_extmemfs: writing a worker's output failed:", e);
+        }
+      }
+    }
+  }
+
   _onMessage(msg) {
-    if (msg.type === "ready") {
+    if (msg.type === "out") {
+      this.wakeups++;
+      this._drain();
+    } else if (msg.type === "ready") {
       this.instanceId = msg.instanceId; // its instance in the pool, for evict()
+      this.startMs = msg.ms;
+      this.loadMs = msg.loadMs; // of which loading Pyodide (and worker_packages)
       this._ready.resolve();
     } else if (msg.type === "fatal") {
-      this._fail(new Error(`worker failed to start: ${msg.error}`));
+      this._fail(new Error(`${msg.phase} failed: ${msg.error}`));
     } else if (msg.type === "result") {
+      this._drain(); // everything printed during the call, before its result
       const p = this.pending.get(msg.id);
       if (!p) return;
       this.pending.delete(msg.id);
-      if (msg.error) p.reject(new Error(`worker error: ${msg.error}`));
+      p.finish();
+      if (msg.error === "KeyboardInterrupt") p.reject(keyboardInterrupt("interrupted in the worker"));
+      else if (msg.error) p.reject(new Error(`worker error: ${msg.error}`));
       else p.resolve(msg.payload);
     }
   }
@@ -133,9 +350,24 @@ export class PyWorker {
   _fail(err) {
     if (this.dead) return;
     this.dead = err;
+    try {
+      this._drain();
+    } catch {
+      // the control block is still readable; a failing sink must not hide the death
+    }
     if (this._ready) this._ready.reject(err);
-    for (const p of this.pending.values()) p.reject(err);
+    for (const p of this.pending.values()) {
+      p.finish();
+      p.reject(err);
+    }
     this.pending.clear();
+    if (this.onExit) {
+      try {
+        this.onExit(String(err.message || err));
+      } catch (e) {
+        console.error("pyodide_extmemfs: a worker's exit handler failed:", e);
+      }
+    }
   }
 
   /** False once the worker died, failed to start or was terminated. */
@@ -143,21 +375,98 @@ export class PyWorker {
     return !this.dead;
   }
 
-  /** Send a pickled call; resolves with the pickled result (a Uint8Array). */
+  /** Why the worker is dead ("" while it is alive). */
+  get deathReason() {
+    return this.dead ? String(this.dead.message || this.dead) : "";
+  }
+
+  /**
+   * Send a pickled call.
+   * @param {Uint8Array} payload
+   * @returns {{id: number, promise: Promise<Uint8Array>, done: Promise<void>,
+   *   finished: boolean}} `finished` turns true when the worker is done with it
+   */
   call(payload) {
-    if (this.dead) return Promise.reject(this.dead);
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      const copy = new Uint8Array(payload); // a private buffer we may transfer
-      this._post({ type: "task", id, payload: copy }, [copy.buffer]);
+    const id = this.nextId;
+    this.nextId = (this.nextId % 0xfffffff) + 1;
+    /** @type {(v?: any) => void} */
+    let settle = () => {};
+    const done = new Promise((resolve) => {
+      settle = resolve;
     });
+    const call = { id, promise: null, done, finished: false };
+    const finish = () => {
+      call.finished = true;
+      settle();
+    };
+    if (this.dead) {
+      finish();
+      call.promise = Promise.reject(this.dead);
+      call.promise.catch(() => {});
+      return call;
+    }
+    const watch = this.hostModule ? InterruptWatch.of(this.hostModule) : null;
+    /** @type {any} */
+    const entry = {};
+    const promise = new Promise((resolve, reject) => {
+      entry.resolve = (v) => {
+        if (watch) watch.remove(entry);
+        resolve(v);
+      };
+      entry.reject = (e) => {
+        if (watch) watch.remove(entry);
+        reject(e);
+      };
+    });
+    this.pending.set(id, { resolve: entry.resolve, reject: entry.reject, finish, watch, entry });
+    if (watch) watch.add(entry);
+    const copy = new Uint8Array(payload); // a private buffer we may transfer
+    this._post({ type: "task", id, payload: copy }, [copy.buffer]);
+    call.promise = promise;
+    return call;
+  }
+
+  /**
+   * Interrupt call `id`: KeyboardInterrupt in the worker's Python if it runs the function
+   * now; a cancel of its task if it is a coroutine waiting in the worker's event loop.
+   * @returns {string} "sync" (interrupt delivered), "async" (cancel sent), "none" (the
+   *   call is not running: finished, or not begun yet — a cancel is sent in case)
+   */
+  interrupt(id) {
+    if (!this.pending.has(id) || this.dead) return "none";
+    const how = this.control.interrupt(id);
+    if (how !== "sync") this._post({ type: "cancel", id });
+    return how;
   }
 
   /** Stop the worker (at once; a running call is abandoned). */
   async terminate() {
-    this._fail(new Error("worker terminated"));
+    this._fail(new Error("the worker was terminated"));
     await this.worker.terminate();
+  }
+
+  /** Times the worker's output ring was full (the worker then waited for the parent). */
+  get outputStalls() {
+    return this.control.blocked();
+  }
+
+  // ---- lineage: the instances workers started (jsglue/lineage.js) -------------------
+
+  /** The lineage table for a pool Memory (made on first use). */
+  static lineageFor(memory) {
+    return lineageFor(memory);
+  }
+  /** In a worker: use the parent's table for this pool. */
+  static adoptLineage(memory, table) {
+    adoptLineage(memory, table);
+  }
+  /** Instances started, directly or not, by instance `id` of the pool in `memory`. */
+  static descendants(memory, id) {
+    return lineageDescendants(lineageFor(memory), id);
+  }
+  /** Forget instance `id` of the pool in `memory`. */
+  static forget(memory, id) {
+    lineageRemove(lineageFor(memory), id);
   }
 }
 

@@ -24,7 +24,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from . import _jsglue, _persist
+from . import _install, _jsglue, _persist
+from ._install import InstallError
 from ._sizes import MAX_POOL_BYTES, MIN_POOL_BYTES, parse_size
 from .workers import Workers, worker_index
 
@@ -32,6 +33,7 @@ __version__ = "0.1.0"
 __all__ = [
     "MAX_POOL_BYTES",
     "MIN_POOL_BYTES",
+    "InstallError",
     "Pool",
     "Workers",
     "attach",
@@ -199,6 +201,67 @@ class Pool:
         """Walk the whole pool and return every violated invariant; ``[]`` when sound."""
         return [str(x) for x in _jsglue.call(self._js.validate).to_py()]
 
+    # ---- packages installed in the pool (pyodide_extmemfs/_install.py) -----------------
+
+    async def install(
+        self,
+        *requirements: str,
+        deps: bool = True,
+        pre: bool = False,
+        index_urls: list[str] | str | None = None,
+        constraints: list[str] | None = None,
+        reinstall: bool = False,
+        credentials: str | None = None,
+        compile: bool = True,
+        verbose: bool | int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Install packages into the pool, once, for every instance that mounts it.
+
+        ``requirements`` as for ``micropip.install`` ("attrs", "sympy==1.13", a wheel
+        URL, ``emfs:`` paths), resolved the way ``micropip.install`` does in this
+        instance (its index URLs and constraints unless given, this Pyodide's lock
+        file). They go into ``.site-packages`` at the pool's root, which every
+        :func:`mount` of the pool — in this instance, other instances and
+        :class:`Workers` — puts on ``sys.path``: importable at once, nothing downloaded
+        or unpacked again. ``.py`` files are byte-compiled once (``compile=True``) and
+        the ``.pyc`` files are loaded by all. Shared libraries (``.so``) are loaded from
+        the pool; in this instance right away, asynchronously. Packages already in the
+        pool are not installed again (their shared libraries are loaded here if they
+        are not yet: in a browser page, call this before importing a package with a
+        large ``.so``). Needs the pool mounted here (writable); if it is not, it is
+        mounted under ``/.extmemfs/``.
+
+        Returns the distributions installed now: ``[{"name", "version", "source"}]``.
+
+        Raises:
+            pyodide_extmemfs.InstallError: a package cannot be found, fetched or
+                installed (the message names it and says why), or another instance
+                has held the install lock for 10 minutes.
+        """
+        from . import _install
+
+        return await _install.install(
+            self,
+            requirements,
+            deps=deps,
+            pre=pre,
+            index_urls=index_urls,
+            constraints=constraints,
+            reinstall=reinstall,
+            credentials=credentials,
+            compile=compile,
+            verbose=verbose,
+        )
+
+    def packages(self) -> list[dict[str, Any]]:
+        """The distributions installed in the pool (see :meth:`install`): each a dict
+        ``name``, ``version``, ``source`` ("pyodide" for the lock file, "pypi", or
+        the URL), ``files`` (how many), ``location`` (their directory here)."""
+        from . import _install
+
+        _jsglue.require_pyodide("Pool.packages")
+        return _install.packages(self)
+
     def __repr__(self) -> str:
         try:
             s = self.stats()
@@ -354,6 +417,7 @@ def mount(pool: Pool, path: str, readonly: bool = False) -> None:
         raise OSError(
             e.errno, f"cannot mount a pool at {path}: {os.strerror(e.errno)}", path
         ) from None
+    _install.on_mount(pool, path)  # the pool's packages on sys.path
 
 
 def unmount(path: str) -> None:
@@ -367,3 +431,4 @@ def unmount(path: str) -> None:
         _jsglue.call(_jsglue.fs_type().unmountAt, path)
     except OSError as e:
         raise OSError(e.errno, f"cannot unmount {path}: {os.strerror(e.errno)}", path) from None
+    _install.on_unmount(path)

@@ -156,20 +156,144 @@ def package_files() -> dict[str, str]:
 
 
 async def start_worker(opts: dict) -> Any:
-    """Start one worker (jsglue/workers.js); returns the JS PyWorker."""
+    """Start one worker (jsglue/workers.js); returns the JS PyWorker.
+
+    Raises RuntimeError naming the step that failed (loading Pyodide, mounting, ...)."""
     from pyodide.ffi import JsException
 
     try:
         return await modules().PyWorker.start(js_object(opts))
     except JsException as e:
-        raise RuntimeError(f"a pyodide_extmemfs worker failed to start: {e}") from None
+        err = getattr(e, "js_error", None)
+        raise RuntimeError(str(getattr(err, "message", "") or e)) from None
 
 
-async def worker_call(worker: Any, payload: bytes) -> bytes:
-    from pyodide.ffi import JsException, to_js
+def host_module() -> Any:
+    """This Pyodide's Emscripten Module (its interrupt buffer is watched during calls)."""
+    import pyodide_js
+
+    return pyodide_js._module
+
+
+def begin_call(worker: Any, payload: bytes) -> Any:
+    """Send a pickled call to a PyWorker: a JS ``{id, promise, done}``."""
+    from pyodide.ffi import to_js
+
+    return worker.call(to_js(payload))
+
+
+async def await_result(promise: Any) -> bytes:
+    """The pickled result of a call. Raises KeyboardInterrupt if the call was interrupted
+    (here or in the worker), RuntimeError if the worker died or failed."""
+    from pyodide.ffi import JsException
 
     try:
-        out = await worker.call(to_js(payload))
+        out = await promise
     except JsException as e:
-        raise RuntimeError(str(e)) from None
+        err = getattr(e, "js_error", e)
+        if getattr(err, "name", "") == "KeyboardInterrupt":
+            raise KeyboardInterrupt(str(getattr(err, "message", ""))) from None
+        raise RuntimeError(str(getattr(err, "message", "") or e)) from None
     return out.to_bytes()
+
+
+async def settled(promise: Any) -> None:
+    """Wait until a JS promise has settled, whatever the outcome."""
+    from pyodide.ffi import JsException
+
+    try:
+        await promise
+    except JsException:
+        pass
+
+
+def proxy(fn: Any) -> Any:
+    """A long-lived JS callable for ``fn`` (destroy it when done)."""
+    from pyodide.ffi import create_proxy
+
+    return create_proxy(fn)
+
+
+def to_bytes(buf: Any) -> bytes:
+    return buf.to_bytes()
+
+
+# ---- package loading (for _install.py) --------------------------------------------------
+
+
+def pyodide_version() -> str:
+    import pyodide_js
+
+    return str(pyodide_js.version)
+
+
+def lockfile_packages() -> dict[str, dict]:
+    """The packages of this Pyodide's lock file (pyodide-lock.json), by name."""
+    import pyodide_js
+
+    return pyodide_js._api.lockfile_packages.to_py()
+
+
+def lockfile_base_url() -> str:
+    """Where the lock file's ``file_name``s are relative to (a URL, or a path in node)."""
+    import pyodide_js
+
+    base = getattr(pyodide_js, "lockfileBaseUrl", None) or pyodide_js._api.config.indexURL
+    return str(base)
+
+
+async def load_binary_file(url: str) -> bytes:
+    """Fetch ``url`` as Pyodide fetches packages (``fetch``, or the file system in node)."""
+    import pyodide_js
+
+    return (await pyodide_js._api.loadBinaryFile(url)).to_bytes()
+
+
+async def load_dynlib(path: str) -> None:
+    """Load the shared library at ``path`` (a wasm side module) into this instance,
+    compiling it asynchronously, as Pyodide does for the packages it loads: a later
+    ``dlopen`` of the same path (an ``import``) finds it loaded."""
+    import pyodide_js
+    from pyodide.ffi import JsException
+
+    try:
+        await pyodide_js._api.loadDynlib(path)
+    except JsException as e:
+        raise OSError(f"cannot load the shared library {path}: {e}") from None
+
+
+def loaded_dynlibs() -> list[str]:
+    """Paths of the shared libraries loaded in this instance."""
+    import pyodide_js
+    from js import Object
+
+    return [str(k) for k in Object.keys(pyodide_js._module.LDSO.loadedLibsByName)]
+
+
+def in_browser_main_thread() -> bool:
+    """True in a browser page's main thread (where large wasm modules cannot be
+    compiled synchronously and Atomics.wait is not allowed)."""
+    import js
+
+    return hasattr(js, "window") and hasattr(js, "document")
+
+
+async def load_package(names: str | list[str]) -> None:
+    """``pyodide.loadPackage`` (from this Pyodide's lock file)."""
+    import pyodide_js
+    from pyodide.ffi import to_js
+
+    await pyodide_js.loadPackage(to_js(names))
+
+
+_same: Any = None
+
+
+def same_js(a: Any, b: Any) -> bool:
+    """True if two JsProxies stand for the same JavaScript object."""
+    global _same
+    if _same is None:
+        from pyodide.code import run_js
+
+        _same = run_js("(a, b) => a === b")
+    return bool(_same(a, b))

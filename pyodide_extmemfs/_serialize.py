@@ -146,10 +146,28 @@ class RemoteTraceback(Exception):
         return f'\n"""\n{self.tb}"""'
 
 
+class ChunkResults(list):
+    """The results of one chunk of a map: ``(ok, value, traceback)`` per item."""
+
+
+def _sendable_item(item: tuple) -> tuple:
+    """One item of a ChunkResults, replaced by an error if it does not pickle."""
+    try:
+        dumps(item, "the result")
+        return item
+    except TypeError as e:
+        ok, value, tb = item
+        if ok:
+            return (False, TypeError(f"the worker's result could not be sent back: {e}"), None)
+        return (False, RuntimeError(f"{type(value).__name__}: {value}"), tb)
+
+
 def dumps_result(ok: bool, value: Any, tb: str | None) -> bytes:
     try:
         return dumps((ok, value, tb), "the result")
     except TypeError as e:
+        if ok and isinstance(value, ChunkResults):
+            return dumps((ok, ChunkResults(_sendable_item(x) for x in value), tb), "the result")
         if ok:
             err = TypeError(f"the worker's result could not be sent back: {e}")
             return pickle.dumps((False, err, tb))
@@ -157,11 +175,16 @@ def dumps_result(ok: bool, value: Any, tb: str | None) -> bytes:
         return pickle.dumps((False, plain, tb))
 
 
+def raise_remote(exc: BaseException, tb: str | None) -> None:
+    """Raise an exception from a worker, its traceback there as ``__cause__``."""
+    if tb:
+        exc.__cause__ = RemoteTraceback(tb)
+    raise exc
+
+
 def loads_result(data: bytes) -> Any:
     """Return the worker's result, or raise its exception with the remote traceback."""
     ok, value, tb = pickle.loads(data)
     if ok:
         return value
-    if tb:
-        value.__cause__ = RemoteTraceback(tb)
-    raise value
+    raise_remote(value, tb)

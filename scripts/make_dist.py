@@ -73,6 +73,8 @@ BUILD_FROM_SDIST = {"atomicwrites"}
 # Newer hypothesis releases ship only compiled (cp3xx-manylinux) wheels.
 EXTRA_PACKAGES = {
     "hypothesis": ("6.155.7", ["sortedcontainers"], ["hypothesis"]),
+    # Workers(map(..., progress=True)) draws a tqdm bar (tests/test_workers.py)
+    "tqdm": ("4.70.1", [], ["tqdm"]),
 }
 
 OUR_NAME = "pyodide-extmemfs"
