@@ -23,6 +23,7 @@
 //                              {type: "out"}  (drain the ring)
 //                              {type: "result", id, payload} | {type: "result", id, error}
 import { openControl, newControl } from "./workerio.js";
+import { sharedWebLocks } from "./weblocks.js";
 import {
   lineageAdd, lineageFor, adoptLineage, lineageDescendants, lineageRemove,
 } from "./lineage.js";
@@ -143,8 +144,7 @@ export function inBrowser() {
 
 /** True where the Web Locks API exists (browsers; node 24). */
 function hasWebLocks() {
-  const nav = globalThis.navigator;
-  return !!(nav && nav.locks && typeof nav.locks.request === "function");
+  return sharedWebLocks() !== null;
 }
 
 /** An Error whose name Python turns into KeyboardInterrupt (see _jsglue.py). */
@@ -275,7 +275,7 @@ export class PyWorker {
     if (lockName) {
       // Granted when the worker dies (browsers give no other sign of a worker that
       // closed itself or crashed).
-      globalThis.navigator.locks.request(lockName, () => {
+      /** @type {LockManager} */ (sharedWebLocks()).request(lockName, () => {
         w._fail(new Error("the worker stopped"));
       }).catch(() => {});
     }
@@ -523,11 +523,11 @@ export async function spawnScript(source, data) {
  * @throws {Error} if it is still held after `timeoutMs`
  */
 export async function lockReleased(name, timeoutMs) {
-  const nav = /** @type {any} */ (globalThis).navigator;
-  if (!nav || !nav.locks || typeof nav.locks.query !== "function") return;
+  const wl = sharedWebLocks();
+  if (!wl) return;
   const mine = (l) => l.name === name;
   for (const limit = Date.now() + timeoutMs; ;) {
-    const q = await nav.locks.query();
+    const q = await wl.query();
     if (!(q.held || []).some(mine) && !(q.pending || []).some(mine)) return;
     if (Date.now() > limit) throw new Error(`a terminated worker still runs after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 5));

@@ -4,6 +4,7 @@
 // Node: a lock file in the pool directory naming the process; one whose process no longer
 // runs is stale and is taken over. No pool code, no pool locks.
 import { PoolError } from "../errors.js";
+import { sharedWebLocks } from "../weblocks.js";
 
 /** @typedef {{release: () => Promise<void>}} Ownership */
 
@@ -21,13 +22,13 @@ export async function takeOwnership(key, store) {
   const busy = (who) => new PoolError("EBUSY", `the pool ${store.where} is already open for writing ${who}; ` +
     "close it there first (Python: await pool.close(); JavaScript: pool.closeStorage()), or attach to its Memory instead", "OSError");
   if (heldHere.has(key)) throw busy("in this thread");
-  const nav = /** @type {any} */ (globalThis).navigator;
+  const wl = sharedWebLocks();
   let release;
   if (/** @type {any} */ (store).fs) {
     // node (also node 24, whose Web Locks do not reach other processes)
     release = await lockFile(/** @type {any} */ (store), busy);
-  } else if (nav && nav.locks && typeof nav.locks.request === "function") {
-    release = await webLock(`extmemfs-pool:${key}`, nav.locks);
+  } else if (wl) {
+    release = await webLock(`extmemfs-pool:${key}`, wl);
     if (!release) throw busy("in another tab or worker");
   } else {
     release = async () => {};

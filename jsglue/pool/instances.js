@@ -7,6 +7,7 @@
 import { L } from "../layout.js";
 import { slotWord } from "../locks.js";
 import { fail } from "../errors.js";
+import { sharedWebLocks } from "../weblocks.js";
 import { isRegMode } from "./inodes.js";
 
 const META = L.SB_META_LOCK;
@@ -58,9 +59,8 @@ export class Instances {
    * dead instance from an idle one, even if it held no pool lock.
    */
   holdWebLock() {
-    const nav = globalThis.navigator;
-    const wl = nav && nav.locks;
-    if (!wl || typeof wl.request !== "function") return;
+    const wl = sharedWebLocks();
+    if (!wl) return;
     const sw = this.locks.sw;
     const gen = this.gen;
     const i32 = this.v.i32;
@@ -81,9 +81,8 @@ export class Instances {
    * browsers (elsewhere it returns [] at once). @returns {Promise<number[]>} ids evicted
    */
   async sweep() {
-    const nav = globalThis.navigator;
-    const wl = nav && nav.locks;
-    if (!wl || typeof wl.query !== "function") return [];
+    const wl = sharedWebLocks();
+    if (!wl) return [];
     const snap = await wl.query();
     const held = new Set((snap.held || []).map((l) => l.name));
     const i32 = this.v.i32;
@@ -335,9 +334,8 @@ export class Instances {
    * @throws {import("../errors.js").PoolError} EBUSY if it is still held after `timeoutMs`
    */
   async webLockReleased(slot, gen, timeoutMs) {
-    const nav = /** @type {any} */ (globalThis).navigator;
-    const wl = nav && nav.locks;
-    if (!wl || typeof wl.query !== "function") return;
+    const wl = sharedWebLocks();
+    if (!wl) return;
     const name = this.webLockName(slot, gen);
     for (const limit = Date.now() + timeoutMs; ;) {
       if (!this.attached(slot, gen)) return;
