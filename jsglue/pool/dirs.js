@@ -171,6 +171,28 @@ export class Dirs {
   }
 
   /**
+   * Names in directory table `t` with the inode and generation each entry names,
+   * appended to the three arrays. META held.
+   * @param {number} t payload offset of the table
+   * @param {string[]} names
+   * @param {number[]} inos
+   * @param {number[]} gens
+   */
+  entries(t, names, inos, gens) {
+    const u32 = this.v.u32;
+    const u8 = this.v.u8;
+    const slots = u32[(t >>> 2) + L.DT_SLOTS];
+    for (let i = 0; i < slots; i++) {
+      const e = u32[((t + L.DT_HDR + i * L.DT_SLOT_BYTES) >>> 2) + 1];
+      if (e <= L.SLOT_DELETED) continue;
+      const ew = e >>> 2;
+      names.push(decodeBytes(u8, e + L.DE_NAME, u32[ew + L.DE_LEN]));
+      inos.push(u32[ew + L.DE_INO]);
+      gens.push(u32[ew + L.DE_GEN]);
+    }
+  }
+
+  /**
    * The name held by directory entry `e`. META held.
    * @param {number} e payload offset of a K_DENTRY block
    */

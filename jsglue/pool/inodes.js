@@ -23,6 +23,17 @@ export class Inodes {
     this.v = views;
     this.tx = tx;
     this.heap = heap;
+    /** @type {Array<(ino: number, gen: number) => void>} called by free(), under META */
+    this._onFree = [];
+  }
+
+  /**
+   * Call fn(ino, gen) whenever an inode is freed (inside the freeing transaction,
+   * before its record is cleared): other tables drop what refers to it.
+   * @param {(ino: number, gen: number) => void} fn
+   */
+  onFree(fn) {
+    this._onFree.push(fn);
   }
 
   /** Inode number of the root directory. */
@@ -111,6 +122,7 @@ export class Inodes {
     const u32 = this.v.u32;
     const w = this.ib(ino) >>> 2;
     const mode = u32[w + L.I_MODE];
+    for (const f of this._onFree) f(ino, u32[w + L.I_GEN]);
     const ext = u32[w + L.I_EXTENT];
     if (ext) this.heap.free(ext - L.HDR);
     const moving = u32[w + L.I_MOVING];

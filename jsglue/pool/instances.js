@@ -33,6 +33,8 @@ export class Instances {
     this.detached = false;
     /** @type {Set<number>} slots found dead, to recover once META is fully ours */
     this.pending = new Set();
+    /** @type {Array<(slot: number) => void>} see onRelease */
+    this._releasers = [];
     this._watch = { slot: -1, hb: 0, since: 0, state: 0 };
     /** @type {Promise<void> | null} */
     this._webLockHeld = null;
@@ -44,6 +46,16 @@ export class Instances {
       },
     });
     locks.onStall = (holder) => this.onStall(holder);
+  }
+
+  /**
+   * Call fn(slot) while recovering (or detaching) instance `slot`, after its extent
+   * move was dropped and before its pins are: other tables release what it held.
+   * fn runs with META write held and a transaction open and may commit as it goes.
+   * @param {(slot: number) => void} fn
+   */
+  onRelease(fn) {
+    this._releasers.push(fn);
   }
 
   /** Name of the liveness Web Lock of instance (slot, gen) of this pool. */
@@ -226,6 +238,7 @@ export class Instances {
       }
       this.tx.st(sw + L.S_MOVE_INO, 0);
       this.tx.commit();
+      for (const release of this._releasers) release(x); // (file locks: pool/flocks.js)
       this.pins.releaseAll(sw);
       this.tx.stA(sw + L.S_STATE, L.SLOT_DEAD);
       if (!detaching) this.tx.st(L.SB_RECOVERIES, u32[L.SB_RECOVERIES] + 1);

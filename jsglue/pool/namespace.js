@@ -71,10 +71,12 @@ export class Namespace {
    * Create `name` in (dir, dirGen): a file, directory or symlink by `mode`'s type.
    * META write lock. Nothing changes if it fails.
    * @param {string} [target] symlink target (for S_IFLNK)
+   * @param {(ino: number, gen: number) => void} [onCreated] called inside the
+   *   transaction once the new inode is linked (its stores commit or undo with it)
    * @returns {{ino:number, gen:number, mode:number}}
    * @throws {PoolError} EEXIST, ENOENT (dir gone), ENOTDIR, ENAMETOOLONG, ENOSPC, EINVAL
    */
-  create(dir, dirGen, name, mode, target) {
+  create(dir, dirGen, name, mode, target, onCreated) {
     const type = mode & L.S_IFMT;
     if (type !== L.S_IFREG && type !== L.S_IFDIR && type !== L.S_IFLNK) {
       fail("EINVAL", `unsupported file type 0o${type.toString(8)}`);
@@ -131,6 +133,7 @@ export class Namespace {
       }
       this.inodes.touch(db, true, true);
       this.tx.st(L.SB_CHANGE, u32[L.SB_CHANGE] + 1);
+      if (onCreated) onCreated(ino, this.inodes.gen(ino));
       return { ino, gen: this.inodes.gen(ino), mode };
     } catch (err) {
       this.tx.abort();
@@ -164,31 +167,57 @@ export class Namespace {
       const db = this.inodes.liveDir(dir, dirGen);
       const s = this.dirs.find(this.v.u32[(db >>> 2) + L.I_EXTENT], len, hash);
       if (s < 0) fail("ENOENT", `no entry ${JSON.stringify(name)}`);
-      const e = this.v.u32[(s >>> 2) + 1];
-      const ino = this.v.u32[(e >>> 2) + L.DE_INO];
-      const w = this.inodes.ib(ino) >>> 2;
-      const isDir = isDirMode(this.v.u32[w + L.I_MODE]);
-      if (wantDir && !isDir) fail("ENOTDIR", `${JSON.stringify(name)} is not a directory`);
-      if (!wantDir && isDir) fail("EISDIR", `${JSON.stringify(name)} is a directory`);
-      if (isDir) {
-        if (ino === this.inodes.root) fail("EBUSY", "cannot remove the root");
-        const t = this.v.u32[w + L.I_EXTENT];
-        if (this.v.u32[(t >>> 2) + L.DT_COUNT] !== 0) fail("ENOTEMPTY", `${JSON.stringify(name)} is not empty`);
-        this.tx.st((db >>> 2) + L.I_NLINK, this.v.u32[(db >>> 2) + L.I_NLINK] - 1);
-        this.tx.st(w + L.I_DENTRY, 0);
-      }
-      this.dirs.remove(db, s);
-      this.tx.stA(w + L.I_NLINK, 0);
-      this.inodes.touch(this.inodes.ib(ino), false, true);
-      this.inodes.touch(db, true, true);
-      this.tx.st(L.SB_CHANGE, this.v.u32[L.SB_CHANGE] + 1);
-      this.inodes.maybeFree(ino);
+      this._removeAt(db, s, name, wantDir);
     } catch (err) {
       this.tx.abort();
       throw err;
     } finally {
       this.tx.wunlock();
     }
+  }
+
+  /** Remove the entry in slot s of directory record db. META write held, tx open. */
+  _removeAt(db, s, name, wantDir) {
+    const e = this.v.u32[(s >>> 2) + 1];
+    const ino = this.v.u32[(e >>> 2) + L.DE_INO];
+    const w = this.inodes.ib(ino) >>> 2;
+    const isDir = isDirMode(this.v.u32[w + L.I_MODE]);
+    if (wantDir && !isDir) fail("ENOTDIR", `${JSON.stringify(name)} is not a directory`);
+    if (!wantDir && isDir) fail("EISDIR", `${JSON.stringify(name)} is a directory`);
+    if (isDir) {
+      if (ino === this.inodes.root) fail("EBUSY", "cannot remove the root");
+      const t = this.v.u32[w + L.I_EXTENT];
+      if (this.v.u32[(t >>> 2) + L.DT_COUNT] !== 0) fail("ENOTEMPTY", `${JSON.stringify(name)} is not empty`);
+      this.tx.st((db >>> 2) + L.I_NLINK, this.v.u32[(db >>> 2) + L.I_NLINK] - 1);
+      this.tx.st(w + L.I_DENTRY, 0);
+    }
+    this.dirs.remove(db, s);
+    this.tx.stA(w + L.I_NLINK, 0);
+    this.inodes.touch(this.inodes.ib(ino), false, true);
+    this.inodes.touch(db, true, true);
+    this.tx.st(L.SB_CHANGE, this.v.u32[L.SB_CHANGE] + 1);
+    this.inodes.maybeFree(ino);
+  }
+
+  /**
+   * Remove directory (ino, gen) from the directory that names it, if it still exists,
+   * is named and is empty (a dot-lock whose owner died). META write held, transaction
+   * open. @returns {boolean} whether it was removed
+   */
+  removeEmptyDirLocked(ino, gen) {
+    const u32 = this.v.u32;
+    if (!(ino > 0) || (ino >>> 10) >= u32[L.SB_INODE_CHUNKS] || ino === this.inodes.root) return false;
+    const w = this.inodes.ib(ino) >>> 2;
+    if (u32[w + L.I_GEN] !== gen || !isDirMode(u32[w + L.I_MODE]) || u32[w + L.I_NLINK] === 0) return false;
+    if (u32[(u32[w + L.I_EXTENT] >>> 2) + L.DT_COUNT] !== 0) return false;
+    const e = u32[w + L.I_DENTRY];
+    const name = this.dirs.entryName(e);
+    const len = encodeName(name);
+    const db = this.inodes.ib(u32[w + L.I_PARENT]);
+    const s = this.dirs.find(u32[(db >>> 2) + L.I_EXTENT], len, NAME.hash);
+    if (s < 0 || u32[(s >>> 2) + 1] !== e) return false;
+    this._removeAt(db, s, name, true);
+    return true;
   }
 
   /**
@@ -299,6 +328,26 @@ export class Namespace {
     try {
       const db = this.inodes.liveDir(ino, gen);
       return this.dirs.names(this.v.u32[(db >>> 2) + L.I_EXTENT]);
+    } finally {
+      this.tx.runlock();
+    }
+  }
+
+  /**
+   * Names in directory (ino, gen) with the handle and mode of each, read in one pass
+   * under one META read lock (what readdir with d_ino and d_type needs).
+   * @returns {{names: string[], inos: number[], gens: number[], modes: number[]}}
+   * @throws {PoolError} ENOENT, ENOTDIR
+   */
+  readdirPlus(ino, gen) {
+    this.tx.rlock();
+    try {
+      const db = this.inodes.liveDir(ino, gen);
+      const out = { names: [], inos: [], gens: [], modes: [] };
+      this.dirs.entries(this.v.u32[(db >>> 2) + L.I_EXTENT], out.names, out.inos, out.gens);
+      const u32 = this.v.u32;
+      for (const i of out.inos) out.modes.push(u32[(this.inodes.ib(i) >>> 2) + L.I_MODE]);
+      return out;
     } finally {
       this.tx.runlock();
     }
