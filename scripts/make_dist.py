@@ -73,6 +73,7 @@ BUILD_FROM_SDIST = {"atomicwrites"}
 # Newer hypothesis releases ship only compiled (cp3xx-manylinux) wheels.
 EXTRA_PACKAGES = {
     "hypothesis": ("6.155.7", ["sortedcontainers"], ["hypothesis"]),
+    "filelock": ("4.2.11", [], ["filelock"]),  # file locks across workers (tests)
 }
 
 OUR_NAME = "pyodide-extmemfs"
