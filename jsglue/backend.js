@@ -203,7 +203,7 @@ export function install(em) {
       }
       if (attr.mode != null && node.xumask !== undefined) {
         // FS.open made this file with mode 0777 and now sets the requested mode: the
-        // umask applies to that one (paths.umaskOf marks the node at creation).
+        // umask applies to that one (paths.created marks the node when mknod makes it).
         attr = { ...attr, mode: attr.mode & ~node.xumask };
         delete node.xumask;
       }

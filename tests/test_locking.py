@@ -9,6 +9,158 @@ import pytest
 from pytest_pyodide import run_in_pyodide
 
 
+@run_in_pyodide(packages=["pyodide-extmemfs"])
+def test_lock_calls_map_to_linux_semantics(selenium):
+    """Python's lock calls on EXTMEMFS descriptors, in one thread: a second Pool
+    attached in this same Pyodide is another "process" (instance) of the pool."""
+    import errno
+    import fcntl
+    import os
+    import struct
+
+    import pytest
+
+    import pyodide_extmemfs as xmfs
+
+    FL = struct.Struct("=hh4xqqi4x")
+    pool = xmfs.create_pool("1MiB", "16MiB")
+    xmfs.mount(pool, "/sem")
+    other = xmfs.attach(pool.memory)
+    xmfs.mount(other, "/sem_other")
+    with open("/sem/f", "wb") as f:
+        f.write(b"x" * 100)
+
+    def getlk(f, type_=fcntl.F_WRLCK, start=0, length=0, cmd=fcntl.F_GETLK):
+        return FL.unpack(fcntl.fcntl(f, cmd, FL.pack(type_, os.SEEK_SET, start, length, 0)))
+
+    # flock belongs to the open file description: dup'd descriptors share it, another
+    # open() of the same file (even in this instance) is another description.
+    a = open("/sem/f", "r+b")
+    b = open("/sem/f", "r+b")
+    fcntl.flock(a, fcntl.LOCK_EX)
+    with pytest.raises(BlockingIOError):
+        fcntl.flock(b, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    dup = os.dup(a.fileno())
+    a.close()  # the description lives on in `dup`: still locked
+    with pytest.raises(BlockingIOError):
+        fcntl.flock(b, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    fcntl.flock(dup, fcntl.LOCK_SH)  # converting through the dup: same lock
+    fcntl.flock(b, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    os.close(dup)
+    fcntl.flock(b, fcntl.LOCK_UN)
+    with pytest.raises(OSError) as e:
+        fcntl.flock(b, fcntl.LOCK_SH | fcntl.LOCK_EX)
+    assert e.value.errno == errno.EINVAL
+
+    # POSIX locks belong to the instance: two descriptors of this instance share them,
+    # and closing either releases them all (the classic POSIX rule).
+    fcntl.lockf(b, fcntl.LOCK_EX, 10, 0)
+    c = open("/sem/f", "r+b")
+    fcntl.lockf(c, fcntl.LOCK_EX | fcntl.LOCK_NB, 10, 5)  # ours already: no conflict
+    assert [(x["start"], x["length"]) for x in pool.file_locks()] == [(0, 15)]  # merged
+    theirs = open("/sem_other/f", "r+b")
+    assert getlk(theirs)[0::4] == (fcntl.F_WRLCK, pool.instance_id)
+    assert getlk(theirs)[2:4] == (0, 15)
+    c.close()  # any close releases the instance's locks on the file
+    assert pool.file_locks() == []
+    assert getlk(theirs)[0] == fcntl.F_UNLCK
+
+    # whence and negative lengths: lockf(f, cmd, len, start, whence)
+    b.seek(40)
+    fcntl.lockf(b, fcntl.LOCK_SH, 5, 2, os.SEEK_CUR)  # [42, 47)
+    fcntl.lockf(b, fcntl.LOCK_EX, -10, 0, os.SEEK_END)  # [90, 100)
+    fcntl.lockf(b, fcntl.LOCK_EX, 0, 200)  # [200, end of any file)
+    rows = sorted((x["start"], x["length"], x["type"]) for x in pool.file_locks())
+    assert rows == [(42, 5, "read"), (90, 10, "write"), (200, 0, "write")]
+    got = getlk(theirs, fcntl.F_RDLCK, 0, 0)
+    assert got == (fcntl.F_WRLCK, os.SEEK_SET, 90, 10, pool.instance_id)  # reads share
+    with pytest.raises(BlockingIOError):
+        fcntl.fcntl(theirs, fcntl.F_SETLK, FL.pack(fcntl.F_WRLCK, 0, 44, 1, 0))
+    fcntl.fcntl(theirs, fcntl.F_SETLK, FL.pack(fcntl.F_RDLCK, 0, 44, 1, 0))  # shares
+    fcntl.lockf(b, fcntl.LOCK_UN, 0, 0)
+    assert [x["pid"] for x in pool.file_locks()] == [other.instance_id]
+    theirs.close()
+
+    # OFD locks: ranges owned by the description, l_pid -1, conflicting with POSIX
+    # locks of the same instance.
+    d = open("/sem/f", "r+b")
+    fcntl.fcntl(d, fcntl.F_OFD_SETLK, FL.pack(fcntl.F_WRLCK, 0, 0, 10, 0))
+    assert getlk(b, fcntl.F_RDLCK, 5, 1) == (fcntl.F_WRLCK, 0, 0, 10, -1)
+    with pytest.raises(BlockingIOError):
+        fcntl.lockf(b, fcntl.LOCK_SH | fcntl.LOCK_NB, 1, 5)
+    assert getlk(d, fcntl.F_WRLCK, 5, 1, cmd=fcntl.F_OFD_GETLK)[0] == fcntl.F_UNLCK
+    with pytest.raises(OSError) as e:  # F_OFD_* need l_pid 0
+        fcntl.fcntl(d, fcntl.F_OFD_SETLK, FL.pack(fcntl.F_WRLCK, 0, 0, 10, 7))
+    assert e.value.errno == errno.EINVAL
+    b.close()  # a POSIX close does not release d's OFD lock
+    assert [x["kind"] for x in pool.file_locks()] == ["ofd"]
+    d.close()
+    assert pool.file_locks() == []
+
+    # os.lockf (musl's lockf(3)): from the current position.
+    e1 = os.open("/sem/f", os.O_RDWR)
+    e2 = os.open("/sem_other/f", os.O_RDWR)
+    os.lseek(e1, 10, os.SEEK_SET)
+    os.lockf(e1, os.F_TLOCK, 5)  # [10, 15)
+    os.lseek(e2, 12, os.SEEK_SET)
+    with pytest.raises(OSError) as e:
+        os.lockf(e2, os.F_TEST, 1)
+    assert e.value.errno == errno.EACCES
+    with pytest.raises(BlockingIOError):
+        os.lockf(e2, os.F_TLOCK, 1)
+    os.lseek(e2, 15, os.SEEK_SET)
+    assert os.lockf(e2, os.F_TEST, 10) is None
+    os.lseek(e1, 10, os.SEEK_SET)
+    os.lockf(e1, os.F_ULOCK, 5)
+    os.lseek(e2, 12, os.SEEK_SET)
+    os.lockf(e2, os.F_TLOCK, 1)
+    os.close(e1)
+    os.close(e2)
+
+    # Bad input, as Linux and CPython report it.
+    ro = open("/sem/f", "rb")
+    wo = open("/sem/f", "ab")
+    for f, cmd in ((ro, fcntl.LOCK_EX), (wo, fcntl.LOCK_SH)):
+        with pytest.raises(OSError) as e:
+            fcntl.lockf(f, cmd | fcntl.LOCK_NB)
+        assert e.value.errno == errno.EBADF
+    with pytest.raises(OSError) as e:
+        fcntl.fcntl(ro, fcntl.F_SETLK, 0)  # no struct flock
+    assert e.value.errno == errno.EFAULT
+    with pytest.raises(OSError) as e:
+        fcntl.lockf(ro, fcntl.LOCK_SH, 1, -5)
+    assert e.value.errno == errno.EINVAL
+    with pytest.raises(OSError) as e:
+        fcntl.lockf(ro, fcntl.LOCK_SH, 1, 2**60)
+    assert e.value.errno == errno.EOVERFLOW
+    with pytest.raises(OSError) as e:
+        getlk(ro, fcntl.F_UNLCK)
+    assert e.value.errno == errno.EINVAL
+    with pytest.raises(ValueError, match="unrecognized"):
+        fcntl.lockf(ro, fcntl.LOCK_NB)
+    with pytest.raises(TypeError, match="fileno"):
+        fcntl.flock("not a file", fcntl.LOCK_EX)
+    with pytest.raises(ValueError, match="negative"):
+        fcntl.flock(-1, fcntl.LOCK_EX)
+    fcntl.flock(ro, fcntl.LOCK_SH)  # flock needs no particular access mode
+    fcntl.flock(wo, fcntl.LOCK_SH)
+    ro.close()
+    wo.close()
+    # F_GETLK of a shorter or longer buffer returns as many bytes as it was given
+    with open("/sem/f", "rb") as f:
+        assert len(fcntl.fcntl(f, fcntl.F_GETLK, FL.pack(fcntl.F_RDLCK, 0, 0, 0, 0) + b"pad")) == 35
+    # Descriptors of other file systems go to the originals (Emscripten's stubs).
+    with open("/tmp/memfs_file", "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        fcntl.lockf(f, fcntl.LOCK_EX)
+        assert fcntl.fcntl(f, fcntl.F_GETFD) >= 0
+    assert fcntl.flock.__wrapped__ is not None
+    xmfs.unmount("/sem_other")
+    other.detach()
+    assert pool.file_locks() == [] and pool.check() == []
+    xmfs.unmount("/sem")
+
+
 @pytest.mark.driver_timeout(600)
 @run_in_pyodide(packages=["pyodide-extmemfs"])
 async def test_flock_and_record_locks_across_workers(selenium):
@@ -304,8 +456,29 @@ async def test_locks_of_terminated_or_killed_holders_are_released(selenium):
             await asyncio.sleep(0.01)
         raise AssertionError(f"{path} never appeared")
 
+    def hold_a_while(seconds):
+        import fcntl
+        import time
+
+        with open("/kl/f", "r+b") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            open("/kl/held_a_while", "w").close()
+            time.sleep(seconds)
+        return "released"
+
     lease = pool.stats()["lease_ms"] / 1000
     async with xmfs.Workers(1, pool=pool, mount="/kl") as waiter:
+        # This thread waits too: Atomics.wait in node; on a page's main thread, which
+        # may not block, by spinning (the page is frozen meanwhile).
+        held = asyncio.ensure_future(waiter.run(hold_a_while, 0.6))
+        await until("/kl/held_a_while")
+        t0 = time.monotonic()
+        with open("/kl/f", "rb") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            waited = time.monotonic() - t0
+        assert waited > 0.3, waited
+        assert await held == "released"
+
         for how in ("close mid-hold", "killed"):
             holder = await xmfs.Workers(1, pool=pool, mount="/kl").start()
             call = asyncio.ensure_future(holder.run(hold_forever, how.replace(" ", "_")))

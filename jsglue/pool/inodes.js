@@ -1,8 +1,9 @@
 // jsglue/pool/inodes.js — the inode table: 64-byte records in chunks of 1024, each slot
 // with a generation bumped at reuse, so a handle (ino, gen) to a removed file is told from
 // its successor (layout.js: "Inode record").
-// Locks: alloc/free/maybeFree/touch store metadata and expect META write held; ib, live,
-// liveDir and gen read and expect META held (read or write), or a pin on the inode.
+// Locks: alloc/free/maybeFree/touch store metadata and expect META write held (free calls
+// the onFree hooks inside its transaction); ib, live, liveDir and gen read and expect
+// META held (read or write), or a pin on the inode.
 import { L } from "../layout.js";
 import { fail } from "../errors.js";
 

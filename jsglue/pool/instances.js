@@ -1,7 +1,8 @@
 // jsglue/pool/instances.js — the instances attached to a pool: their slots (layout.js:
 // "Instance slot"), liveness (heartbeats and, in browsers, Web Locks), and cleaning up
 // after one that died: undo its transaction, drop the extent move it was copying, release
-// its pins, then its lock holds and its slot (recover). Also detach, evict, sweep.
+// what other tables hold for it (onRelease: its file locks, pool/flocks.js), its pins,
+// then its lock holds and its slot (recover). Also detach, evict, sweep.
 // Locks: recover takes META itself (from the dead holder if it held it); recoverLocked
 // expects META write held with a transaction open; list and the id helpers take none.
 import { L } from "../layout.js";

@@ -2,7 +2,8 @@
 // (files, directories, symlinks), unlink, rmdir, rename, readdir, readlink, attributes.
 // It speaks inode handles (ino, gen) and throws PoolError with errno names.
 // Locks: reads take META for reading; every change takes META for writing as one
-// transaction, undone entirely if it fails half-way.
+// transaction, undone entirely if it fails half-way; removeEmptyDirLocked expects META
+// write held with a transaction open (recovery removes a dead owner's dot-lock with it).
 import { L } from "../layout.js";
 import { fail } from "../errors.js";
 import { NAME, encodeName, encodeText, decodeBytes } from "./names.js";

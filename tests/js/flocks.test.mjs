@@ -180,6 +180,29 @@ test("the lock table grows, compaction moves it, unlinked files drop their locks
   assert.deepEqual(a.validate(), []);
 });
 
+test("flockAsync / lockRangeAsync wait without blocking the thread", async () => {
+  const a = newPool();
+  const b = new Pool(a.memory);
+  const h = mkfile(a, "f");
+  const oa = a.newOfd();
+  a.flock(h.ino, h.gen, oa, "exclusive");
+  a.lockRange(h.ino, h.gen, { type: "write", start: 0, length: 10 });
+  let ticks = 0;
+  const timer = setInterval(() => ticks++, 5); // runs only if the thread is free
+  setTimeout(() => a.flock(h.ino, h.gen, oa, "unlock"), 150);
+  setTimeout(() => a.lockRange(h.ino, h.gen, { type: "unlock", start: 0, length: 0 }), 250);
+  const t0 = Date.now();
+  await b.flockAsync(h.ino, h.gen, b.newOfd(), "shared");
+  const t1 = Date.now() - t0;
+  await b.lockRangeAsync(h.ino, h.gen, { type: "read", start: 5, length: 1 });
+  const t2 = Date.now() - t0;
+  clearInterval(timer);
+  assert.ok(t1 >= 140 && t2 >= 240, `${t1} ${t2}`);
+  assert.ok(ticks >= 10, `the thread was blocked (${ticks} ticks)`);
+  await assert.rejects(b.flockAsync(h.ino, h.gen, 0, "shared"), /open file description/);
+  assert.deepEqual(a.validate(), []);
+});
+
 // ---- seeded fuzz against a model ------------------------------------------------------
 
 const SPAN = 24; // model bytes 0 .. SPAN-1; byte SPAN stands for [SPAN, ∞)
