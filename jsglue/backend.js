@@ -157,13 +157,16 @@ export function install(em) {
     return nodeFor(st, parent, name, h);
   }
 
-  /** The cached node of handle h (if its generation matches), else a new one. */
-  function nodeFor(st, parent, name, h) {
+  /**
+   * The cached node of handle h (if its generation matches), else a new one. `typeOnly`:
+   * h.mode may be older than the node's (from a listing): keep the node's mode.
+   */
+  function nodeFor(st, parent, name, h, typeOnly) {
     const node = st.nodes.get(h.ino);
     if (node && node.xgen === h.gen) {
       node.parent = parent;
       node.name = name;
-      node.mode = h.mode;
+      if (!typeOnly) node.mode = h.mode;
       return node;
     }
     return makeNode(st, parent, name, h);
@@ -256,7 +259,7 @@ export function install(em) {
       st.pool.rmdir(parent.xino, parent.xgen, name);
     },
     readdir(node) {
-      return listing(node);
+      return [".", "..", ...mountState(node).pool.readdirPlus(node.xino, node.xgen).names];
     },
     symlink(parent, newName, oldPath) {
       const st = mountState(parent);
@@ -326,9 +329,18 @@ export function install(em) {
         }
       }
       if (position < 0) throw new PoolError("EINVAL", `seek to negative offset ${position}`);
-      // rewinddir (lseek to 0) reads the directory afresh, as on Linux; Emscripten's
-      // getdents would go on with the listing it made at the first read.
-      if (position === 0 && whence === 0 && (stream.node.mode & L.S_IFMT) === L.S_IFDIR) dents.delete(stream);
+      const dir = stream.node;
+      if ((dir.mode & L.S_IFMT) === L.S_IFDIR) {
+        if (whence === 1 && offset === 0 && dir.xlist && dir.xlist.stream === stream) {
+          activeDir = dir; // getdents begins (see "directory listings")
+          dir.xlist.next = Math.max(2, Math.floor(position / DIRENT_BYTES));
+        } else {
+          activeDir = null;
+          // rewinddir (lseek to 0) reads the directory afresh, as on Linux; Emscripten's
+          // getdents would go on with the listing it made at the first read.
+          if (position === 0 && whence === 0) listOpenDirectory(stream);
+        }
+      }
       return position;
     },
     mmap(stream, length, position, prot, flags) {
@@ -355,61 +367,67 @@ export function install(em) {
   };
 
   // ---- directory listings (see the top of this file) -------------------------------
-  // getdents reads listing[idx] and at once calls FS.lookupNode(dir, that name): the
-  // listing's proxy notes which entry was read, and the lookup right after it is
-  // answered from the listing. Any other lookup clears the note.
-  let pendingDir = null;
-  let pendingList = null;
-  let pendingIdx = -1;
-  /** Directory stream -> its listing (what Emscripten keeps as stream.getdents). */
-  const dents = new WeakMap();
+  // Emscripten's getdents runs, for each call: llseek(stream, 0, SEEK_CUR); then for each
+  // entry from position / DIRENT_BYTES on, reads the name from stream.getdents and calls
+  // FS.lookupNode(dir, name) for its d_ino and d_type; then llseek(stream, end, SEEK_SET).
+  // Between the two llseeks (`activeDir`), lookups of the listed directory that ask for
+  // the next name in order are answered from the listing: as it was read if no name
+  // changed anywhere in the pool since (changeCount), else afresh from the pool — and
+  // from the listing only if the entry has gone meanwhile (a removal during a listing
+  // does not fail it; Linux may return such an entry too).
+  const DIRENT_BYTES = 280; // Emscripten's struct dirent stride in getdents
+  /** The directory whose getdents is running, or null. */
+  let activeDir = null;
 
-  /** [".", "..", names...] of directory node `dir`, read in one pass. */
-  function listing(dir) {
+  /** [".", "..", names...] of directory node `dir`, read in one pass, kept on `dir`. */
+  function listing(dir, stream) {
     const d = mountState(dir).pool.readdirPlus(dir.xino, dir.xgen);
-    const names = [".", "..", ...d.names];
-    return new Proxy(names, {
-      get(target, prop, receiver) {
-        if (typeof prop === "string") {
-          const i = Number(prop) - 2;
-          if (i >= 0 && i < d.inos.length) {
-            pendingDir = dir;
-            pendingList = d;
-            pendingIdx = i;
-          }
-        }
-        return Reflect.get(target, prop, receiver);
-      },
-    });
+    const all = [".", "..", ...d.names];
+    dir.xlist = { all, d, next: 2, stream };
+    return all;
+  }
+
+  /** Answer getdents' lookup of entry `name` of `dir` from its listing, or null. */
+  function listedNode(dir, name) {
+    const l = dir.xlist;
+    const i = l.next;
+    if (l.all[i] !== name) return null;
+    l.next = i + 1;
+    const st = mountState(dir);
+    const d = l.d;
+    const k = i - 2;
+    if (st.pool.changeCount() !== d.change) {
+      const h = st.pool.find(dir.xino, dir.xgen, name);
+      if (h !== null) return nodeFor(st, dir, name, h);
+    }
+    return nodeFor(st, dir, name, { ino: d.inos[k], gen: d.gens[k], mode: d.modes[k] }, true);
   }
 
   /**
    * getdents lists `stream.path` (FS.readdir of a path) at its first call: a directory
    * renamed since it was opened would be missed or another one listed. Linux lists the
-   * directory that was opened: give the stream a getdents that reads its own node.
+   * directory that was opened: give the stream a getdents that reads its own node (an
+   * accessor until the first read, then the listing itself as a plain property).
    */
   function listOpenDirectory(stream) {
     Object.defineProperty(stream, "getdents", {
       configurable: true,
       enumerable: false,
       get() {
-        let l = dents.get(stream);
-        if (l === undefined) {
-          try {
-            l = listing(stream.node);
-            // getdents looks ".." up by stream.path: follow a rename since the open
-            const path = pathOf(stream.node);
-            if (path !== null) stream.path = path;
-          } catch (err) {
-            throw errnoError(err);
-          }
-          dents.set(stream, l);
+        let l;
+        try {
+          l = listing(stream.node, stream);
+          // getdents looks ".." up by stream.path: follow a rename since the open
+          const path = pathOf(stream.node);
+          if (path !== null) stream.path = path;
+        } catch (err) {
+          throw errnoError(err);
         }
+        Object.defineProperty(stream, "getdents", { value: l, writable: true, configurable: true, enumerable: false });
         return l;
       },
       set(v) {
-        if (v == null) dents.delete(stream);
-        else dents.set(stream, v);
+        Object.defineProperty(stream, "getdents", { value: v, writable: true, configurable: true, enumerable: false });
       },
     });
   }
@@ -474,13 +492,14 @@ export function install(em) {
   // lookup getdents makes right after reading an entry of a listing.
   const origLookupNode = FS.lookupNode;
   FS.lookupNode = function (parent, name) {
-    const list = pendingList;
-    pendingList = null;
     if (parent.node_ops === nodeOps) {
-      if (list !== null && pendingDir === parent && list.names[pendingIdx] === name) {
-        const i = pendingIdx;
-        const h = { ino: list.inos[i], gen: list.gens[i], mode: list.modes[i] };
-        return nodeFor(mountState(parent), parent, name, h);
+      if (activeDir === parent) {
+        try {
+          const node = listedNode(parent, name);
+          if (node !== null) return node;
+        } catch (err) {
+          throw errnoError(err);
+        }
       }
       const errCode = FS.mayLookup(parent);
       if (errCode) throw new FS.ErrnoError(errCode);
@@ -555,10 +574,10 @@ export function install(em) {
   FS.close = function (stream) {
     if (stream && stream.node && stream.node.node_ops === nodeOps) {
       const d = Object.getOwnPropertyDescriptor(stream, "getdents");
-      if (d && d.get) {
-        dents.delete(stream);
-        delete stream.getdents;
-      }
+      if (d && d.get) delete stream.getdents; // (never read: nothing to list)
+      const node = stream.node;
+      if (node.xlist && node.xlist.stream === stream) delete node.xlist;
+      if (activeDir === node) activeDir = null;
     }
     return origClose.call(FS, stream);
   };

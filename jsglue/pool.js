@@ -334,10 +334,18 @@ export class Pool {
    * in one pass (for readdir's d_ino and d_type).
    * @param {number} ino
    * @param {number} gen
-   * @returns {{names: string[], inos: number[], gens: number[], modes: number[]}}
+   * @returns {import("./pool/namespace.js").Listing} shared with later calls: do not
+   *   change it; modes are right as to the file type (permission bits may be older)
    */
   readdirPlus(ino, gen) {
     return this.#ns.readdirPlus(ino, gen);
+  }
+  /**
+   * Namespace changes so far in the whole pool (no lock): while it stays the same, no
+   * name was added, removed or renamed anywhere, and a listing is still true.
+   */
+  changeCount() {
+    return this.#ns.changeCount();
   }
   /**
    * Target of symlink (ino, gen).

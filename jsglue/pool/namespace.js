@@ -11,6 +11,14 @@ import { isDirMode, isLnkMode } from "./inodes.js";
 
 /** @typedef {{ino: number, gen: number, mode: number}} Handle a live inode, as looked up */
 
+/**
+ * @typedef {{names: string[], inos: number[], gens: number[], modes: number[],
+ *   change: number}} Listing a directory's entries; `change`: SB_CHANGE when read
+ */
+
+/** Directory listings kept by readdirPlus (the most recently listed directories). */
+const LISTINGS = 8;
+
 export class Namespace {
   /**
    * @param {import("./views.js").Views} views
@@ -25,6 +33,8 @@ export class Namespace {
     this.heap = heap;
     this.inodes = inodes;
     this.dirs = dirs;
+    /** @type {Map<number, {gen: number, change: number, out: Listing}>} see readdirPlus */
+    this._listings = new Map();
   }
 
   /** Handle {ino, gen} of the root directory. */
@@ -336,22 +346,42 @@ export class Namespace {
 
   /**
    * Names in directory (ino, gen) with the handle and mode of each, read in one pass
-   * under one META read lock (what readdir with d_ino and d_type needs).
-   * @returns {{names: string[], inos: number[], gens: number[], modes: number[]}}
+   * under one META read lock (what readdir with d_ino and d_type needs). The arrays may
+   * be shared with later calls: do not change them. Modes are right as to the file type;
+   * permission bits may be older (a chmod is not a namespace change). `change` is the
+   * namespace change count (changeCount) the listing is true for.
+   * @returns {Listing}
    * @throws {PoolError} ENOENT, ENOTDIR
    */
   readdirPlus(ino, gen) {
     this.tx.rlock();
     try {
       const db = this.inodes.liveDir(ino, gen);
-      const out = { names: [], inos: [], gens: [], modes: [] };
-      this.dirs.entries(this.v.u32[(db >>> 2) + L.I_EXTENT], out.names, out.inos, out.gens);
       const u32 = this.v.u32;
+      // A listing of this instance stays true while no namespace change happened in
+      // the pool (SB_CHANGE counts them; an undone transaction restores it with the
+      // entries), so repeated listings of a quiet tree decode nothing.
+      const change = u32[L.SB_CHANGE];
+      const hit = this._listings.get(ino);
+      if (hit && hit.gen === gen && hit.change === change) return hit.out;
+      /** @type {Listing} */
+      const out = { names: [], inos: [], gens: [], modes: [], change };
+      this.dirs.entries(u32[(db >>> 2) + L.I_EXTENT], out.names, out.inos, out.gens);
       for (const i of out.inos) out.modes.push(u32[(this.inodes.ib(i) >>> 2) + L.I_MODE]);
+      if (this._listings.size >= LISTINGS) this._listings.delete(this._listings.keys().next().value);
+      this._listings.set(ino, { gen, change, out });
       return out;
     } finally {
       this.tx.runlock();
     }
+  }
+
+  /**
+   * Namespace changes so far in the whole pool (SB_CHANGE; no lock). While it stays the
+   * same, no name was added, removed or renamed anywhere: a listing is still true.
+   */
+  changeCount() {
+    return Atomics.load(this.v.u32, L.SB_CHANGE);
   }
 
   /** Target of symlink (ino, gen). @throws {PoolError} ENOENT, EINVAL (not a link) */
