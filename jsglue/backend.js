@@ -336,9 +336,6 @@ export function install(em) {
           dir.xlist.next = Math.max(2, Math.floor(position / DIRENT_BYTES));
         } else {
           activeDir = null;
-          // rewinddir (lseek to 0) reads the directory afresh, as on Linux; Emscripten's
-          // getdents would go on with the listing it made at the first read.
-          if (position === 0 && whence === 0) listOpenDirectory(stream);
         }
       }
       return position;
@@ -406,28 +403,29 @@ export function install(em) {
   /**
    * getdents lists `stream.path` (FS.readdir of a path) at its first call: a directory
    * renamed since it was opened would be missed or another one listed. Linux lists the
-   * directory that was opened: give the stream a getdents that reads its own node (an
-   * accessor until the first read, then the listing itself as a plain property).
+   * directory that was opened: give the stream a getdents that reads its own node when
+   * first read, and again after a rewind (Emscripten's lseek to 0 sets it to null).
    */
   function listOpenDirectory(stream) {
+    let cached;
     Object.defineProperty(stream, "getdents", {
       configurable: true,
       enumerable: false,
       get() {
-        let l;
-        try {
-          l = listing(stream.node, stream);
-          // getdents looks ".." up by stream.path: follow a rename since the open
-          const path = pathOf(stream.node);
-          if (path !== null) stream.path = path;
-        } catch (err) {
-          throw errnoError(err);
+        if (cached === undefined) {
+          try {
+            cached = listing(stream.node, stream);
+            // getdents looks ".." up by stream.path: follow a rename since the open
+            const path = pathOf(stream.node);
+            if (path !== null) stream.path = path;
+          } catch (err) {
+            throw errnoError(err);
+          }
         }
-        Object.defineProperty(stream, "getdents", { value: l, writable: true, configurable: true, enumerable: false });
-        return l;
+        return cached;
       },
       set(v) {
-        Object.defineProperty(stream, "getdents", { value: v, writable: true, configurable: true, enumerable: false });
+        cached = v == null ? undefined : v;
       },
     });
   }

@@ -86,7 +86,8 @@ class Pool:
         Each is a dict: ``id``, ``slot``, ``self`` (this instance), ``state``
         (``"live"``, or ``"dead"`` while its cleanup finishes), ``open_pins`` (files it
         holds open), ``holds`` (locks it holds right now, e.g. ``["stripe 7"]``),
-        ``since`` (attach time, ms since the epoch).
+        ``since`` (attach time, ms since the epoch), ``file_locks`` (its records in the
+        pool's file-lock table: flock, fcntl and lockf locks, owned dot-lock directories).
         """
         return [dict(x) for x in _jsglue.call(self._js.instances).to_py()]
 

@@ -372,6 +372,7 @@ LINUX = {
     "O_CREAT on a dangling symlink makes the target": True,
     "O_CREAT|O_EXCL on a symlink to a file": "EEXIST",
     "a listing goes on while its entries are removed": True,
+    "rewinddir reads the directory afresh": (2, 3),
 }
 
 
@@ -506,6 +507,32 @@ def posix_checks(root: str) -> dict:
         return os.listdir(P("many")) == seen[:1]
 
     r("a listing goes on while its entries are removed", listing_survives)
+
+    def rewinddir_rereads():
+        import ctypes
+
+        libc = ctypes.CDLL(None)
+        libc.opendir.restype = ctypes.c_void_p
+        libc.readdir.restype = ctypes.c_void_p
+        for f in (libc.readdir, libc.rewinddir, libc.closedir):
+            f.argtypes = [ctypes.c_void_p]
+        os.mkdir(P("rw"))
+        d = libc.opendir(P("rw").encode())
+
+        def count():
+            n = 0
+            while libc.readdir(d):
+                n += 1
+            return n
+
+        first = count()
+        open(P("rw/new"), "w").close()
+        libc.rewinddir(d)
+        again = count()
+        libc.closedir(d)
+        return first, again
+
+    r("rewinddir reads the directory afresh", rewinddir_rereads)
     return out
 
 
