@@ -191,13 +191,23 @@ export class Pool {
   }
   /**
    * The attached instances, this one included. `file_locks`: records it has in the
-   * file-lock table (flock, fcntl and lockf locks, owned dot-lock directories).
+   * file-lock table (flock, fcntl and lockf locks, owned dot-lock directories);
+   * `waiting_for`: the id of the instance whose POSIX lock it waits for (F_SETLKW), or
+   * null.
    * @returns {Array<{id: number, slot: number, self: boolean, state: string,
-   *   open_pins: number, holds: string[], since: number, file_locks: number}>}
+   *   open_pins: number, holds: string[], since: number, file_locks: number,
+   *   waiting_for: number | null}>}
    */
   instances() {
     const counts = this.#flocks.countBySlot();
-    return this.#inst.list().map((i) => ({ ...i, file_locks: counts.get(i.slot) || 0 }));
+    const waits = this.#flocks.waitsBySlot();
+    const list = this.#inst.list();
+    const ids = new Map(list.map((i) => [i.slot, i.id]));
+    return list.map((i) => ({
+      ...i,
+      file_locks: counts.get(i.slot) || 0,
+      waiting_for: waits.has(i.slot) ? ids.get(waits.get(i.slot)) ?? null : null,
+    }));
   }
   /**
    * Declare instance `id` dead and clean up after it now (for hosts that terminated its

@@ -87,8 +87,9 @@ class Pool:
         (``"live"``, or ``"dead"`` while its cleanup finishes), ``open_pins`` (files it
         holds open), ``holds`` (locks it holds right now, e.g. ``["stripe 7"]``),
         ``since`` (attach time, ms since the epoch), ``file_locks`` (its records in the
-        pool's file-lock table: flock, fcntl and lockf locks, owned dot-lock directories).
-        """
+        pool's file-lock table: flock, fcntl and lockf locks, owned dot-lock directories),
+        ``waiting_for`` (the id of the instance whose record lock it waits for in
+        ``F_SETLKW``, or None)."""
         return [dict(x) for x in _jsglue.call(self._js.instances).to_py()]
 
     def evict(self, instance_id: int) -> bool:

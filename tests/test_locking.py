@@ -253,13 +253,18 @@ async def test_flock_and_record_locks_across_workers(selenium):
         import os
         import time
 
-        mine, other, delay = args
+        from pyodide_extmemfs import _worker
+
+        mine, other, second = args
         f = open("/lk/f", "r+b")
         fcntl.lockf(f, fcntl.LOCK_EX, 1, mine)
         open(f"/lk/dl{mine}", "w").close()
         while not os.path.exists(f"/lk/dl{other}"):
             time.sleep(0.002)
-        time.sleep(delay)
+        if second:  # until the other one waits for us: this request closes the cycle
+            me = _worker.pool.instance_id
+            while not any(i["waiting_for"] == me for i in _worker.pool.instances()):
+                time.sleep(0.005)
         try:
             fcntl.lockf(f, fcntl.LOCK_EX, 1, other)  # F_SETLKW: waits
             result = "got it"
@@ -365,7 +370,7 @@ async def test_flock_and_record_locks_across_workers(selenium):
         assert sorted(await task) == [0, 10]
 
         # 5. Two F_SETLKW waiters in a cycle: the second to wait gets EDEADLK.
-        results = dict(await workers.map(deadlock, [(0, 1, 0.0), (1, 0, 0.5)]))
+        results = dict(await workers.map(deadlock, [(0, 1, False), (1, 0, True)]))
         assert results == {0: "got it", 1: errno.EDEADLK}, results
 
         # 6. Stress: 4 workers x 1,000 lock/increment/unlock cycles end at exactly 4,000

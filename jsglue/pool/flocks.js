@@ -24,7 +24,7 @@
 //
 // Locks: lock/test/releaseOnClose/list take META themselves (one transaction per try)
 // and expect no pool lock held; releaseSlot, dropInode and addDirOwner expect META write
-// held with a transaction open; holdsAny and countBySlot take none.
+// held with a transaction open; countBySlot and waitsBySlot take none.
 import { L } from "../layout.js";
 import { slotWord, WAIT_SLICE_MS } from "../locks.js";
 import { fail } from "../errors.js";
@@ -522,6 +522,21 @@ export class Flocks {
     return out;
   }
 
+  /**
+   * Per instance slot, the slot of the holder whose POSIX lock it waits for (WAITS;
+   * diagnostics, no lock). @returns {Map<number, number>}
+   */
+  waitsBySlot() {
+    const out = new Map();
+    const t = this._t();
+    if (!t || t + L.FT_HDR > this.v.heapEnd) return out;
+    for (let s = 0; s < L.NSLOTS; s++) {
+      const w = Atomics.load(this.v.u32, (t >>> 2) + L.FT_WAITS + s);
+      if (w) out.set(s, w - 1);
+    }
+    return out;
+  }
+
   // ---- under META, inside other transactions --------------------------------------
 
   /**
@@ -557,8 +572,11 @@ export class Flocks {
     let t = this._t();
     if (!t) return;
     const u32 = this.v.u32;
-    const wi = (t >>> 2) + L.FT_WAITS + x;
-    if (u32[wi]) this.tx.st(wi, 0);
+    // Its own wait, and the waits for it (those waiters look again when woken).
+    for (let s = 0; s < L.NSLOTS; s++) {
+      const wi = (t >>> 2) + L.FT_WAITS + s;
+      if (s === x ? u32[wi] !== 0 : u32[wi] === x + 1) this.tx.st(wi, 0);
+    }
     let any = false;
     // One pass from the end (a removal moves the last record, already seen, into the
     // hole); again if a removed directory's records were dropped meanwhile.

@@ -157,7 +157,11 @@ test("a dead or evicted holder's locks are released; owned directories removed i
   assert.equal(a.fileLocks().filter((l) => l.kind === "dir").length, 1);
   c.rmdir(r.ino, r.gen, "again.lock");
   assert.equal(a.fileLocks().filter((l) => l.kind === "dir").length, 0);
+  c.lockRange(h.ino, h.gen, { type: "write", start: 0, length: 0 });
+  const cid = c.instanceId;
+  assert.equal(a.fileLocks().filter((l) => l.pid === cid).length, 1);
   c.detach(); // a detaching instance lets go of everything too
+  assert.deepEqual(a.fileLocks().filter((l) => l.pid === cid), []);
   assert.deepEqual(a.validate(), []);
 });
 
@@ -387,6 +391,7 @@ function thread(body, workerData) {
       try { ${body} } catch (e) { post({ error: String(e && e.code || e), message: String(e && e.message) }); }
     })();`;
   const w = new Worker(src, { eval: true, workerData: { jsglue: JSGLUE, ...workerData } });
+  w.unref(); // a failing test must not leave the process waiting for its threads
   const messages = [];
   const waiters = [];
   w.on("message", (m) => {
@@ -450,8 +455,8 @@ test("threads: two F_SETLKW waiters in a cycle — the second gets EDEADLK", { t
   const body = `
     const h = wd.h;
     pool.lockRange(h.ino, h.gen, { type: "write", start: wd.mine, length: 1 });
-    post({ locked: wd.mine });
-    await new Promise((r) => setTimeout(r, wd.delay));
+    post({ locked: wd.mine, id: pool.instanceId });
+    Atomics.wait(wd.go, wd.mine, 0);                 // until the test says go
     try {
       pool.lockRange(h.ino, h.gen, { type: "write", start: wd.other, length: 1 });   // waits
       post({ got: wd.mine });
@@ -461,10 +466,22 @@ test("threads: two F_SETLKW waiters in a cycle — the second gets EDEADLK", { t
       pool.lockRange(h.ino, h.gen, { type: "unlock", start: 0, length: 0 });           // lets the other go on
     }
   `;
-  const t1 = thread(body, { memory: a.memory, h, mine: 0, other: 1, delay: 10 });
-  const t2 = thread(body, { memory: a.memory, h, mine: 1, other: 0, delay: 400 });
-  await t1.until((m) => "locked" in m);
-  await t2.until((m) => "locked" in m);
+  const go = new Int32Array(new SharedArrayBuffer(8));
+  const t1 = thread(body, { memory: a.memory, h, mine: 0, other: 1, go });
+  const t2 = thread(body, { memory: a.memory, h, mine: 1, other: 0, go });
+  try {
+    const id1 = (await t1.until((m) => "locked" in m)).id;
+    const id2 = (await t2.until((m) => "locked" in m)).id;
+    Atomics.store(go, 0, 1);
+    Atomics.notify(go, 0);
+    for (let i = 0; i < 1000 && !a.instances().some((x) => x.id === id1 && x.waiting_for); i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.equal(a.instances().find((i) => i.id === id1).waiting_for, id2, "the first waits for the second");
+  } finally {
+    Atomics.store(go, 1, 1); // (also when failing: no thread is left waiting)
+    Atomics.notify(go, 1);
+  }
   const failed = await t2.until((m) => "failed" in m);
   assert.deepEqual(failed, { failed: "EDEADLK", mine: 1 });
   assert.deepEqual(await t1.until((m) => "got" in m), { got: 0 });
