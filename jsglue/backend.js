@@ -10,8 +10,20 @@
 // cache (FS.nameTable) before asking the file system. A cached answer would hide other
 // instances' changes, so `install` wraps FS.lookupNode: under an EXTMEMFS directory
 // every lookup goes to the pool. Our nodes are never put in FS.nameTable.
+//
+// Directory listings: readdir reads names, inode numbers and modes in one pass, and
+// Emscripten's getdents (which looks every name up again to fill d_ino and d_type) is
+// answered from that listing — one pool call per listing instead of one per entry, and
+// an entry removed meanwhile by another instance no longer fails the whole listing. An
+// FSNode's id is its pool inode number, so d_ino equals st_ino (DirEntry.inode()).
+//
+// Linux semantics that Emscripten's generic FS code decides are fixed for paths into
+// EXTMEMFS in backend_paths.js (trailing slashes, O_EXCL on dangling symlinks, umask);
+// fcntl/flock/lockf locks for our descriptors enter through backend_locks.js.
 import { L } from "./layout.js";
 import { PoolError } from "./errors.js";
+import { installPathFixes } from "./backend_paths.js";
+import { fdLocks } from "./backend_locks.js";
 
 /**
  * A tiny wasm module (multi-memory) that imports the pool's shared Memory and the
@@ -66,6 +78,16 @@ export const DEV = 0x584d; // st_dev of EXTMEMFS files ("XM"), distinct from MEM
  * @property {(path: string) => void} unmountAt FS.unmount(path); errors as PoolError
  * @property {(path: string) => boolean} fastReads true where reads of `path` use the wasm
  *   multi-memory copier
+ * @property {(fd: number) => boolean} ownsFd true if descriptor `fd` is a file of an
+ *   EXTMEMFS mount (its locks are the pool's)
+ * @property {(fd: number, op: string, kind: string, type: string, whence: number,
+ *   start: number, len: number, wait: boolean) => any} lockFd a lock call on an EXTMEMFS
+ *   descriptor (see backend_locks.js); errors as PoolError (OSError in Python)
+ * @property {(mask: number) => number} setUmask set the umask applied to files and
+ *   directories made in EXTMEMFS mounts; returns the previous one
+ * @property {(path: string) => boolean} ownDirectory a directory made at `path` from now
+ *   on (by this instance) belongs to it: removed, if empty, when it dies (dot-locks);
+ *   false if `path` is not in an EXTMEMFS mount
  */
 
 /**
@@ -114,6 +136,7 @@ export function install(em) {
 
   function makeNode(st, parent, name, h) {
     const node = new FS.FSNode(parent || null, name, h.mode, 0);
+    node.id = h.ino; // getdents reports node ids as d_ino: make them st_ino
     node.node_ops = nodeOps;
     node.stream_ops = streamOps;
     node.xino = h.ino;
@@ -131,11 +154,19 @@ export function install(em) {
     const st = mountState(parent);
     const h = st.pool.find(parent.xino, parent.xgen, name);
     if (h === null) throw new FS.ErrnoError(ERRNO_CODES.ENOENT); // cheap: not an Error
+    return nodeFor(st, parent, name, h);
+  }
+
+  /**
+   * The cached node of handle h (if its generation matches), else a new one. `typeOnly`:
+   * h.mode may be older than the node's (from a listing): keep the node's mode.
+   */
+  function nodeFor(st, parent, name, h, typeOnly) {
     const node = st.nodes.get(h.ino);
     if (node && node.xgen === h.gen) {
       node.parent = parent;
       node.name = name;
-      node.mode = h.mode;
+      if (!typeOnly) node.mode = h.mode;
       return node;
     }
     return makeNode(st, parent, name, h);
@@ -146,8 +177,11 @@ export function install(em) {
       const st = mountState(node);
       const a = st.pool.getattr(node.xino, node.xgen);
       node.mode = a.mode;
-      const isDir = (a.mode & L.S_IFMT) === L.S_IFDIR;
-      const size = isDir ? 4096 : a.size;
+      const type = a.mode & L.S_IFMT;
+      const size = type === L.S_IFDIR ? 4096 : a.size;
+      // As ext4: 512-byte units of whole 4 KiB blocks; a symlink of under 60 bytes
+      // lives in its inode (0 blocks).
+      const blocks = type === L.S_IFLNK && size < 60 ? 0 : Math.ceil(size / 4096) * 8;
       return {
         dev: DEV,
         ino: a.ino,
@@ -161,7 +195,7 @@ export function install(em) {
         mtime: new Date(a.mtime),
         ctime: new Date(a.ctime),
         blksize: 4096,
-        blocks: Math.ceil(size / 4096),
+        blocks,
       };
     },
     setattr(node, attr) {
@@ -169,6 +203,12 @@ export function install(em) {
       if (st.readonly) throw erofs();
       if (attr.size !== undefined && attr.size !== null) {
         st.pool.truncate(node.xino, node.xgen, attr.size);
+      }
+      if (attr.mode != null && node.xumask !== undefined) {
+        // FS.open made this file with mode 0777 and now sets the requested mode: the
+        // umask applies to that one (paths.created marks the node when mknod makes it).
+        attr = { ...attr, mode: attr.mode & ~node.xumask };
+        delete node.xumask;
       }
       const set = {};
       let any = false;
@@ -193,8 +233,13 @@ export function install(em) {
       if (type !== L.S_IFREG && type !== L.S_IFDIR) {
         throw new PoolError("EPERM", `EXTMEMFS stores files, directories and symlinks only`);
       }
-      const h = st.pool.create(parent.xino, parent.xgen, name, mode);
-      return makeNode(st, parent, name, h);
+      const mask = paths.umask();
+      mode = (mode & ~0o777) | (mode & 0o777 & ~mask);
+      const owned = type === L.S_IFDIR && st.owned.size > 0 && st.owned.has(`${parent.xino}/${parent.xgen}/${name}`);
+      const h = st.pool.create(parent.xino, parent.xgen, name, mode, undefined, owned ? { owned } : undefined);
+      const node = makeNode(st, parent, name, h);
+      paths.created(node, mask);
+      return node;
     },
     rename(oldNode, newDir, newName) {
       const st = mountState(oldNode);
@@ -214,8 +259,7 @@ export function install(em) {
       st.pool.rmdir(parent.xino, parent.xgen, name);
     },
     readdir(node) {
-      const st = mountState(node);
-      return [".", "..", ...st.pool.readdir(node.xino, node.xgen)];
+      return [".", "..", ...mountState(node).pool.readdirPlus(node.xino, node.xgen).names];
     },
     symlink(parent, newName, oldPath) {
       const st = mountState(parent);
@@ -234,16 +278,30 @@ export function install(em) {
       if (st.readonly && (stream.flags & O_ACCMODE) !== 0) throw erofs();
       st.pool.open(stream.node.xino, stream.node.xgen);
       stream.xpinned = true;
+      // stream.shared is the open file description, shared by dup'd descriptors: count
+      // them (flock and OFD locks go when the last one closes).
+      stream.shared.xrefs = 1;
+      if ((stream.node.mode & L.S_IFMT) === L.S_IFDIR) listOpenDirectory(stream);
     },
     dup(stream) {
       const st = mountState(stream.node);
       st.pool.open(stream.node.xino, stream.node.xgen);
       stream.xpinned = true;
+      stream.shared.xrefs = (stream.shared.xrefs || 0) + 1;
+      if ((stream.node.mode & L.S_IFMT) === L.S_IFDIR) listOpenDirectory(stream);
     },
     close(stream) {
       if (!stream.xpinned) return;
       stream.xpinned = false;
-      mountState(stream.node).pool.close(stream.node.xino, stream.node.xgen);
+      const node = stream.node;
+      const pool = mountState(node).pool;
+      const sh = stream.shared;
+      sh.xrefs = (sh.xrefs || 1) - 1;
+      try {
+        pool.releaseLocks(node.xino, node.xgen, sh.xofd || 0, sh.xrefs === 0);
+      } finally {
+        pool.close(node.xino, node.xgen);
+      }
     },
     read(stream, buffer, offset, length, position) {
       const node = stream.node;
@@ -271,6 +329,15 @@ export function install(em) {
         }
       }
       if (position < 0) throw new PoolError("EINVAL", `seek to negative offset ${position}`);
+      const dir = stream.node;
+      if ((dir.mode & L.S_IFMT) === L.S_IFDIR) {
+        if (whence === 1 && offset === 0 && dir.xlist && dir.xlist.stream === stream) {
+          activeDir = dir; // getdents begins (see "directory listings")
+          dir.xlist.next = Math.max(2, Math.floor(position / DIRENT_BYTES));
+        } else {
+          activeDir = null;
+        }
+      }
       return position;
     },
     mmap(stream, length, position, prot, flags) {
@@ -295,6 +362,81 @@ export function install(em) {
       return 0;
     },
   };
+
+  // ---- directory listings (see the top of this file) -------------------------------
+  // Emscripten's getdents runs, for each call: llseek(stream, 0, SEEK_CUR); then for each
+  // entry from position / DIRENT_BYTES on, reads the name from stream.getdents and calls
+  // FS.lookupNode(dir, name) for its d_ino and d_type; then llseek(stream, end, SEEK_SET).
+  // Between the two llseeks (`activeDir`), lookups of the listed directory that ask for
+  // the next name in order are answered from the listing: as it was read if no name
+  // changed anywhere in the pool since (changeCount), else afresh from the pool — and
+  // from the listing only if the entry has gone meanwhile (a removal during a listing
+  // does not fail it; Linux may return such an entry too).
+  const DIRENT_BYTES = 280; // Emscripten's struct dirent stride in getdents
+  /** The directory whose getdents is running, or null. */
+  let activeDir = null;
+
+  /** [".", "..", names...] of directory node `dir`, read in one pass, kept on `dir`. */
+  function listing(dir, stream) {
+    const d = mountState(dir).pool.readdirPlus(dir.xino, dir.xgen);
+    const all = [".", "..", ...d.names];
+    dir.xlist = { all, d, next: 2, stream };
+    return all;
+  }
+
+  /** Answer getdents' lookup of entry `name` of `dir` from its listing, or null. */
+  function listedNode(dir, name) {
+    const l = dir.xlist;
+    const i = l.next;
+    if (l.all[i] !== name) return null;
+    l.next = i + 1;
+    const st = mountState(dir);
+    const d = l.d;
+    const k = i - 2;
+    if (st.pool.changeCount() !== d.change) {
+      const h = st.pool.find(dir.xino, dir.xgen, name);
+      if (h !== null) return nodeFor(st, dir, name, h);
+    }
+    return nodeFor(st, dir, name, { ino: d.inos[k], gen: d.gens[k], mode: d.modes[k] }, true);
+  }
+
+  /**
+   * getdents lists `stream.path` (FS.readdir of a path) at its first call: a directory
+   * renamed since it was opened would be missed or another one listed. Linux lists the
+   * directory that was opened: give the stream a getdents that reads its own node when
+   * first read, and again after a rewind (Emscripten's lseek to 0 sets it to null).
+   */
+  function listOpenDirectory(stream) {
+    let cached;
+    Object.defineProperty(stream, "getdents", {
+      configurable: true,
+      enumerable: false,
+      get() {
+        if (cached === undefined) {
+          try {
+            cached = listing(stream.node, stream);
+            // getdents looks ".." up by stream.path: follow a rename since the open
+            const path = pathOf(stream.node);
+            if (path !== null) stream.path = path;
+          } catch (err) {
+            throw errnoError(err);
+          }
+        }
+        return cached;
+      },
+      set(v) {
+        cached = v == null ? undefined : v;
+      },
+    });
+  }
+
+  /** The absolute path of our directory node now (from the pool), or null if removed. */
+  function pathOf(dir) {
+    const rel = mountState(dir).pool.dirPath(dir.xino, dir.xgen);
+    if (rel === null) return null;
+    const mp = dir.mount.mountpoint;
+    return rel === "/" ? mp : mp === "/" ? rel : mp + rel;
+  }
 
   // One error boundary: every op converts pool errors to this instance's ErrnoError.
   for (const table of [nodeOps, streamOps]) {
@@ -323,6 +465,8 @@ export function install(em) {
         pool,
         readonly: !!opts.readonly,
         nodes: new Map(),
+        /** @type {Set<string>} "dirIno/dirGen/name" of directories made owned (dot-locks) */
+        owned: new Set(),
         copyOut: Module && Module.memory ? makeCopier(pool.memory, Module.memory) : null,
       };
       mount.xmfs = st;
@@ -332,6 +476,7 @@ export function install(em) {
       node.stream_ops = streamOps;
       node.xino = root.ino;
       node.xgen = root.gen;
+      node.id = root.ino;
       node.mount = mount;
       node.mode = pool.modeOf(root.ino, root.gen);
       st.nodes.set(root.ino, node);
@@ -341,10 +486,19 @@ export function install(em) {
     stream_ops: streamOps,
   });
 
-  // Name resolution under our directories always asks the pool (see top).
+  // Name resolution under our directories always asks the pool (see top), except the
+  // lookup getdents makes right after reading an entry of a listing.
   const origLookupNode = FS.lookupNode;
   FS.lookupNode = function (parent, name) {
     if (parent.node_ops === nodeOps) {
+      if (activeDir === parent) {
+        try {
+          const node = listedNode(parent, name);
+          if (node !== null) return node;
+        } catch (err) {
+          throw errnoError(err);
+        }
+      }
       const errCode = FS.mayLookup(parent);
       if (errCode) throw new FS.ErrnoError(errCode);
       try {
@@ -390,17 +544,15 @@ export function install(em) {
   const origCwd = FS.cwd;
   FS.cwd = function () {
     if (cwd) {
-      const mount = cwd.node.mount;
-      const rel = mount.xmfs.pool.dirPath(cwd.ino, cwd.gen);
-      if (rel === null) {
+      const path = pathOf(cwd.node);
+      if (path === null) {
         // FS.mayDelete compares paths with the cwd; it must not fail for that.
         if (mayDeleteDepth > 0) return FS.currentPath;
         const err = new FS.ErrnoError(ERRNO_CODES.ENOENT);
         err.message = "ENOENT: the current directory was removed";
         throw err;
       }
-      const mp = mount.mountpoint;
-      FS.currentPath = rel === "/" ? mp : mp === "/" ? rel : mp + rel;
+      FS.currentPath = path;
     }
     return origCwd.call(FS);
   };
@@ -412,6 +564,35 @@ export function install(em) {
     } finally {
       mayDeleteDepth--;
     }
+  };
+
+  // FS.close tests stream.getdents (to drop it): for our directory streams that must
+  // not read the directory just to throw the listing away.
+  const origClose = FS.close;
+  FS.close = function (stream) {
+    if (stream && stream.node && stream.node.node_ops === nodeOps) {
+      const d = Object.getOwnPropertyDescriptor(stream, "getdents");
+      if (d && d.get) delete stream.getdents; // (never read: nothing to list)
+      const node = stream.node;
+      if (node.xlist && node.xlist.stream === stream) delete node.xlist;
+      if (activeDir === node) activeDir = null;
+    }
+    return origClose.call(FS, stream);
+  };
+
+  // Linux path semantics Emscripten's generic code gets wrong (backend_paths.js), and
+  // the lock calls for our descriptors (backend_locks.js).
+  const paths = installPathFixes({ FS, ERRNO_CODES, isOurs: (node) => node.node_ops === nodeOps });
+  const locks = fdLocks({ FS, nodeOps, mountState, errnoName: (n) => errnoName(n) });
+  EXTMEMFS.ownsFd = locks.ownsFd;
+  EXTMEMFS.lockFd = locks.lockFd;
+  EXTMEMFS.setUmask = (mask) => paths.setUmask(mask);
+  EXTMEMFS.ownDirectory = (path) => {
+    const r = FS.lookupPath(path, { parent: true });
+    if (!r.node || r.node.node_ops !== nodeOps) return false;
+    const name = path.replace(/\/+$/, "").split("/").pop();
+    mountState(r.node).owned.add(`${r.node.xino}/${r.node.xgen}/${name}`);
+    return true;
   };
 
   // FS.mount / FS.unmount throw ErrnoError, which is not an Error: JS-to-Python

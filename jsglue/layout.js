@@ -53,6 +53,10 @@
 // |     |   |                  | without a lock that saw it unchanged across its reads    |
 // |     |   |                  | read inode records where they were (lookup cache)        |
 // | 128 |4×N| BINS[NBINS]      | free-list heads by size class, block offset or 0         |
+// | 240 | 4 | FLOCKS           | payload of the file-lock table (K_FLOCKS block), 0 = none |
+// | 244 | 4 | FLOCK_SEQ        | bumped when a file lock is released; its waiters sleep on |
+// |     |   |                  | it (a lock word: never logged, never undone)             |
+// | 248 | 4 | FLOCK_SLEEPERS   | threads waiting for a file lock (a hint, as SLEEPERS)    |
 // | 512 |4×M| CHUNK_DIR[M]     | heap offset of the payload of inode chunk k              |
 //
 // Lock (LOCK_BYTES = 16; used for META_LOCK and each stripe; see locks.js)
@@ -113,7 +117,8 @@
 // | off      | w | field   | meaning                                                 |
 // |----------|---|---------|---------------------------------------------------------|
 // | 0        | 4 | SIZE    | whole block in bytes | USED_BIT (bit 0)                 |
-// | 4        | 4 | KIND    | K_FREE, K_INODES, K_DIRTAB, K_DENTRY, K_DATA, K_PINS    |
+// | 4        | 4 | KIND    | K_FREE, K_INODES, K_DIRTAB, K_DENTRY, K_DATA, K_PINS,   |
+// |          |   |         | K_FLOCKS                                                |
 // | 8        | … | payload | (free block: NEXT u32 at 8, PREV u32 at 12)             |
 // | size - 8 | 4 | SIZE    | copy of the header word (boundary tag)                  |
 // | size - 4 | 4 | KIND    | copy of the kind                                         |
@@ -159,6 +164,36 @@
 // |  12 | 4 | LEN     | name length in bytes (1 .. NAME_MAX)                         |
 // |  16 | … | NAME    | UTF-8 name bytes                                             |
 //
+// File-lock table (payload of the K_FLOCKS block SB_FLOCKS points to; made at the
+// first file lock; pool/flocks.js). Advisory locks of every kind, of all instances.
+// | off | w | field    | meaning                                                      |
+// |-----|---|----------|--------------------------------------------------------------|
+// |   0 | 4 | N        | records in use: records 0 .. N-1 (unordered)                 |
+// |   4 | 4 | CAP      | records that fit                                             |
+// |   8 | 8 | (pad)    |                                                              |
+// |  16 |4×S| WAITS[S] | per instance slot: slot+1 of the holder whose POSIX lock it  |
+// |     |   |          | waits for in F_SETLKW, 0 = not waiting (deadlock detection)  |
+// | 272 |40×| records  | CAP lock records                                             |
+//
+// Lock record (FL_BYTES = 40, 8-aligned)
+// | off | w | field    | meaning                                                      |
+// |-----|---|----------|--------------------------------------------------------------|
+// |   0 | 4 | INO      | the locked inode                                             |
+// |   4 | 4 | GEN      | its generation                                               |
+// |   8 | 4 | OWNER    | instance id (GEN·256 + slot) of the holder: F_GETLK's l_pid  |
+// |  12 | 4 | OFD      | open file description in that instance (flock and OFD        |
+// |     |   |          | locks); 0 for POSIX record locks, owned by the instance      |
+// |  16 | 4 | KIND     | FLK_POSIX (fcntl F_SETLK, lockf), FLK_OFD (F_OFD_SETLK),     |
+// |     |   |          | FLK_FLOCK (flock), FLK_DIR (a directory its creator owns:    |
+// |     |   |          | removed, if empty, when the creator dies — dot-locks)        |
+// |  20 | 4 | TYPE     | FL_READ (shared) or FL_WRITE (exclusive)                     |
+// |  24 | 8 | START    | f64: first byte locked                                       |
+// |  32 | 8 | END      | f64: the byte after the last; Infinity = to the end, always  |
+// FLK_POSIX and FLK_OFD records conflict with each other's overlapping ranges when
+// either is FL_WRITE and their owners (OWNER, OFD, KIND) differ; FLK_FLOCK records
+// (whole file: START 0, END Infinity) only with other FLK_FLOCK records, as on Linux.
+// Records are stored under META through the undo log like any metadata.
+//
 // Invariants (checked by Pool.validate()):
 //  1. MAGIC and VERSION match; HEAP_PAGES ≤ MAX_PAGES; heap blocks tile
 //     [HEAP_START, heapEnd) exactly, each with matching header and footer.
@@ -179,14 +214,20 @@
 //  8. The undo log is empty (no META transaction open); every lock is held only by
 //     live slots; each live slot's pin table is a K_PINS block it alone owns, naming
 //     live inodes, and each inode's OPEN equals the sum of its pins over all slots.
+//  9. File locks: the table is a K_FLOCKS block with N ≤ CAP; every record names a
+//     live inode of its generation and a live owner slot of the owner's generation;
+//     ranges are whole numbers with START < END (flock: the whole file); one owner's
+//     ranges on an inode are disjoint and never adjacent with the same TYPE; no two
+//     records of different owners conflict; WAITS name live slots only.
 
 export const L = {
   MAGIC: 0x53464d58,
   // 1: first layout. 2: COPIERS and COPY_PEAK. 3: COMPACTIONS. 4: instance slots,
   // owner-naming locks, undo log, pin tables (surviving killed instances). 5: dirty-page
   // bitmap, SYNC_GEN and SNAP_PAUSE_US (persistence). 6: directory versions (DVER) and
-  // MOVES (validated lookup caches).
-  VERSION: 6,
+  // MOVES (validated lookup caches). 7: file-lock table (FLOCKS, FLOCK_SEQ,
+  // FLOCK_SLEEPERS, K_FLOCKS).
+  VERSION: 7,
   PAGE: 65536,
   MAX_MEMORY_PAGES: 65536, // wasm32: 4 GiB
 
@@ -223,6 +264,9 @@ export const L = {
   BULK_COPY: 65536, // copies of at least this many bytes count as bulk
   SB_BINS: 128 >> 2,
   NBINS: 28, // classes 2^5 .. 2^32; kept below 32 so bit shifts stay in range
+  SB_FLOCKS: 240 >> 2,
+  SB_FLOCK_SEQ: 244 >> 2,
+  SB_FLOCK_SLEEPERS: 248 >> 2,
   SB_CHUNK_DIR: 512 >> 2,
   MAX_CHUNKS: (4096 - 512) >> 2,
 
@@ -286,6 +330,7 @@ export const L = {
   K_DENTRY: 3,
   K_DATA: 4,
   K_PINS: 5,
+  K_FLOCKS: 6,
 
   // inode record
   INODE_BYTES: 64,
@@ -323,6 +368,30 @@ export const L = {
   DE_LEN: 3,
   DE_NAME: 16,
   NAME_MAX: 255,
+
+  // file-lock table and records
+  FT_N: 0, // word indexes from the table's first word
+  FT_CAP: 1,
+  FT_WAITS: 4,
+  FT_HDR: 16 + 4 * 64, // bytes before the first record (WAITS has NSLOTS words)
+  FT_MIN_CAP: 16,
+  FL_BYTES: 40,
+  FL_INO: 0, // word indexes from the record's first word
+  FL_GEN: 1,
+  FL_OWNER: 2,
+  FL_OFD: 3,
+  FL_KIND: 4,
+  FL_TYPE: 5,
+  FL_START: 3, // f64 indexes from the record start (bytes 24 and 32)
+  FL_END: 4,
+  FLK_POSIX: 1,
+  FLK_OFD: 2,
+  FLK_FLOCK: 3,
+  FLK_DIR: 4,
+  FL_READ: 1,
+  FL_WRITE: 2,
+  /** Largest byte offset a lock may reach (f64 holds whole numbers exactly up to it). */
+  FL_MAX_OFFSET: Number.MAX_SAFE_INTEGER,
 
   // mode bits (POSIX values, shared by Linux and Emscripten)
   S_IFMT: 0o170000,

@@ -22,10 +22,14 @@
 //   pool/content.js    open/close/read/write/truncate of file content
 //   pool/namespace.js  lookup/create/unlink/rename/readdir/attributes
 //   pool/lookups.js    this instance's cache of lookups, checked against directory versions
+//   pool/flocks.js     advisory file locks of all instances (flock, POSIX, OFD, dot-locks)
 //   pool/format.js     a new pool: sizes, the Memory, an empty file system
 //   pool/dirty.js      which pages changed since the last snapshot
 //   pool/snapshot.js   a consistent image for persistence (a global pause), restore
 //   pool/validate.js   the invariant checker
+//
+// File locks (flock, fcntl record locks, lockf) are records in a lock table in the pool,
+// changed under META like any metadata; a blocking request waits holding no pool lock.
 //
 // Locks (locks.js):
 //   META          one read-write lock for the namespace, the inode table and the heap
@@ -58,6 +62,7 @@ import { Compactor } from "./pool/compact.js";
 import { Content } from "./pool/content.js";
 import { Namespace } from "./pool/namespace.js";
 import { Lookups } from "./pool/lookups.js";
+import { Flocks, TYPE_NAMES, describeLock } from "./pool/flocks.js";
 import { createMemory } from "./pool/format.js";
 import { Snapshots, restore } from "./pool/snapshot.js";
 import { validate } from "./pool/validate.js";
@@ -80,6 +85,25 @@ function memoryOf(x) {
   return x;
 }
 
+/** @returns {import("./pool/flocks.js").LockRequest} */
+function flockReq(ofd, op) {
+  const type = { shared: L.FL_READ, exclusive: L.FL_WRITE, unlock: 0 }[op];
+  if (type === undefined) fail("EINVAL", `flock op must be "shared", "exclusive" or "unlock", got ${op}`);
+  return { kind: L.FLK_FLOCK, type, ofd, start: 0, end: Infinity };
+}
+
+/** @returns {import("./pool/flocks.js").LockRequest} */
+function rangeReq(range) {
+  if (!range || typeof range !== "object") fail("EINVAL", `a lock range must be an object, got ${describe(range)}`);
+  const type = TYPE_NAMES[range.type];
+  if (type === undefined) fail("EINVAL", `lock type must be "read", "write" or "unlock", got ${range.type}`);
+  const start = range.start ?? 0;
+  const length = range.length ?? 0;
+  const ofd = range.ofd ?? 0;
+  if (!Number.isInteger(length) || length < 0) fail("EINVAL", `lock length must be a whole number ≥ 0, got ${length}`);
+  return { kind: ofd ? L.FLK_OFD : L.FLK_POSIX, type, ofd, start, end: length === 0 ? Infinity : start + length };
+}
+
 export class Pool {
   /** @type {Views} */ #v;
   /** @type {TxLog} */ #tx;
@@ -90,6 +114,7 @@ export class Pool {
   /** @type {Namespace} */ #ns;
   /** @type {Compactor} */ #compactor;
   /** @type {Snapshots} */ #snap;
+  /** @type {Flocks} */ #flocks;
 
   /**
    * Attach to a formatted pool.
@@ -130,8 +155,14 @@ export class Pool {
     this.#inst = inst;
     this.#compactor = compactor;
     this.#content = new Content(v, tx, locks, heap, inodes, pins, compactor);
-    this.#ns = new Namespace(v, tx, heap, inodes, dirs, new Lookups(v));
+    const ns = new Namespace(v, tx, heap, inodes, dirs, new Lookups(v));
+    this.#ns = ns;
     this.#snap = new Snapshots(v, tx, locks);
+    // ---- file locks: their table, and the hooks that keep it true (issue 14) ----
+    const flocks = new Flocks(v, tx, locks, heap, inodes, ns, inst);
+    this.#flocks = flocks;
+    inodes.onFree((ino, gen) => flocks.dropInode(ino, gen));
+    inst.onRelease((slot) => flocks.releaseSlot(slot));
     inst.claimSlot();
     inst.holdWebLock();
   }
@@ -180,12 +211,24 @@ export class Pool {
     return this.#inst.detached;
   }
   /**
-   * The attached instances, this one included.
+   * The attached instances, this one included. `file_locks`: records it has in the
+   * file-lock table (flock, fcntl and lockf locks, owned dot-lock directories);
+   * `waiting_for`: the id of the instance whose POSIX lock it waits for (F_SETLKW), or
+   * null.
    * @returns {Array<{id: number, slot: number, self: boolean, state: string,
-   *   open_pins: number, holds: string[], since: number}>}
+   *   open_pins: number, holds: string[], since: number, file_locks: number,
+   *   waiting_for: number | null}>}
    */
   instances() {
-    return this.#inst.list();
+    const counts = this.#flocks.countBySlot();
+    const waits = this.#flocks.waitsBySlot();
+    const list = this.#inst.list();
+    const ids = new Map(list.map((i) => [i.slot, i.id]));
+    return list.map((i) => ({
+      ...i,
+      file_locks: counts.get(i.slot) || 0,
+      waiting_for: waits.has(i.slot) ? ids.get(waits.get(i.slot)) ?? null : null,
+    }));
   }
   /**
    * Declare instance `id` dead and clean up after it now (for hosts that terminated its
@@ -259,11 +302,19 @@ export class Pool {
    * @param {string} name
    * @param {number} mode type and permission bits
    * @param {string} [target] symlink target (for S_IFLNK)
+   * @param {{owned?: boolean}} [opts] owned (directories only): the directory belongs
+   *   to this instance and is removed, if empty, when it dies or is evicted — a
+   *   dot-lock that a killed worker cannot leave behind (made in the same transaction)
    * @returns {Handle}
    * @throws {import("./errors.js").PoolError} EEXIST, ENOENT, ENOTDIR, ENAMETOOLONG,
-   *   ENOSPC, EINVAL
+   *   ENOSPC, EINVAL, ENOLCK (owned: no room for the lock record)
    */
-  create(dir, dirGen, name, mode, target) {
+  create(dir, dirGen, name, mode, target, opts) {
+    if (opts && opts.owned) {
+      if ((mode & L.S_IFMT) !== L.S_IFDIR) fail("EINVAL", "only directories can be owned");
+      const flocks = this.#flocks;
+      return this.#ns.create(dir, dirGen, name, mode, target, (ino, gen) => flocks.addDirOwner(ino, gen));
+    }
     return this.#ns.create(dir, dirGen, name, mode, target);
   }
   /**
@@ -308,6 +359,24 @@ export class Pool {
    */
   readdir(ino, gen) {
     return this.#ns.readdir(ino, gen);
+  }
+  /**
+   * Names in directory (ino, gen) with each entry's inode, generation and mode, read
+   * in one pass (for readdir's d_ino and d_type).
+   * @param {number} ino
+   * @param {number} gen
+   * @returns {import("./pool/namespace.js").Listing} shared with later calls: do not
+   *   change it; modes are right as to the file type (permission bits may be older)
+   */
+  readdirPlus(ino, gen) {
+    return this.#ns.readdirPlus(ino, gen);
+  }
+  /**
+   * Namespace changes so far in the whole pool (no lock): while it stays the same, no
+   * name was added, removed or renamed anywhere, and a listing is still true.
+   */
+  changeCount() {
+    return this.#ns.changeCount();
   }
   /**
    * Target of symlink (ino, gen).
@@ -412,6 +481,133 @@ export class Pool {
    */
   truncate(ino, gen, newSize) {
     this.#content.truncate(ino, gen, newSize);
+  }
+
+  // ---- file locks (pool/flocks.js) ---------------------------------------------------
+  // Advisory locks shared by every instance attached to the pool. POSIX record locks
+  // belong to this Pool object (the "process"); flock and OFD locks to an open file
+  // description: a number from newOfd() that the caller keeps for one open file and
+  // its duplicates. Blocking calls wait holding no pool lock (Atomics.wait in workers
+  // and node; spinning with growing pauses where the thread may not block, as a
+  // browser main thread: use the Async forms there).
+
+  /** A new open-file-description number for flock and OFD locks, unique here. */
+  newOfd() {
+    return this.#flocks.newOfd();
+  }
+  /**
+   * flock(2) on (ino, gen) for open file description `ofd`.
+   * @param {number} ino
+   * @param {number} gen
+   * @param {number} ofd from newOfd()
+   * @param {"shared" | "exclusive" | "unlock"} op
+   * @param {{wait?: boolean}} [opts] wait (default true): block until granted;
+   *   false: fail with EAGAIN at once if another description holds a conflicting lock
+   * @throws {import("./errors.js").PoolError} EAGAIN, EINVAL, ENOENT, ENOLCK
+   */
+  flock(ino, gen, ofd, op, opts = {}) {
+    this.#flocks.lock(ino, gen, flockReq(ofd, op), opts.wait !== false);
+  }
+  /**
+   * A POSIX record lock (fcntl F_SETLK / F_SETLKW) on bytes [start, start + length)
+   * of (ino, gen), owned by this instance — or by open file description `ofd` if it is
+   * given (F_OFD_SETLK). Locking over one's own locks replaces, splits and merges them
+   * as on Linux; "unlock" drops that range.
+   * @param {number} ino
+   * @param {number} gen
+   * @param {{type: "read" | "write" | "unlock", start?: number, length?: number,
+   *   ofd?: number}} range bytes; length 0 (default) = to the end of the file, always
+   * @param {{wait?: boolean}} [opts] wait (default true) or fail with EAGAIN
+   * @throws {import("./errors.js").PoolError} EAGAIN, EDEADLK (waiting would deadlock
+   *   with another POSIX waiter), EINVAL, EOVERFLOW, ENOENT, ENOLCK
+   */
+  lockRange(ino, gen, range, opts = {}) {
+    this.#flocks.lock(ino, gen, rangeReq(range), opts.wait !== false);
+  }
+  /**
+   * The lock that would block `range` (fcntl F_GETLK), or null.
+   * @param {number} ino
+   * @param {number} gen
+   * @param {{type: "read" | "write", start?: number, length?: number, ofd?: number}} range
+   * @returns {{ino: number, gen: number, kind: string, type: string, start: number,
+   *   length: number, pid: number, ofd: number} | null} pid: the holder's instance id
+   * @throws {import("./errors.js").PoolError} EINVAL, ENOENT
+   */
+  testRange(ino, gen, range) {
+    const r = this.#flocks.test(ino, gen, rangeReq(range));
+    return r && describeLock(r);
+  }
+  /**
+   * flock() that waits without blocking the thread (timers), for browser main threads.
+   * @param {number} ino
+   * @param {number} gen
+   * @param {number} ofd
+   * @param {"shared" | "exclusive" | "unlock"} op
+   * @returns {Promise<void>}
+   */
+  flockAsync(ino, gen, ofd, op) {
+    return this.#poll(() => this.#flocks.lock(ino, gen, flockReq(ofd, op), false));
+  }
+  /**
+   * lockRange() that waits without blocking the thread (timers).
+   * @param {number} ino
+   * @param {number} gen
+   * @param {{type: "read" | "write" | "unlock", start?: number, length?: number,
+   *   ofd?: number}} range
+   * @returns {Promise<void>}
+   */
+  lockRangeAsync(ino, gen, range) {
+    return this.#poll(() => this.#flocks.lock(ino, gen, rangeReq(range), false));
+  }
+  async #poll(attempt) {
+    for (let delay = 1; ; delay = Math.min(delay * 2, 50)) {
+      try {
+        return attempt();
+      } catch (e) {
+        if (!(e && e.code === "EAGAIN")) throw e;
+      }
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+  /**
+   * What closing a descriptor releases on Linux: this instance's POSIX locks on the
+   * file, and, when `lastRef` (the last descriptor of `ofd` closes), `ofd`'s flock and
+   * OFD locks. Takes no lock when this instance holds none on the file.
+   * @param {number} ino
+   * @param {number} gen
+   * @param {number} ofd 0 if the description never locked
+   * @param {boolean} lastRef
+   */
+  releaseLocks(ino, gen, ofd, lastRef) {
+    this.#flocks.releaseOnClose(ino, gen, ofd, lastRef);
+  }
+  /**
+   * Low-level lock call (the FS backend's): a request in layout terms.
+   * @param {number} ino
+   * @param {number} gen
+   * @param {import("./pool/flocks.js").LockRequest} req
+   * @param {boolean} wait
+   */
+  lock(ino, gen, req, wait) {
+    this.#flocks.lock(ino, gen, req, wait);
+  }
+  /**
+   * Low-level F_GETLK: the record that blocks `req`, or null.
+   * @param {number} ino
+   * @param {number} gen
+   * @param {import("./pool/flocks.js").LockRequest} req
+   * @returns {import("./pool/flocks.js").LockRecord | null}
+   */
+  testLock(ino, gen, req) {
+    return this.#flocks.test(ino, gen, req);
+  }
+  /**
+   * Every file lock in the pool (or on inode `ino`): kind ("flock", "posix", "ofd",
+   * "dir"), type, start, length (0 = to the end), pid (holder's instance id), ofd.
+   * @param {number} [ino]
+   */
+  fileLocks(ino) {
+    return this.#flocks.list(ino).map(describeLock);
   }
 
   // ---- whole pool -------------------------------------------------------------------

@@ -16,6 +16,10 @@ A pool kept across reloads (OPFS in browsers, a directory in node)::
     xmfs.mount(pool, "/shared")        # the files of its last sync
     await pool.sync()                  # durable when it returns
 
+Advisory file locks (``fcntl.flock``, ``fcntl.lockf``, ``fcntl.fcntl`` record locks,
+``os.lockf``) on files of a mounted pool hold across every instance attached to it, and
+:func:`sqlite_connect` opens SQLite databases that several workers may use at once.
+
 The package imports anywhere (for docs and type checkers); its functions need Pyodide.
 """
 
@@ -24,7 +28,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from . import _install, _jsglue, _persist
+from . import _install, _jsglue, _persist, _posix
 from ._install import InstallError
 from ._sizes import MAX_POOL_BYTES, MIN_POOL_BYTES, parse_size
 from .workers import Workers, worker_index
@@ -42,6 +46,7 @@ __all__ = [
     "mount",
     "open_pool",
     "parse_size",
+    "sqlite_connect",
     "unmount",
     "worker_index",
 ]
@@ -91,8 +96,10 @@ class Pool:
         Each is a dict: ``id``, ``slot``, ``self`` (this instance), ``state``
         (``"live"``, or ``"dead"`` while its cleanup finishes), ``open_pins`` (files it
         holds open), ``holds`` (locks it holds right now, e.g. ``["stripe 7"]``),
-        ``since`` (attach time, ms since the epoch).
-        """
+        ``since`` (attach time, ms since the epoch), ``file_locks`` (its records in the
+        pool's file-lock table: flock, fcntl and lockf locks, owned dot-lock directories),
+        ``waiting_for`` (the id of the instance whose record lock it waits for in
+        ``F_SETLKW``, or None)."""
         return [dict(x) for x in _jsglue.call(self._js.instances).to_py()]
 
     def evict(self, instance_id: int) -> bool:
@@ -196,6 +203,15 @@ class Pool:
         storage and the ownership, so another tab or process may open it. The pool goes on
         in memory. Returns the last sync's info, or None."""
         return await _persist.close(self, sync)
+
+    def file_locks(self) -> list[dict[str, Any]]:
+        """Every advisory file lock in the pool, of all instances: dicts with ``ino``,
+        ``kind`` (``"flock"``, ``"posix"``, ``"ofd"``, or ``"dir"`` for a dot-lock
+        directory owned by its creator), ``type`` (``"read"``/``"write"``), ``start``
+        and ``length`` (bytes; length 0 = to the end of the file), ``pid`` (the
+        holder's instance id, as :attr:`instance_id` and ``F_GETLK``'s ``l_pid``) and
+        ``ofd`` (the holder's open file description, 0 for POSIX locks)."""
+        return [dict(x) for x in _jsglue.call(self._js.fileLocks).to_py()]
 
     def check(self) -> list[str]:
         """Walk the whole pool and return every violated invariant; ``[]`` when sound."""
@@ -396,6 +412,10 @@ def attach(memory: Any) -> Pool:
 def mount(pool: Pool, path: str, readonly: bool = False) -> None:
     """Mount ``pool`` at ``path`` (made if missing) in this instance's file system.
 
+    The first mount also makes ``fcntl.flock``, ``fcntl.lockf``, ``fcntl.fcntl`` (lock
+    commands), ``os.lockf`` and ``os.umask`` work for files in EXTMEMFS mounts (locks
+    shared by every instance of the pool); other files are left to the originals.
+
     Args:
         readonly: if true, every change through this mount fails with EROFS.
 
@@ -409,6 +429,7 @@ def mount(pool: Pool, path: str, readonly: bool = False) -> None:
     if not isinstance(path, str) or not path.startswith("/"):
         raise ValueError(f"mount path must be an absolute path string, got {path!r}")
     fs_type = _jsglue.fs_type()
+    _posix.install()  # file locks and umask for EXTMEMFS descriptors (see _posix.py)
     os.makedirs(path, exist_ok=True)
     opts = _jsglue.js_object({"pool": pool.js, "readonly": bool(readonly)})
     try:
@@ -432,3 +453,19 @@ def unmount(path: str) -> None:
     except OSError as e:
         raise OSError(e.errno, f"cannot unmount {path}: {os.strerror(e.errno)}", path) from None
     _install.on_unmount(path)
+
+
+def sqlite_connect(path: str | os.PathLike, **kwargs: Any) -> Any:
+    """Open an SQLite database on an EXTMEMFS mount so that every worker sharing the
+    pool can use it at once, safely (the ``unix-dotfile`` VFS, with a lock directory
+    that recovery removes if its holder dies). Keyword arguments as
+    :func:`sqlite3.connect`; ``timeout`` defaults to 60 seconds. Returns a
+    :class:`sqlite3.Connection`. See :mod:`pyodide_extmemfs._sqlite`.
+
+    Raises:
+        ValueError: ``path`` is not on an EXTMEMFS mount, or names another VFS.
+        sqlite3.Error: as :func:`sqlite3.connect`.
+    """
+    from ._sqlite import sqlite_connect as connect
+
+    return connect(path, **kwargs)

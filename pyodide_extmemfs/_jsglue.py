@@ -297,3 +297,34 @@ def same_js(a: Any, b: Any) -> bool:
 
         _same = run_js("(a, b) => a === b")
     return bool(_same(a, b))
+
+
+# --- POSIX locks and umask for EXTMEMFS descriptors (see _posix.py) ---------------------
+
+
+def owns_fd(fd: int) -> bool:
+    """True if descriptor ``fd`` is open on an EXTMEMFS mount of this instance."""
+    return _fs_type is not None and bool(_fs_type.ownsFd(fd))
+
+
+def lock_fd(
+    fd: int, op: str, kind: str, type_: str, whence: int, start: int, length: int, wait: bool
+) -> dict | None:
+    """A lock call on an EXTMEMFS descriptor (jsglue/backend_locks.js). For ``op="get"``
+    returns the lock in the way as a dict (``type``, ``start``, ``len``, ``pid``) or None.
+    Raises OSError with the errno (BlockingIOError for EAGAIN)."""
+    r = call(fs_type().lockFd, fd, op, kind, type_, whence, start, length, wait)
+    if r is None:
+        return None
+    return {"type": str(r.type), "start": int(r.start), "len": int(r.len), "pid": int(r.pid)}
+
+
+def set_umask(mask: int) -> int:
+    """Set the umask EXTMEMFS applies to new files and directories; returns the old one."""
+    return int(fs_type().setUmask(mask))
+
+
+def own_directory(path: str) -> bool:
+    """A directory made at ``path`` by this instance from now on belongs to it (removed,
+    if empty, when this instance dies or is evicted). False if not on EXTMEMFS."""
+    return bool(call(fs_type().ownDirectory, path))

@@ -75,6 +75,7 @@ EXTRA_PACKAGES = {
     "hypothesis": ("6.155.7", ["sortedcontainers"], ["hypothesis"]),
     # Workers(map(..., progress=True)) draws a tqdm bar (tests/test_workers.py)
     "tqdm": ("4.70.1", [], ["tqdm"]),
+    "filelock": ("4.2.11", [], ["filelock"]),  # file locks across workers (tests)
 }
 
 OUR_NAME = "pyodide-extmemfs"

@@ -18,12 +18,81 @@ def test_behaviour_matches_memfs(selenium_xmfs):
     pool = xmfs.create_pool("1MiB", "64MiB")
     xmfs.mount(pool, "/beh")
     os.makedirs("/tmp/memfs_oracle")
-    memfs = xmfs_oracle.scenario("/tmp/memfs_oracle")
-    ours = xmfs_oracle.scenario("/beh")
+    old = os.umask(0)  # MEMFS ignores the umask, EXTMEMFS applies it (posix_checks)
+    try:
+        memfs = xmfs_oracle.scenario("/tmp/memfs_oracle")
+        ours = xmfs_oracle.scenario("/beh")
+    finally:
+        os.umask(old)
     assert len(memfs) > 100
     assert xmfs_oracle.compare(memfs, ours) == []
     assert pool.check() == []
     xmfs.unmount("/beh")
+
+
+@run_in_pyodide(packages=["pyodide-extmemfs"])
+def test_posix_where_emscripten_differs_from_linux(selenium_xmfs):
+    """Trailing slashes, O_EXCL on dangling symlinks, umask, st_blocks, DirEntry.inode(),
+    listings during removals: EXTMEMFS answers as Linux (xmfs_oracle.LINUX)."""
+    import xmfs_oracle
+
+    import pyodide_extmemfs as xmfs
+
+    pool = xmfs.create_pool("1MiB", "16MiB")
+    xmfs.mount(pool, "/px")
+    got = xmfs_oracle.posix_checks("/px")
+    diffs = {k: (got.get(k), want) for k, want in xmfs_oracle.LINUX.items() if got.get(k) != want}
+    assert diffs == {}, diffs
+    assert set(got) == set(xmfs_oracle.LINUX)
+    assert pool.check() == []
+    xmfs.unmount("/px")
+
+
+@run_in_pyodide(packages=["pyodide-extmemfs"])
+def test_listing_answers_from_one_pass_and_follows_the_open_directory(selenium):
+    """os.listdir asks the pool once per listing, not once per entry; a directory
+    opened before another instance renamed it is still the one listed."""
+    import os
+
+    import pyodide_extmemfs as xmfs
+
+    pool = xmfs.create_pool("1MiB", "16MiB")
+    xmfs.mount(pool, "/one")
+    os.mkdir("/one/d")
+    for i in range(300):
+        open(f"/one/d/f{i}", "w").close()
+    from pyodide.code import run_js
+
+    # Count the pool calls from JS (a Python callback inside a syscall would re-enter).
+    count = run_js(
+        """(pool) => {
+          const calls = { find: 0, readdirPlus: 0 };
+          for (const name of Object.keys(calls)) {
+            const orig = pool[name];
+            pool[name] = (...args) => { calls[name]++; return orig.apply(pool, args); };
+          }
+          return () => { delete pool.find; delete pool.readdirPlus; return calls; };
+        }"""
+    )(pool.js)
+    names = os.listdir("/one/d")
+    entries = {e.name: (e.inode(), e.is_file()) for e in os.scandir("/one/d")}
+    calls = count().to_py()
+    assert len(names) == len(entries) == 300
+    assert calls["readdirPlus"] == 2, calls
+    assert calls["find"] <= 6, calls  # the path's components, not the 300 entries
+    assert all(ino == os.stat(f"/one/d/{n}").st_ino and f for n, (ino, f) in entries.items())
+
+    other = xmfs.attach(pool.memory)  # a second instance renames the open directory
+    xmfs.mount(other, "/one_other")
+    fd = os.open("/one/d", os.O_RDONLY)
+    os.rename("/one_other/d", "/one_other/renamed")
+    open("/one_other/renamed/new", "w").close()
+    assert len(os.listdir(fd)) == 301
+    os.close(fd)
+    xmfs.unmount("/one_other")
+    other.detach()
+    assert pool.check() == []
+    xmfs.unmount("/one")
 
 
 @run_in_pyodide(packages=["pyodide-extmemfs"])

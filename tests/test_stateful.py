@@ -41,6 +41,7 @@ def test_stateful_fuzz_single_instance(selenium_xmfs, fuzz_budget):
     pool = xmfs.create_pool("1MiB", "256MiB")
     xmfs.mount(pool, "/fz1")
     os.makedirs("/tmp/fz1_memfs")
+    os.umask(0)  # MEMFS ignores the umask, EXTMEMFS applies it (test_fs.py checks that)
     ran = xmfs_stateful.run("/tmp/fz1_memfs", "/fz1", pool, examples, steps)
     assert ran >= examples
     assert os.listdir("/fz1") == []
@@ -80,6 +81,9 @@ async def test_stateful_fuzz_two_instances(selenium_xmfs, fuzz_budget):
         """
     )(pyodide_js._api.config.indexURL, ops_source)
     second.pyimport("pyodide_extmemfs._worker").setup(pool.memory, "/fz2", False, 1)
+    # MEMFS ignores the umask, EXTMEMFS applies it (test_fs.py checks that)
+    os.umask(0)
+    second.runPython("import os; os.umask(0)")
     peer_ops = second.pyimport("xmfs_ops")
     ran = xmfs_stateful.run(
         "/tmp/fz2_memfs", "/fz2", pool, examples, steps, peer=peer_ops.apply_repr

@@ -70,13 +70,14 @@ def test_jsglue_is_es_modules_without_a_loader(request):
         assert "(function (modules)" not in text, rel
         assert "eval(" not in text, rel
         assert "export " in text, rel
-        # the leaves: the layout, the errors, the persistence format, which Web Locks to
+        # the leaves: the layout, the errors, the persistence format, the path fixes, which Web Locks to
         # trust, and the two whose source text runs in Workers' workers (jsglue/workers.js
         # sends it; they must stay self-contained)
         leaves = (
             "layout.js",
             "errors.js",
             "persist/format.js",
+            "backend_paths.js",
             "weblocks.js",
             "workerio.js",
             "lineage.js",

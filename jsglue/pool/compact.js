@@ -1,7 +1,8 @@
 // jsglue/pool/compact.js — compaction: slide every used block towards the heap start so
 // that all free space becomes one block at the end, when free space is plentiful but cut
 // into pieces. It must know every kind of block owner (inode chunks, extents, directory
-// entries, pin tables) because it rewrites the pointer to each block it moves.
+// entries, pin tables, the file-lock table) because it rewrites the pointer to each block
+// it moves.
 // Locks: compact takes every stripe (in ascending order, so two compactors cannot
 // deadlock) and then META: a rare stop-the-world copy. It works in rounds: after
 // ROUND_MS of moving, if anyone waits for a lock, it lets go of them all and takes them
@@ -98,6 +99,7 @@ export class Compactor {
       const pt = u32[slotWord(s) + L.S_PINS];
       if (pt && u32[slotWord(s) + L.S_STATE] !== L.SLOT_FREE) owners.set(pt - L.HDR, [3, s]);
     }
+    if (u32[L.SB_FLOCKS]) owners.set(u32[L.SB_FLOCKS] - L.HDR, [4]);
     const start = u32[L.SB_HEAP_START];
     const end = this.v.heapEnd;
     let dst = start;
@@ -139,8 +141,10 @@ export class Compactor {
         const child = u32[(payload >>> 2) + L.DE_INO];
         const cw = this.inodes.ib(child) >>> 2;
         if (isDirMode(u32[cw + L.I_MODE])) this.tx.st(cw + L.I_DENTRY, payload);
-      } else {
+      } else if (o[0] === 3) {
         this.tx.st(slotWord(o[1]) + L.S_PINS, payload);
+      } else {
+        this.tx.st(L.SB_FLOCKS, payload);
       }
       const free = dst + bsize;
       this.heap.setBlock(free, fsize + gsize, 0, L.K_FREE);

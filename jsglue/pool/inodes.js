@@ -1,8 +1,9 @@
 // jsglue/pool/inodes.js — the inode table: 64-byte records in chunks of 1024, each slot
 // with a generation bumped at reuse, so a handle (ino, gen) to a removed file is told from
 // its successor (layout.js: "Inode record").
-// Locks: alloc/free/maybeFree/touch store metadata and expect META write held; ib, live,
-// liveDir and gen read and expect META held (read or write), or a pin on the inode.
+// Locks: alloc/free/maybeFree/touch store metadata and expect META write held (free calls
+// the onFree hooks inside its transaction); ib, live, liveDir and gen read and expect
+// META held (read or write), or a pin on the inode.
 import { L } from "../layout.js";
 import { fail } from "../errors.js";
 
@@ -23,6 +24,17 @@ export class Inodes {
     this.v = views;
     this.tx = tx;
     this.heap = heap;
+    /** @type {Array<(ino: number, gen: number) => void>} called by free(), under META */
+    this._onFree = [];
+  }
+
+  /**
+   * Call fn(ino, gen) whenever an inode is freed (inside the freeing transaction,
+   * before its record is cleared): other tables drop what refers to it.
+   * @param {(ino: number, gen: number) => void} fn
+   */
+  onFree(fn) {
+    this._onFree.push(fn);
   }
 
   /** Inode number of the root directory. */
@@ -112,6 +124,7 @@ export class Inodes {
     const u32 = this.v.u32;
     const w = this.ib(ino) >>> 2;
     const mode = u32[w + L.I_MODE];
+    for (const f of this._onFree) f(ino, u32[w + L.I_GEN]);
     const ext = u32[w + L.I_EXTENT];
     if (ext) this.heap.free(ext - L.HDR);
     const moving = u32[w + L.I_MOVING];

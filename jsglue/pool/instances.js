@@ -1,7 +1,8 @@
 // jsglue/pool/instances.js — the instances attached to a pool: their slots (layout.js:
 // "Instance slot"), liveness (heartbeats and, in browsers, Web Locks), and cleaning up
 // after one that died: undo its transaction, drop the extent move it was copying, release
-// its pins, then its lock holds and its slot (recover). Also detach, evict, sweep.
+// what other tables hold for it (onRelease: its file locks, pool/flocks.js), its pins,
+// then its lock holds and its slot (recover). Also detach, evict, sweep.
 // Locks: recover takes META itself (from the dead holder if it held it); recoverLocked
 // expects META write held with a transaction open; list and the id helpers take none.
 import { L } from "../layout.js";
@@ -34,6 +35,8 @@ export class Instances {
     this.detached = false;
     /** @type {Set<number>} slots found dead, to recover once META is fully ours */
     this.pending = new Set();
+    /** @type {Array<(slot: number) => void>} see onRelease */
+    this._releasers = [];
     this._watch = { slot: -1, hb: 0, since: 0, state: 0 };
     /** @type {Promise<void> | null} */
     this._webLockHeld = null;
@@ -45,6 +48,16 @@ export class Instances {
       },
     });
     locks.onStall = (holder) => this.onStall(holder);
+  }
+
+  /**
+   * Call fn(slot) while recovering (or detaching) instance `slot`, after its extent
+   * move was dropped and before its pins are: other tables release what it held.
+   * fn runs with META write held and a transaction open and may commit as it goes.
+   * @param {(slot: number) => void} fn
+   */
+  onRelease(fn) {
+    this._releasers.push(fn);
   }
 
   /** Name of the liveness Web Lock of instance (slot, gen) of this pool. */
@@ -203,14 +216,15 @@ export class Instances {
   }
 
   /**
-   * Give back what the instance in slot word `sw` holds in the heap: the block of an
-   * extent move it was copying outside META (the old extent is still whole), and its
-   * pins (freeing unlinked files nobody else holds). META write held, transaction open;
-   * commits as it goes.
-   * @param {number} sw
+   * Give back what the instance in slot `x` holds in the pool: the block of an extent
+   * move it was copying outside META (the old extent is still whole), its file locks
+   * (the onRelease hooks: pool/flocks.js), and its pins (freeing unlinked files nobody
+   * else holds). META write held, transaction open; commits as it goes.
+   * @param {number} x slot
    */
-  releaseResources(sw) {
+  releaseResources(x) {
     const u32 = this.v.u32;
+    const sw = slotWord(x);
     const mi = u32[sw + L.S_MOVE_INO];
     if (mi && (mi >>> 10) < u32[L.SB_INODE_CHUNKS]) {
       const w = this.inodes.ib(mi) >>> 2;
@@ -222,6 +236,7 @@ export class Instances {
     }
     this.tx.st(sw + L.S_MOVE_INO, 0);
     this.tx.commit();
+    for (const release of this._releasers) release(x);
     this.pins.releaseAll(sw);
   }
 
@@ -236,7 +251,7 @@ export class Instances {
     const state = Atomics.load(i32, sw + L.S_STATE);
     if (state === L.SLOT_FREE) return;
     if (state === L.SLOT_LIVE) {
-      this.releaseResources(sw);
+      this.releaseResources(x);
       this.tx.stA(sw + L.S_STATE, L.SLOT_DEAD);
       if (!detaching) this.tx.st(L.SB_RECOVERIES, u32[L.SB_RECOVERIES] + 1);
       this.tx.commit();

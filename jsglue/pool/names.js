@@ -96,6 +96,13 @@ export function decodeBytes(u8, start, len) {
       break;
     }
   }
+  if (ascii && len <= 64) {
+    // Short names (nearly all): appending characters beats building a subarray to
+    // pass to fromCharCode — it matters for listings of many entries.
+    let s = "";
+    for (let i = start, end = start + len; i < end; i++) s += String.fromCharCode(u8[i]);
+    return s;
+  }
   if (ascii) {
     let s = "";
     for (let i = start, end = start + len; i < end; i += 4096) {

@@ -3,13 +3,23 @@
 // It speaks inode handles (ino, gen) and throws PoolError with errno names.
 // Locks: reads take META for reading — unless this instance's lookup cache answers,
 // checked against the directory's version (pool/lookups.js); every change takes META for
-// writing as one transaction, undone entirely if it fails half-way.
+// writing as one transaction, undone entirely if it fails half-way; removeEmptyDirLocked
+// expects META write held with a transaction open (recovery removes a dead owner's
+// dot-lock with it).
 import { L } from "../layout.js";
 import { fail } from "../errors.js";
 import { NAME, encodeName, encodeText, decodeBytes } from "./names.js";
 import { isDirMode, isLnkMode } from "./inodes.js";
 
 /** @typedef {{ino: number, gen: number, mode: number}} Handle a live inode, as looked up */
+
+/**
+ * @typedef {{names: string[], inos: number[], gens: number[], modes: number[],
+ *   change: number}} Listing a directory's entries; `change`: SB_CHANGE when read
+ */
+
+/** Directory listings kept by readdirPlus (the most recently listed directories). */
+const LISTINGS = 8;
 
 export class Namespace {
   /**
@@ -27,6 +37,8 @@ export class Namespace {
     this.inodes = inodes;
     this.dirs = dirs;
     this.lookups = lookups;
+    /** @type {Map<number, {gen: number, change: number, out: Listing}>} see readdirPlus */
+    this._listings = new Map();
   }
 
   /** Handle {ino, gen} of the root directory. */
@@ -81,10 +93,12 @@ export class Namespace {
    * Create `name` in (dir, dirGen): a file, directory or symlink by `mode`'s type.
    * META write lock. Nothing changes if it fails.
    * @param {string} [target] symlink target (for S_IFLNK)
+   * @param {(ino: number, gen: number) => void} [onCreated] called inside the
+   *   transaction once the new inode is linked (its stores commit or undo with it)
    * @returns {{ino:number, gen:number, mode:number}}
    * @throws {PoolError} EEXIST, ENOENT (dir gone), ENOTDIR, ENAMETOOLONG, ENOSPC, EINVAL
    */
-  create(dir, dirGen, name, mode, target) {
+  create(dir, dirGen, name, mode, target, onCreated) {
     const type = mode & L.S_IFMT;
     if (type !== L.S_IFREG && type !== L.S_IFDIR && type !== L.S_IFLNK) {
       fail("EINVAL", `unsupported file type 0o${type.toString(8)}`);
@@ -145,6 +159,7 @@ export class Namespace {
       this.inodes.touch(db, true, true);
       this.tx.st(L.SB_CHANGE, u32[L.SB_CHANGE] + 1);
       const gen = this.inodes.gen(ino);
+      if (onCreated) onCreated(ino, gen);
       note = [v0, u32[(db >>> 2) + L.I_DVER], ino, gen];
       return { ino, gen, mode };
     } catch (err) {
@@ -186,25 +201,7 @@ export class Namespace {
       const v0 = this.v.u32[(db >>> 2) + L.I_DVER];
       const s = this.dirs.find(this.v.u32[(db >>> 2) + L.I_EXTENT], len, hash);
       if (s < 0) fail("ENOENT", `no entry ${JSON.stringify(name)}`);
-      const e = this.v.u32[(s >>> 2) + 1];
-      const ino = this.v.u32[(e >>> 2) + L.DE_INO];
-      const w = this.inodes.ib(ino) >>> 2;
-      const isDir = isDirMode(this.v.u32[w + L.I_MODE]);
-      if (wantDir && !isDir) fail("ENOTDIR", `${JSON.stringify(name)} is not a directory`);
-      if (!wantDir && isDir) fail("EISDIR", `${JSON.stringify(name)} is a directory`);
-      if (isDir) {
-        if (ino === this.inodes.root) fail("EBUSY", "cannot remove the root");
-        const t = this.v.u32[w + L.I_EXTENT];
-        if (this.v.u32[(t >>> 2) + L.DT_COUNT] !== 0) fail("ENOTEMPTY", `${JSON.stringify(name)} is not empty`);
-        this.tx.st((db >>> 2) + L.I_NLINK, this.v.u32[(db >>> 2) + L.I_NLINK] - 1);
-        this.tx.st(w + L.I_DENTRY, 0);
-      }
-      this.dirs.remove(db, s);
-      this.tx.stA(w + L.I_NLINK, 0);
-      this.inodes.touch(this.inodes.ib(ino), false, true);
-      this.inodes.touch(db, true, true);
-      this.tx.st(L.SB_CHANGE, this.v.u32[L.SB_CHANGE] + 1);
-      this.inodes.maybeFree(ino);
+      this._removeAt(db, s, name, wantDir);
       note = [v0, this.v.u32[(db >>> 2) + L.I_DVER]];
     } catch (err) {
       this.tx.abort();
@@ -213,6 +210,50 @@ export class Namespace {
       this.tx.wunlock();
       if (note) this.lookups.applied(dir, dirGen, note[0], note[1], [name, null]);
     }
+  }
+
+  /** Remove the entry in slot s of directory record db. META write held, tx open. */
+  _removeAt(db, s, name, wantDir) {
+    const e = this.v.u32[(s >>> 2) + 1];
+    const ino = this.v.u32[(e >>> 2) + L.DE_INO];
+    const w = this.inodes.ib(ino) >>> 2;
+    const isDir = isDirMode(this.v.u32[w + L.I_MODE]);
+    if (wantDir && !isDir) fail("ENOTDIR", `${JSON.stringify(name)} is not a directory`);
+    if (!wantDir && isDir) fail("EISDIR", `${JSON.stringify(name)} is a directory`);
+    if (isDir) {
+      if (ino === this.inodes.root) fail("EBUSY", "cannot remove the root");
+      const t = this.v.u32[w + L.I_EXTENT];
+      if (this.v.u32[(t >>> 2) + L.DT_COUNT] !== 0) fail("ENOTEMPTY", `${JSON.stringify(name)} is not empty`);
+      this.tx.st((db >>> 2) + L.I_NLINK, this.v.u32[(db >>> 2) + L.I_NLINK] - 1);
+      this.tx.st(w + L.I_DENTRY, 0);
+    }
+    this.dirs.remove(db, s);
+    this.tx.stA(w + L.I_NLINK, 0);
+    this.inodes.touch(this.inodes.ib(ino), false, true);
+    this.inodes.touch(db, true, true);
+    this.tx.st(L.SB_CHANGE, this.v.u32[L.SB_CHANGE] + 1);
+    this.inodes.maybeFree(ino);
+  }
+
+  /**
+   * Remove directory (ino, gen) from the directory that names it, if it still exists,
+   * is named and is empty (a dot-lock whose owner died). META write held, transaction
+   * open. @returns {boolean} whether it was removed
+   */
+  removeEmptyDirLocked(ino, gen) {
+    const u32 = this.v.u32;
+    if (!(ino > 0) || (ino >>> 10) >= u32[L.SB_INODE_CHUNKS] || ino === this.inodes.root) return false;
+    const w = this.inodes.ib(ino) >>> 2;
+    if (u32[w + L.I_GEN] !== gen || !isDirMode(u32[w + L.I_MODE]) || u32[w + L.I_NLINK] === 0) return false;
+    if (u32[(u32[w + L.I_EXTENT] >>> 2) + L.DT_COUNT] !== 0) return false;
+    const e = u32[w + L.I_DENTRY];
+    const name = this.dirs.entryName(e);
+    const len = encodeName(name);
+    const db = this.inodes.ib(u32[w + L.I_PARENT]);
+    const s = this.dirs.find(u32[(db >>> 2) + L.I_EXTENT], len, NAME.hash);
+    if (s < 0 || u32[(s >>> 2) + 1] !== e) return false;
+    this._removeAt(db, s, name, true);
+    return true;
   }
 
   /**
@@ -342,6 +383,50 @@ export class Namespace {
     } finally {
       this.tx.runlock();
     }
+  }
+
+  /**
+   * Names in directory (ino, gen) with the handle and mode of each, read in one pass
+   * under one META read lock (what readdir with d_ino and d_type needs). The arrays may
+   * be shared with later calls: do not change them. Modes are right as to the file type;
+   * permission bits may be older (a chmod is not a namespace change). `change` is the
+   * namespace change count (changeCount) the listing is true for.
+   * @returns {Listing}
+   * @throws {PoolError} ENOENT, ENOTDIR
+   */
+  readdirPlus(ino, gen) {
+    this.tx.rlock();
+    try {
+      const db = this.inodes.liveDir(ino, gen);
+      const u32 = this.v.u32;
+      // A listing of this instance stays true while no namespace change happened in
+      // the pool (SB_CHANGE counts them; an undone transaction restores it with the
+      // entries), so repeated listings of a quiet tree decode nothing.
+      const change = u32[L.SB_CHANGE];
+      const hit = this._listings.get(ino);
+      if (hit && hit.gen === gen && hit.change === change) return hit.out;
+      const { names, refs } = this.dirs.entries(u32[(db >>> 2) + L.I_EXTENT]);
+      /** @type {Listing} */
+      const out = { names, inos: [], gens: [], modes: [], change };
+      for (const r of refs) {
+        out.inos.push(r.ino);
+        out.gens.push(r.gen);
+        out.modes.push(u32[(this.inodes.ib(r.ino) >>> 2) + L.I_MODE]);
+      }
+      if (this._listings.size >= LISTINGS) this._listings.delete(this._listings.keys().next().value);
+      this._listings.set(ino, { gen, change, out });
+      return out;
+    } finally {
+      this.tx.runlock();
+    }
+  }
+
+  /**
+   * Namespace changes so far in the whole pool (SB_CHANGE; no lock). While it stays the
+   * same, no name was added, removed or renamed anywhere: a listing is still true.
+   */
+  changeCount() {
+    return Atomics.load(this.v.u32, L.SB_CHANGE);
   }
 
   /** Target of symlink (ino, gen). @throws {PoolError} ENOENT, EINVAL (not a link) */

@@ -14,6 +14,10 @@ import { Heap } from "./heap.js";
 import { Inodes } from "./inodes.js";
 import { Pins } from "./pins.js";
 import { Instances } from "./instances.js";
+import { Dirs } from "./dirs.js";
+import { Namespace } from "./namespace.js";
+import { Lookups } from "./lookups.js";
+import { Flocks } from "./flocks.js";
 
 const now = () => (globalThis.performance ? performance.now() : Date.now());
 
@@ -105,8 +109,8 @@ export class Snapshots {
 /**
  * Make a Memory that holds a saved image a live pool again, before anyone attaches: no
  * instance of the image runs any more, so every lock word is cleared, every instance's
- * unfinished extent move and pins are given back (unlinked files that were still open
- * are freed) and its slot is freed; a transaction left in the undo log is undone. The
+ * unfinished extent move, file locks and pins are given back (unlinked files that were
+ * still open are freed, dot-lock directories it owned removed) and its slot is freed; a transaction left in the undo log is undone. The
  * pool gets a new UID (its instances' Web Lock names must not meet the original's).
  * @param {WebAssembly.Memory} memory a shared Memory holding the image (checked by the
  *   caller: magic, version, sizes)
@@ -125,11 +129,17 @@ export function restore(memory) {
   const inodes = new Inodes(v, tx, heap);
   const pins = new Pins(v, tx, heap, inodes, locks);
   const inst = new Instances(v, tx, locks, heap, inodes, pins);
+  // The image's instances are gone: their file locks go too, and the dot-lock directories
+  // they owned (an SQLite unix-dotfile lock would otherwise hold the database forever).
+  const ns = new Namespace(v, tx, heap, inodes, new Dirs(v, tx, heap, inodes), new Lookups(v));
+  const flocks = new Flocks(v, tx, locks, heap, inodes, ns, inst);
+  inodes.onFree((ino, gen) => flocks.dropInode(ino, gen));
+  inst.onRelease((slot) => flocks.releaseSlot(slot));
   tx.begin(); // undoes a transaction left in the log (none in images we take)
   for (let s = 0; s < L.NSLOTS; s++) {
     const sw = slotWord(s);
     const state = u32[sw + L.S_STATE];
-    if (state === L.SLOT_LIVE || state === L.SLOT_DEAD) inst.releaseResources(sw);
+    if (state === L.SLOT_LIVE || state === L.SLOT_DEAD) inst.releaseResources(s);
     u32[sw + L.S_STATE] = L.SLOT_FREE;
     u32[sw + L.S_RLOCK] = 0;
     u32[sw + L.S_PINS] = 0;
@@ -140,5 +150,6 @@ export function restore(memory) {
   tx.inTx = false;
   u32[L.SB_SLOTS_HIGH] = 0;
   u32[L.SB_COPIERS] = 0;
+  u32[L.SB_FLOCK_SLEEPERS] = 0;
   u32[L.SB_UID] = (Math.random() * 0x100000000) >>> 0;
 }

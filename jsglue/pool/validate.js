@@ -4,6 +4,7 @@
 // its own hash and size-class code on purpose: it checks the pool's, it does not share it.
 // Locks: the caller holds META for writing (so no metadata changes during the walk).
 import { L } from "../layout.js";
+import { validateFlocks } from "./validate_flocks.js";
 
 function fnv1a(bytes, start, len) {
   let h = 0x811c9dc5;
@@ -65,7 +66,7 @@ function walk(pool, err) {
     if (u32[(p + size - 8) >>> 2] !== head || u32[(p + size - 4) >>> 2] !== kind) {
       err(`heap: block @${p} footer does not match its header`);
     }
-    if (used && (kind === L.K_FREE || kind > L.K_PINS)) err(`heap: used block @${p} has kind ${kind}`);
+    if (used && (kind === L.K_FREE || kind > L.K_FLOCKS)) err(`heap: used block @${p} has kind ${kind}`);
     if (!used && kind !== L.K_FREE) err(`heap: free block @${p} has kind ${kind}`);
     if (!used && prevFree) err(`heap: free block @${p} follows another free block (not merged)`);
     prevFree = !used;
@@ -320,6 +321,9 @@ function walk(pool, err) {
       }
     }
   }
+
+  // 9. File locks (validate_flocks.js).
+  validateFlocks(pool, { claim, liveSet, ib, slotW, err });
 
   // 4. Every used block has exactly one owner.
   for (const [p, blk] of blocks) {

@@ -123,6 +123,7 @@ function crashEverywhere(name, setup, ops, opts = {}) {
   for (let k = 1; ; k++) {
     const a = fresh();
     const b = new Pool(a.memory); // the survivor, attached before the kill
+    if (opts.survivor) opts.survivor(fs(b), b);
     a.crashAfter(k);
     let killed = false;
     try {
@@ -145,6 +146,7 @@ function crashEverywhere(name, setup, ops, opts = {}) {
     }
     const errs = b.validate();
     assert.deepEqual(errs, [], `${name}: killed at point ${k}`);
+    if (opts.check) opts.check(fs(b), b, `${name}: killed at point ${k}`);
     const now = dump(b);
     if (!states.includes(now)) {
       const cut = (x) => (x.length > 2000 ? x.slice(0, 2000) + "…" : x);
@@ -216,6 +218,47 @@ const scenarios = [
     for (let i = 0; i < 24; i++) f.write(`/f${i}`, bytes(1000 + 3000 * (i % 5), i));
     for (let i = 0; i < 24; i += 2) f.unlink(`/f${i}`);
   }, [(f, pool) => assert.equal(pool.compact(), true)], { minPoints: 50 }],
+  // File locks (pool/flocks.js): the victim's lock operations are transactions too; after
+  // recovery none of its locks is left, and the survivor's are untouched.
+  ["file locks: table made and grown, ranges split and merged, flock, close", (f) => {
+    f.create("/f");
+    f.create("/g");
+  }, [(f, pool) => {
+    const h = f.walk("/f");
+    pool.lockRange(h.ino, h.gen, { type: "write", start: 0, length: 100 }, { wait: false });
+    pool.lockRange(h.ino, h.gen, { type: "unlock", start: 40, length: 20 }, { wait: false });
+    pool.lockRange(h.ino, h.gen, { type: "read", start: 10, length: 5 }, { wait: false });
+    pool.lockRange(h.ino, h.gen, { type: "write", start: 40, length: 20 }, { wait: false });
+  }, (f, pool) => {
+    const h = f.walk("/f");
+    const ofd = pool.newOfd();
+    pool.flock(h.ino, h.gen, ofd, "exclusive", { wait: false });
+    for (let i = 0; i < 14; i++) pool.lockRange(h.ino, h.gen, { type: "read", start: 1000 + 2 * i, length: 1 }, { wait: false });
+    pool.releaseLocks(h.ino, h.gen, ofd, true);
+  }], {
+    minPoints: 100,
+    survivor: (f, b) => {
+      const g = f.walk("/g");
+      b.lockRange(g.ino, g.gen, { type: "read", start: 5, length: 5 }, { wait: false });
+      b.flock(g.ino, g.gen, b.newOfd(), "shared", { wait: false });
+    },
+    check: (f, b, what) => {
+      const rows = b.fileLocks().map((l) => `${l.kind} ${l.type} ${l.start} ${l.length} ${l.pid === b.instanceId}`);
+      assert.deepEqual(rows.sort(), ["flock read 0 0 true", "posix read 5 5 true"], what);
+    },
+  }],
+  ["owned dot-lock directory: made, removed, made again", (f) => f.mkdir("/d"), [(f, pool) => {
+    const d = f.walk("/d");
+    pool.create(d.ino, d.gen, "db.lock", DIR, undefined, { owned: true });
+  }, (f) => f.rmdir("/d/db.lock"), (f, pool) => {
+    const d = f.walk("/d");
+    pool.create(d.ino, d.gen, "db.lock", DIR, undefined, { owned: true });
+  }], {
+    check: (f, b, what) => {
+      assert.deepEqual(b.fileLocks(), [], what);
+      assert.deepEqual(b.readdir(f.walk("/d").ino, f.walk("/d").gen), [], `${what}: the dot-lock went with its owner`);
+    },
+  }],
 ];
 
 for (const [name, setup, ops, opts] of scenarios) {

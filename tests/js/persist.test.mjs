@@ -455,3 +455,27 @@ test("save and loadPool: a whole-pool image file, refused when damaged", async (
   await assert.rejects(loadPool(new Uint8Array(5000)), /not a usable extmemfs pool image/);
   await assert.rejects(loadPool(42), (e) => e.pyType === "TypeError");
 });
+
+test("an image's file locks and dot-lock directories are gone when it is loaded (their holders are)", async () => {
+  const pool = Pool.create({ initialSize: "1MiB", maximumSize: "64MiB" });
+  const r = pool.rootHandle();
+  const h = pool.create(r.ino, r.gen, "db", L.S_IFREG | 0o644);
+  pool.flock(h.ino, h.gen, pool.newOfd(), "exclusive");
+  pool.lockRange(h.ino, h.gen, { type: "write", start: 10, length: 5 });
+  pool.create(r.ino, r.gen, "db.lock", L.S_IFDIR | 0o755, undefined, { owned: true });
+  pool.create(r.ino, r.gen, "kept", L.S_IFDIR | 0o755); // not owned: a directory as any other
+  assert.equal(pool.fileLocks().length, 3);
+  const chunks = [];
+  await pool.save((b) => chunks.push(b.slice()));
+  const back = await loadPool(Buffer.concat(chunks));
+  assert.deepEqual(back.validate(), []);
+  assert.deepEqual(back.fileLocks(), []);
+  assert.deepEqual(back.readdir(r.ino, r.gen).sort(), ["db", "kept"]);
+  // and the locks are free for the new instances
+  const b2 = new Pool(back.memory);
+  const h2 = back.lookup(r.ino, r.gen, "db");
+  b2.flock(h2.ino, h2.gen, b2.newOfd(), "exclusive", { wait: false });
+  b2.lockRange(h2.ino, h2.gen, { type: "write", start: 0, length: 0 }, { wait: false });
+  // the original still holds its own: an image is a copy
+  assert.equal(pool.fileLocks().length, 3);
+});

@@ -3,7 +3,9 @@
 be compared step by step.
 
 Known, deliberate differences from MEMFS (where MEMFS is wrong by POSIX) are listed in
-MEMFS_DEVIATIONS and normalised by ``normalise``.
+MEMFS_DEVIATIONS; ``posix_checks`` covers behaviour where Emscripten's generic FS code
+(not MEMFS itself) differs from Linux and EXTMEMFS gives Linux's answer (LINUX); what
+EXTMEMFS cannot fix from where it sits is listed in NOT_FIXED.
 """
 
 from __future__ import annotations
@@ -25,11 +27,52 @@ MEMFS_DEVIATIONS = {
 }
 
 
+#: Differences from Linux that Emscripten's generic FS code (library_fs.js, the syscall
+#: layer) decides, which EXTMEMFS fixes for its own paths by wrapping the FS function that
+#: decides (jsglue/backend_paths.js, backend.js); MEMFS keeps them. ``posix_checks``
+#: tests each against LINUX:
+#:   * a trailing slash on a non-directory ("file/"): Emscripten drops it, so stat,
+#:     open and even unlink of "file/" act on the file; Linux: ENOTDIR (EISDIR for
+#:     O_CREAT), and "link/" follows the symlink.
+#:   * open(O_CREAT | O_EXCL) of a dangling symlink: Emscripten follows it and creates
+#:     the target; Linux: EEXIST.
+#:   * the umask: never applied by Emscripten (CPython's port keeps one only on node's
+#:     main thread, and os.umask reports 0 elsewhere); EXTMEMFS applies it (0o022 where
+#:     Pyodide keeps none, as Linux's default).
+#:   * st_blocks: MEMFS counts 4096-byte blocks; Linux (ext4) counts 512-byte units of
+#:     whole 4 KiB blocks (a 1-byte file: 8; a symlink under 60 bytes: 0).
+#:   * DirEntry.inode(): getdents reports Emscripten's node id, not st_ino; EXTMEMFS
+#:     nodes carry the pool's inode number as their id.
+#:   * a listing read while entries are removed: Emscripten's getdents looks every name
+#:     up again and fails the whole listing with ENOENT (MEMFS too); Linux never does.
+#:     EXTMEMFS answers getdents from one pass over the directory.
+#:   * getdents on a directory renamed after it was opened listed the old path (or
+#:     failed); EXTMEMFS lists the directory it opened.
+#:   * locks: fcntl(F_SETLK/F_SETLKW) always succeeds, F_GETLK always says F_UNLCK and
+#:     flock does nothing, inside the wasm. pyodide_extmemfs routes Python's fcntl.flock,
+#:     fcntl.lockf, fcntl.fcntl and os.lockf on EXTMEMFS descriptors to the pool's lock
+#:     table (tests/test_locking.py).
+NOT_FIXED = {
+    "fcntl and flock called from C": "the syscalls are stubs inside Pyodide's wasm, bound "
+    "at instantiation: C code (SQLite's default unix VFS, C extensions) still gets "
+    "locks that always succeed. Use sqlite_connect (unix-dotfile VFS) for SQLite.",
+    "umask() called from C": "os.umask is tracked; a C extension calling umask(2) itself "
+    "reaches Pyodide's stub, which EXTMEMFS cannot see.",
+    "*at() calls relative to a directory descriptor": "Emscripten resolves them by the "
+    "path the directory was opened by (SYSCALLS.calculateAt): after another instance "
+    "renames it, they resolve against the old path.",
+    "permission checks": "Emscripten checks mode bits itself (FS.nodePermissions) as if "
+    "for a non-root user, although getuid() says 0 in browsers; EXTMEMFS leaves that.",
+    "st_uid / st_gid": "always 0, as MEMFS.",
+}
+
+
 def _st(st: os.stat_result) -> tuple:
     kind = stat.S_IFMT(st.st_mode)
     size = st.st_size
     nlink = st.st_nlink if kind != stat.S_IFDIR else None  # compared separately
-    return (kind, oct(stat.S_IMODE(st.st_mode)), size, nlink, st.st_blocks)
+    # st_blocks: Linux-like on EXTMEMFS (see posix_checks), MEMFS counts 4 KiB blocks
+    return (kind, oct(stat.S_IMODE(st.st_mode)), size, nlink)
 
 
 class Recorder:
@@ -290,6 +333,207 @@ def scenario(root: str) -> list[tuple[str, object]]:
     r("final listing", listing)
     r("final d", listing, "d")
     return r.results
+
+
+#: What Linux (ext4) answers in ``posix_checks``.
+LINUX = {
+    "blocks: empty, 1 B, 4096 B, 4097 B, dir, short link, long link": [0, 8, 8, 16, 8, 0, 8],
+    "blksize": 4096,
+    "umask 0o027: mkdir, open 0o666, open then chmod 0o777": ["0o750", "0o640", "0o777"],
+    "umask 0: open 0o666, mkdir": ["0o666", "0o777"],
+    "umask returns the previous mask": ["0o0", "0o27"],
+    "DirEntry.inode() == st_ino (files, dirs, symlinks)": True,
+    "DirEntry types without stat": [
+        ("dir", True, False, False),
+        ("dirlink", False, False, True),
+        ("f", False, True, False),
+        ("filelink", False, False, True),
+    ],
+    "stat file/": "ENOTDIR",
+    "stat file/.": "ENOTDIR",
+    "open file/": "ENOTDIR",
+    "open file/ O_CREAT": "EISDIR",
+    "open missing/ O_CREAT": "EISDIR",
+    "unlink file/": "ENOTDIR",
+    "unlink dir/": "EISDIR",
+    "unlink missing/": "ENOENT",
+    "file still there": True,
+    "lstat dirlink/ is the directory": True,
+    "stat filelink/": "ENOTDIR",
+    "rename file/ to x": "ENOTDIR",
+    "rename file to x/": "ENOTDIR",
+    "symlink to new/": "ENOENT",
+    "symlink to file/": "EEXIST",
+    "rmdir file/": "ENOTDIR",
+    "mkdir new/, rmdir new/": None,
+    "stat dir/.": True,
+    "O_CREAT|O_EXCL on a dangling symlink": "EEXIST",
+    "its target was not made": False,
+    "O_CREAT on a dangling symlink makes the target": True,
+    "O_CREAT|O_EXCL on a symlink to a file": "EEXIST",
+    "a listing goes on while its entries are removed": True,
+    "rewinddir reads the directory afresh": (2, 3),
+}
+
+
+def posix_checks(root: str) -> dict:
+    """Behaviour where Emscripten's generic FS code differs from Linux (see the list
+    above): results by label, errno names for errors, to compare with LINUX."""
+    out: dict = {}
+
+    def r(label, fn):
+        try:
+            out[label] = fn()
+        except OSError as e:
+            out[label] = errno.errorcode.get(e.errno, e.errno)
+
+    def P(rel):
+        return os.path.join(root, rel)
+
+    def mode(rel):
+        return oct(stat.S_IMODE(os.lstat(P(rel)).st_mode))
+
+    def make(rel, n):
+        with open(P(rel), "wb") as f:
+            f.write(b"x" * n)
+        return os.stat(P(rel)).st_blocks
+
+    os.mkdir(P("dir"))
+    os.symlink("dir", P("dirlink"))
+    os.symlink("f", P("filelink"))
+    os.symlink("y" * 100, P("longlink"))
+    r(
+        "blocks: empty, 1 B, 4096 B, 4097 B, dir, short link, long link",
+        lambda: (
+            [make("b0", 0), make("b1", 1), make("b4096", 4096), make("b4097", 4097)]
+            + [os.stat(P("dir")).st_blocks]
+            + [os.lstat(P(x)).st_blocks for x in ("dirlink", "longlink")]
+        ),
+    )
+    r("blksize", lambda: os.stat(P("b1")).st_blksize)
+    for x in ("b0", "b1", "b4096", "b4097", "longlink"):
+        os.unlink(P(x))
+    old = os.umask(0o027)
+    try:
+
+        def umask027():
+            os.mkdir(P("m1"))
+            os.close(os.open(P("m2"), os.O_CREAT | os.O_WRONLY, 0o666))
+            os.close(os.open(P("m3"), os.O_CREAT | os.O_WRONLY, 0o666))
+            os.chmod(P("m3"), 0o777)
+            return [mode("m1"), mode("m2"), mode("m3")]
+
+        r("umask 0o027: mkdir, open 0o666, open then chmod 0o777", umask027)
+        os.umask(0)
+
+        def umask0():
+            os.close(os.open(P("m4"), os.O_CREAT | os.O_WRONLY, 0o666))
+            os.mkdir(P("m5"))
+            return [mode("m4"), mode("m5")]
+
+        r("umask 0: open 0o666, mkdir", umask0)
+        r("umask returns the previous mask", lambda: [oct(os.umask(0o027)), oct(os.umask(0))])
+    finally:
+        os.umask(old)
+    os.rmdir(P("m1"))
+    os.rmdir(P("m5"))
+    for x in ("m2", "m3", "m4"):
+        os.unlink(P(x))
+    with open(P("f"), "w") as f:
+        f.write("file")
+    r(
+        "DirEntry.inode() == st_ino (files, dirs, symlinks)",
+        lambda: all(e.inode() == os.lstat(e.path).st_ino for e in os.scandir(root)),
+    )
+    r(
+        "DirEntry types without stat",
+        lambda: sorted(
+            (
+                e.name,
+                e.is_dir(follow_symlinks=False),
+                e.is_file(follow_symlinks=False),
+                e.is_symlink(),
+            )
+            for e in os.scandir(root)
+        ),
+    )
+    r("stat file/", lambda: os.stat(P("f") + "/"))
+    r("stat file/.", lambda: os.stat(P("f") + "/."))
+    r("open file/", lambda: os.open(P("f") + "/", os.O_RDONLY))
+    r("open file/ O_CREAT", lambda: os.open(P("f") + "/", os.O_RDWR | os.O_CREAT))
+    r("open missing/ O_CREAT", lambda: os.open(P("missing") + "/", os.O_RDWR | os.O_CREAT))
+    r("unlink file/", lambda: os.unlink(P("f") + "/"))
+    r("unlink dir/", lambda: os.unlink(P("dir") + "/"))
+    r("unlink missing/", lambda: os.unlink(P("missing") + "/"))
+    r("file still there", lambda: os.path.isfile(P("f")))
+    r("lstat dirlink/ is the directory", lambda: stat.S_ISDIR(os.lstat(P("dirlink") + "/").st_mode))
+    r("stat filelink/", lambda: os.stat(P("filelink") + "/"))
+    r("rename file/ to x", lambda: os.rename(P("f") + "/", P("x")))
+    r("rename file to x/", lambda: os.rename(P("f"), P("x") + "/"))
+    r("symlink to new/", lambda: os.symlink("t", P("new") + "/"))
+    r("symlink to file/", lambda: os.symlink("t", P("f") + "/"))
+    r("rmdir file/", lambda: os.rmdir(P("f") + "/"))
+    r("mkdir new/, rmdir new/", lambda: (os.mkdir(P("new") + "/"), os.rmdir(P("new") + "/"))[1])
+    r("stat dir/.", lambda: stat.S_ISDIR(os.stat(P("dir") + "/.").st_mode))
+    os.symlink("target", P("dangle"))
+    r(
+        "O_CREAT|O_EXCL on a dangling symlink",
+        lambda: os.open(P("dangle"), os.O_RDWR | os.O_CREAT | os.O_EXCL),
+    )
+    r("its target was not made", lambda: os.path.exists(P("target")))
+    r(
+        "O_CREAT on a dangling symlink makes the target",
+        lambda: (
+            os.close(os.open(P("dangle"), os.O_RDWR | os.O_CREAT)),
+            os.path.isfile(P("target")),
+        )[1],
+    )
+    r(
+        "O_CREAT|O_EXCL on a symlink to a file",
+        lambda: os.open(P("filelink"), os.O_RDWR | os.O_CREAT | os.O_EXCL),
+    )
+
+    def listing_survives():
+        os.mkdir(P("many"))
+        for i in range(40):
+            open(P(f"many/e{i}"), "w").close()
+        it = os.scandir(P("many"))
+        seen = [next(it).name]
+        for i in range(40):
+            if f"e{i}" not in seen:
+                os.unlink(P(f"many/e{i}"))
+        seen += [e.name for e in it]  # Emscripten's getdents: ENOENT here
+        it.close()
+        return os.listdir(P("many")) == seen[:1]
+
+    r("a listing goes on while its entries are removed", listing_survives)
+
+    def rewinddir_rereads():
+        import ctypes
+
+        libc = ctypes.CDLL(None)
+        libc.opendir.restype = ctypes.c_void_p
+        libc.readdir.restype = ctypes.c_void_p
+        for f in (libc.readdir, libc.rewinddir, libc.closedir):
+            f.argtypes = [ctypes.c_void_p]
+        os.mkdir(P("rw"))
+        d = libc.opendir(P("rw").encode())
+
+        def count():
+            n = 0
+            while libc.readdir(d):
+                n += 1
+            return n
+
+        first = count()
+        open(P("rw/new"), "w").close()
+        libc.rewinddir(d)
+        again = count()
+        libc.closedir(d)
+        return first, again
+
+    r("rewinddir reads the directory afresh", rewinddir_rereads)
+    return out
 
 
 def nlink_checks(root: str) -> list[tuple[str, int]]:

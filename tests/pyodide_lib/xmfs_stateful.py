@@ -67,7 +67,7 @@ def run(memfs_root: str, pool_root: str, pool, examples: int, steps: int, peer=N
 
         @rule(op=OPS)
         def step(self, op):
-            want = xmfs_ops.apply(self.a, op)
+            want = xmfs_ops.apply(self.a, op, oracle=True)
             if peer is not None and self.turn % 2:
                 got = peer(self.b, repr(op))
                 where = "EXTMEMFS (second instance)"
