@@ -27,6 +27,9 @@ const NK = BLOCK_KINDS.length;
  *   [i * size / buckets, (i + 1) * size / buckets)
  * @property {Uint8Array} kinds per bucket, the code (index into `names`) of the kind that
  *   covers most of its bytes; K_UNWALKED (255) where the walk did not reach
+ * @property {Uint8Array} present per bucket, a bit mask of the kinds that have any byte
+ *   in it (bit k: kind code k), so that small blocks (directory entries beside file data)
+ *   can be shown though they cover little
  * @property {Uint8Array} fill per bucket, the share of its bytes in used blocks or fixed
  *   tables, 0 (all free) .. 255 (no free byte)
  * @property {readonly string[]} names the kind names by code (BLOCK_KINDS)
@@ -85,20 +88,24 @@ export function blockMap(v, buckets, maxBlocks = DEFAULT_MAX_BLOCKS) {
   }
 
   const kinds = new Uint8Array(buckets);
+  const present = new Uint8Array(buckets);
   const fill = new Uint8Array(buckets);
   for (let i = 0; i < buckets; i++) {
     let best = K_UNWALKED;
     let bestBytes = 0;
     let total = 0;
+    let mask = 0;
     for (let k = 0; k < NK; k++) {
       const b = perKind[i * NK + k];
       total += b;
+      if (b > 0) mask |= 1 << k;
       if (b > bestBytes) {
         best = k;
         bestBytes = b;
       }
     }
     kinds[i] = best;
+    present[i] = mask;
     const free = perKind[i * NK + L.K_FREE];
     fill[i] = total > 0 ? Math.round((255 * (total - free)) / total) : 0;
   }
@@ -112,6 +119,7 @@ export function blockMap(v, buckets, maxBlocks = DEFAULT_MAX_BLOCKS) {
     size,
     buckets,
     kinds,
+    present,
     fill,
     names: BLOCK_KINDS,
     bytes: byName,

@@ -50,6 +50,11 @@ test("blockMap agrees with stats() and names every kind", () => {
   assert.equal(m.kinds[0], 6); // the first bucket is the fixed tables
   const seen = new Set(m.kinds);
   for (const k of [0, 4, 6]) assert.ok(seen.has(k), `kind ${m.names[k]} in the map`);
+  // present: every kind with a byte in the bucket; the kind shown is one of them
+  const has = (k) => m.present.some((mask) => mask & (1 << k));
+  for (const k of [0, 1, 2, 3, 4, 6]) assert.ok(has(k), `kind ${m.names[k]} present somewhere`);
+  assert.ok(!has(5), "no pin tables: nothing is open");
+  m.kinds.forEach((k, i) => assert.ok(m.present[i] & (1 << k), `bucket ${i}`));
   // a bucket's fill is 255 without free bytes, 0 when all free (the end of the heap)
   assert.equal(m.fill[0], 255);
   assert.equal(m.kinds[255], 0);
