@@ -24,7 +24,6 @@ in /shared/done/ against it and runs ``pool.check()``.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import time
 
@@ -140,7 +139,7 @@ async def churn(job: dict) -> dict:
                     with open(job["log"]) as f:
                         versions = {ln.split()[4] for ln in f if ln.split()[2] == other}
                     if got not in versions:
-                        raise AssertionError(f"w{me} read {other}: sha256 matches no logged version")
+                        raise AssertionError(f"w{me} read {other}: its sha256 was never logged")
                     totals["verified"] += 1
                     totals["verified_bytes"] += len(body)
 
@@ -168,9 +167,8 @@ def replay_log() -> dict[str, tuple[int, str]]:
             tag, what, name, size, digest = line.split()  # a torn line fails here
             if not name.startswith(f"{tag}-"):
                 raise AssertionError(f"log line from {tag} names {name}: {line!r}")
-            if what == "put" and name not in files:
-                files[name] = (int(size), digest)
-            elif what == "app" and name in files and int(size) > files[name][0]:
+            grows = what == "app" and name in files and int(size) > files[name][0]
+            if (what == "put" and name not in files) or grows:
                 files[name] = (int(size), digest)
             elif what == "del" and name in files:
                 del files[name]

@@ -76,7 +76,9 @@ def main() -> None:
         print(f"port {args.port}: {e.strerror}; using a free port", flush=True)
         server, url = start(csp=not args.no_csp, port=0)
     page = args.page.lstrip("/")
-    print(f"serving {ROOT} (cross-origin isolated) — open {url}/{page}  (Ctrl-C to stop)", flush=True)
+    print(
+        f"serving {ROOT} (cross-origin isolated) — open {url}/{page}  (Ctrl-C to stop)", flush=True
+    )
     try:
         threading.Event().wait()
     except KeyboardInterrupt:
