@@ -57,7 +57,8 @@ def _in_lock(dist: Path) -> bool:
 
 def _load(selenium: Any, config: pytest.Config, server: tuple) -> None:
     """Make ``import pyodide_extmemfs`` work in the runtime's Pyodide."""
-    if selenium.run("import importlib.util\nimportlib.util.find_spec('pyodide_extmemfs') is not None"):
+    found = "import importlib.util\nimportlib.util.find_spec('pyodide_extmemfs') is not None"
+    if selenium.run(found):
         return
     dist = _dist_dir(config)
     if _in_lock(dist):
@@ -80,7 +81,8 @@ def _load(selenium: Any, config: pytest.Config, server: tuple) -> None:
 def selenium_extmemfs(request, selenium, web_server_main):
     """``selenium`` (pytest-pyodide's runtime) with pyodide-extmemfs importable in its
     Pyodide; in a browser, the page is checked to be cross-origin isolated first."""
-    if selenium.browser != "node" and not selenium.run_js("return !!globalThis.crossOriginIsolated"):
+    isolated = selenium.browser == "node" or selenium.run_js("return !!crossOriginIsolated")
+    if not isolated:
         pytest.fail(
             f"the {selenium.browser} page is not cross-origin isolated, so it has no "
             "SharedArrayBuffer: the web server must send the headers of the "
