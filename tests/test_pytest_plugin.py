@@ -14,6 +14,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from conftest import DEFAULT_SCRIPT_TIMEOUT
 from pytest_pyodide import run_in_pyodide
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,9 +53,23 @@ def installed_wheel(request, tmp_path_factory) -> Path:
 def _pytest(request, site: Path, cwd: Path, junit: Path, *args: str, timeout: float = 600):
     """Run pytest in `cwd` with `site` on PYTHONPATH; returns (process, junit results:
     test name -> (outcome, message))."""
-    env = dict(os.environ, PYTHONPATH=str(site), SE_OFFLINE="true", PYTHONDONTWRITEBYTECODE="1")
+    # This machine is shared and slow at times: pytest-pyodide's 20 s for loading Pyodide
+    # in Chrome is raised (as tests/conftest.py does for this project's own tests).
+    slow = junit.parent / "slow_machine"
+    slow.mkdir(exist_ok=True)
+    (slow / "xmfs_slow_machine.py").write_text(
+        "from pytest_pyodide.runner import _BrowserBaseRunner\n"
+        f"_BrowserBaseRunner.script_timeout = {DEFAULT_SCRIPT_TIMEOUT}\n"
+    )
+    env = dict(
+        os.environ,
+        PYTHONPATH=f"{site}{os.pathsep}{slow}",
+        SE_OFFLINE="true",
+        PYTHONDONTWRITEBYTECODE="1",
+    )
     dist = str(Path(request.config.option.dist_dir).resolve())
     cmd = [sys.executable, "-m", "pytest", f"--dist-dir={dist}", "-p", "no:cacheprovider"]
+    cmd += ["-p", "xmfs_slow_machine"]
     cmd += ["-rA", f"--junitxml={junit}", *args]
     proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
     results = {}
