@@ -45,15 +45,13 @@ from __future__ import annotations
 
 import pytest
 
-#: The headers that make a page cross-origin isolated (and let it load our files).
 ISOLATION_HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
     "Cross-Origin-Embedder-Policy": "require-corp",
     "Cross-Origin-Resource-Policy": "cross-origin",
 }
+"""The headers that make a page cross-origin isolated (and let it load our files)."""
 
-#: Globals of node's main realm that the node runtime's script context must see, so that
-#: pools (SharedArrayBuffer, Atomics, WebAssembly.Memory) and binary data work there.
 NODE_GLOBALS = (
     "WebAssembly",
     "SharedArrayBuffer",
@@ -77,6 +75,8 @@ NODE_GLOBALS = (
     "structuredClone",
     "performance",
 )
+"""Globals of node's main realm that the node runtime's script context must see, so that
+pools (SharedArrayBuffer, Atomics, WebAssembly.Memory) and binary data work there."""
 
 _FIXTURES = "pyodide_extmemfs._pytest_fixtures"
 
