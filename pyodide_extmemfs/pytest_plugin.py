@@ -31,8 +31,7 @@ Example (``pytest --runtime node,chrome --dist-dir=dist``)::
     from pytest_pyodide import run_in_pyodide
 
     @run_in_pyodide
-    def test_two_writers(selenium_extmemfs, extmemfs_pool):
-        import pyodide_extmemfs as xmfs
+    def test_one_file(selenium_extmemfs, extmemfs_pool):
         with open(f"{extmemfs_pool.path}/a.txt", "w") as f:
             f.write("hello")
         assert extmemfs_pool.pool.stats()["files"] == 1
