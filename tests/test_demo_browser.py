@@ -16,7 +16,7 @@ from xmfs_fixtures import wait_for_page
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / "build" / "screenshots"
-# Fewer rounds than a person gets (120): enough to fill the pool to its maximum.
+# Fewer rounds than a person gets (200): enough to fill the pool to its maximum.
 QUERY = "workers=4&rounds=45&pause=0.05"
 
 

@@ -218,10 +218,10 @@ async def main(ui, options) -> None:
         "done": DONE,
         "status": STATUS,
         "log": LOG,
-        "rounds": int(opts.get("rounds", 120)),
+        "rounds": int(opts.get("rounds", 200)),
         "budget": pool.stats()["maximum_size"] // (n + 2),
         "max_file": int(opts.get("max_file", 2_500_000)),
-        "pause": (0.01, float(opts.get("pause", 0.12))),
+        "pause": (0.01, float(opts.get("pause", 0.15))),
     }
     async with xmfs.Workers(n, pool=pool, mount=MOUNT) as workers:
         started = time.monotonic() - t0

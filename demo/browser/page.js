@@ -87,6 +87,7 @@ class View {
     this.known = new Map(); // every instance ever seen: id -> its last entry
     this.last = { size: 0, compactions: 0, bytes: 0, t: performance.now() };
     this.rate = 0;
+    this.runSeconds = 0; // set when the run is over
     this.stats = {
       renders: 0,
       lockSamples: 0,
@@ -239,7 +240,12 @@ class View {
     this.card("size", fmtBytes(s.size), `used ${fmtBytes(s.used_bytes)}`);
     this.card("free", fmtBytes(s.free_bytes), `largest gap ${fmtBytes(s.largest_free_extent)}`);
     this.card("compactions", fmtInt(s.compactions), "heap slid together instead of growing");
-    this.card("rate", `${fmtBytes(Math.max(0, Math.round(this.rate)))}/s`, `${fmtBytes(written)} in all`);
+    if (this.runSeconds) { // the run is over: its average, not the last second's rate
+      this.card("rate", `${fmtBytes(Math.round(written / this.runSeconds))}/s`,
+        `${fmtBytes(written)} in ${this.runSeconds.toFixed(1)} s`);
+    } else {
+      this.card("rate", `${fmtBytes(Math.max(0, Math.round(this.rate)))}/s`, `${fmtBytes(written)} in all`);
+    }
     const verified = status.reduce((a, w) => a + (w ? w.verified : 0), 0);
     const vbytes = status.reduce((a, w) => a + (w ? w.verified_bytes : 0), 0);
     this.card("verified", fmtInt(verified), `${fmtBytes(vbytes)} checked by sha256`);
@@ -294,7 +300,7 @@ class View {
     tbody.replaceChildren(...[...this.known.values()].map((inst) => {
       const gone = !live.has(inst.id);
       const who = inst.self ? el("span", { class: "tag page" }, "this page")
-        : el("span", { class: "tag" }, gone ? "worker (closed, evicted)" : "worker");
+        : el("span", { class: "tag" }, gone ? "worker, closed" : "worker");
       const holds = el("td", {});
       for (const hname of gone ? [] : inst.holds) holds.append(el("span", { class: "tag lock" }, hname));
       if (gone || !inst.holds.length) holds.append("–");
@@ -368,6 +374,7 @@ async function run() {
 
 try {
   const report = await run();
+  view.runSeconds = report.seconds;
   view.render(); // the final state
   view.stop();
   Object.assign(state, { ok: report.ok, check: [...report.check], report });
