@@ -27,6 +27,7 @@
 //   pool/dirty.js      which pages changed since the last snapshot
 //   pool/snapshot.js   a consistent image for persistence (a global pause), restore
 //   pool/validate.js   the invariant checker
+//   pool/diagnostics.js  a read-only block map of the Memory (blockMap)
 //
 // File locks (flock, fcntl record locks, lockf) are records in a lock table in the pool,
 // changed under META like any metadata; a blocking request waits holding no pool lock.
@@ -66,6 +67,7 @@ import { Flocks, TYPE_NAMES, describeLock } from "./pool/flocks.js";
 import { createMemory } from "./pool/format.js";
 import { Snapshots, restore } from "./pool/snapshot.js";
 import { validate } from "./pool/validate.js";
+import { blockMap, DEFAULT_MAX_BLOCKS } from "./pool/diagnostics.js";
 
 export { KILLED } from "./pool/txlog.js";
 
@@ -688,6 +690,30 @@ export class Pool {
    */
   validate() {
     return this.#tx.withWrite(() => validate(this.#v));
+  }
+
+  // ---- diagnostics (pool/diagnostics.js) ---------------------------------------------
+
+  /**
+   * Which kind of block covers each of `buckets` equal stretches of the Memory
+   * [0, heapEnd): file data, directory tables and entries, inode chunks, pin tables,
+   * free, the fixed tables. For dashboards; O(blocks + buckets), and at most
+   * `maxBlocks` blocks are walked (the rest is reported as not walked). META read lock.
+   * @param {number} [buckets] 1 .. 1048576 (default 1024)
+   * @param {{maxBlocks?: number}} [opts] maxBlocks: walk at most this many heap blocks
+   *   (default 1048576)
+   * @returns {import("./pool/diagnostics.js").BlockMap}
+   * @throws {import("./errors.js").PoolError} EINVAL (bad buckets or maxBlocks)
+   */
+  blockMap(buckets = 1024, opts = {}) {
+    if (!Number.isInteger(buckets) || buckets < 1 || buckets > 1 << 20) {
+      fail("EINVAL", `blockMap: buckets must be an integer 1 .. 1048576, got ${describe(buckets)}`);
+    }
+    const maxBlocks = opts?.maxBlocks ?? DEFAULT_MAX_BLOCKS;
+    if (!Number.isInteger(maxBlocks) || maxBlocks < 1) {
+      fail("EINVAL", `blockMap: maxBlocks must be a positive integer, got ${describe(maxBlocks)}`);
+    }
+    return this.#tx.withRead(() => blockMap(this.#v, buckets, maxBlocks));
   }
 
   // ---- snapshots (for persistence) ---------------------------------------------------

@@ -225,8 +225,12 @@ export class PyWorker {
   constructor() {
     /** @type {{resolve: (v?: any) => void, reject: (e: Error) => void} | null} */
     this._ready = null;
-    /** @type {Map<number, {resolve: (v: any) => void, reject: (e: Error) => void,
-     *   finish: () => void, watch: InterruptWatch | null, entry: any}>} */
+    /**
+     * Calls sent and not finished, by id.
+     * @internal
+     * @type {Map<number, {resolve: (v: any) => void, reject: (e: Error) => void,
+     *   finish: () => void, watch: InterruptWatch | null, entry: any}>}
+     */
     this.pending = new Map();
     this.nextId = 1;
     /** @type {Error | null} */
@@ -237,11 +241,16 @@ export class PyWorker {
     /** Milliseconds the worker took to load Pyodide, attach and mount. */
     this.startMs = 0;
     this.loadMs = 0;
+    /** The control block shared with the worker (jsglue/workerio.js). @internal */
     this.sab = newControl();
+    /** This side's operations on the control block. @internal */
     this.control = openControl(this.sab);
     /** @type {((stream: number, bytes: Uint8Array) => void) | null} */
     this._onOutput = null;
-    /** @type {((reason: string) => void) | null} */
+    /**
+     * Called once when the worker has died or stopped, with the reason.
+     * @type {((reason: string) => void) | null}
+     */
     this.onExit = null;
     /** @type {any} the Emscripten Module of the calling Pyodide (for InterruptWatch) */
     this.hostModule = null;

@@ -6,7 +6,8 @@
 #
 #   - Debian chromium + chromium-driver (for the chrome runtime; skipped with
 #     --node-only, which is all scripts/demo.sh needs)
-#   - node_modules/ from package-lock.json (pyodide@314.0.7)
+#   - node_modules/ from package-lock.json (pyodide@314.0.7; and scripts/docs/node_modules/,
+#                   typedoc with its TypeScript 5, a file: devDependency)
 #   - .venv/        host Python venv with requirements-test.txt (pytest,
 #                   pytest-pyodide, selenium, hypothesis, build, hatchling,
 #                   pyodide-build 0.25.1 for meta.yaml validation, PyYAML)
@@ -51,7 +52,8 @@ fi
 
 # --- node modules ---------------------------------------------------------------
 stamp_npm="node_modules/.package-lock.json"
-if [[ -f node_modules/pyodide/pyodide-lock.json && -f "$stamp_npm" && "$stamp_npm" -nt package-lock.json ]]; then
+if [[ -f node_modules/pyodide/pyodide-lock.json && -x scripts/docs/node_modules/.bin/typedoc \
+      && -f "$stamp_npm" && "$stamp_npm" -nt package-lock.json ]]; then
     log "node_modules up to date"
 else
     log "npm ci"

@@ -42,6 +42,11 @@ node_modules/.bin/tsc -p tsconfig.json || { log "tsc FAILED"; status=1; }
 .venv/bin/ruff check . || { log "ruff check FAILED"; status=1; }
 .venv/bin/ruff format --check . || { log "ruff format FAILED (run .venv/bin/ruff format .)"; status=1; }
 
+# --- API reference (pdoc + typedoc into build/docs/, scripts/docs.sh) ----------------
+# A warning, or a public class / function / method without docs, fails the run.
+log "API reference (scripts/docs.sh)"
+bash scripts/docs.sh || { log "API reference FAILED"; status=1; }
+
 # --- node versions (EXTMEMFS_NODES) -------------------------------------------------
 # Each run puts its node's directory first on PATH: `node --test` and pytest-pyodide's
 # NodeRunner (it starts `node` from PATH) use it, and tests/conftest.py names it in the

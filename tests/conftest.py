@@ -3,9 +3,11 @@
 Run through scripts/test.sh, which passes ``--dist-dir=build/dist`` and
 ``--runtime node,chrome``. What this file adds on top of pytest-pyodide:
 
-* ``web_server_main`` is overridden so the test web server sends
-  COOP/COEP headers: the Chrome page is then ``crossOriginIsolated`` and has
-  ``SharedArrayBuffer`` / shared ``WebAssembly.Memory``.
+* the package's own pytest plugin (``pyodide_extmemfs.pytest_plugin``, what users
+  get through its ``pytest11`` entry point) serves the dist with COOP/COEP/CORP:
+  the Chrome page is then ``crossOriginIsolated`` and has ``SharedArrayBuffer`` /
+  shared ``WebAssembly.Memory``. It is loaded from the source tree here, unless the
+  package is installed in this environment (then its entry point loads it).
 * markers ``only_node`` / ``only_chrome`` skip a runtime-parametrized test in
   the other runtime (decided at collection time, so no browser is started).
 * script timeouts: the default per-``run_js`` timeout is raised (pytest-pyodide
@@ -27,10 +29,12 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import importlib.metadata
 import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -41,17 +45,20 @@ os.environ.setdefault("SE_OFFLINE", "true")
 
 from pytest_pyodide import decorator as _pyodide_decorator
 from pytest_pyodide import fixture as _pyodide_fixture
-from pytest_pyodide import get_global_config, spawn_web_server
+from pytest_pyodide import get_global_config
 from pytest_pyodide.runner import NodeRunner, _BrowserBaseRunner
 
 ROOT = Path(__file__).resolve().parent.parent
 
-COOP_COEP_HEADERS = {
-    "Cross-Origin-Opener-Policy": "same-origin",
-    "Cross-Origin-Embedder-Policy": "require-corp",
-    # Lets a COEP page (and its workers) load our resources in any case.
-    "Cross-Origin-Resource-Policy": "cross-origin",
-}
+# --- the package's pytest plugin: cross-origin isolated web servers ------------------
+# Installed, the package registers it as the pytest11 entry point "pyodide_extmemfs";
+# from the source tree (not installed) it is loaded here.
+if not any(
+    ep.name == "pyodide_extmemfs" for ep in importlib.metadata.entry_points(group="pytest11")
+):
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    pytest_plugins = ["pyodide_extmemfs.pytest_plugin"]
 
 DEFAULT_SCRIPT_TIMEOUT = float(os.environ.get("EXTMEMFS_SCRIPT_TIMEOUT", "180"))
 
@@ -157,24 +164,7 @@ if (ROOT / "tests" / "xmfs_fixtures.py").exists():
     from xmfs_fixtures import *  # noqa: F403  (tests/ is on sys.path)
 
 
-# --- web server with cross-origin isolation ------------------------------------
-@pytest.fixture(scope="session")
-def web_server_main(request):
-    """Serve --dist-dir with COOP/COEP so Chrome pages are crossOriginIsolated."""
-    with spawn_web_server(
-        request.config.option.dist_dir, extra_headers=COOP_COEP_HEADERS
-    ) as output:
-        yield output
-
-
-@pytest.fixture(scope="session")
-def web_server_secondary(request):
-    with spawn_web_server(
-        request.config.option.dist_dir, extra_headers=COOP_COEP_HEADERS
-    ) as output:
-        yield output
-
-
+# --- the test web server and our wheel on it ---------------------------------------
 @pytest.fixture(scope="session")
 def dist_base_url(web_server_main) -> str:
     """Base URL (no trailing slash) under which build/dist is served."""

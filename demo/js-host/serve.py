@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """Serve the repository on 127.0.0.1 the way a page that shares a pool must be served.
 
-    python3 demo/js-host/serve.py [--port 8000] [--no-csp]
+    python3 demo/js-host/serve.py [--port 8000] [--no-csp] [--page demo/browser/]
 
 then open http://127.0.0.1:8000/demo/js-host/ (needs `bash scripts/setup.sh --node-only`
-first, for build/dist). Every response is cross-origin isolated (COOP/COEP/CORP: without
+first, for build/dist). `--page` only changes the URL printed (the whole repository is
+served); `bash scripts/demo.sh --browser` uses it for demo/browser/. If the port is taken,
+a free one is used instead. Every response is cross-origin isolated (COOP/COEP/CORP: without
 them there is no SharedArrayBuffer), scripts are sent as text/javascript (browsers refuse
 module scripts of another MIME type, and some servers send .mjs as octet-stream), and the
 page runs under a Content-Security-Policy that forbids eval (`--no-csp` to drop it).
@@ -66,9 +68,17 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--port", type=int, default=8000)
     ap.add_argument("--no-csp", action="store_true", help="do not send the CSP header")
+    ap.add_argument("--page", default="demo/js-host/", help="path of the page to print")
     args = ap.parse_args()
-    server, url = start(csp=not args.no_csp, port=args.port)
-    print(f"serving {ROOT} at {url}/demo/js-host/  (Ctrl-C to stop)", flush=True)
+    try:
+        server, url = start(csp=not args.no_csp, port=args.port)
+    except OSError as e:  # the port is taken: any free one will do
+        print(f"port {args.port}: {e.strerror}; using a free port", flush=True)
+        server, url = start(csp=not args.no_csp, port=0)
+    page = args.page.lstrip("/")
+    print(
+        f"serving {ROOT} (cross-origin isolated) — open {url}/{page}  (Ctrl-C to stop)", flush=True
+    )
     try:
         threading.Event().wait()
     except KeyboardInterrupt:

@@ -16,6 +16,10 @@ let storeCount = 0;
 const notPersistent = () => new PoolError("EINVAL", "this pool is not persisted: open it with " +
   "openPool(name) (Python: await open_pool(name)), or save an image of it with save()");
 
+/**
+ * A whole file system in one shared WebAssembly.Memory (see jsglue/pool.js), plus
+ * persistence: sync, autosync and close for pools opened with openPool, save for any.
+ */
 export class Pool extends CorePool {
   /** @type {Persister | null} */
   #persister = null;

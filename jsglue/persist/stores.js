@@ -70,10 +70,17 @@ export class MemoryStore {
     return c;
   }
 
+  /** @returns {Promise<string[]>} names of the files in the store */
   async list() {
     return [...this.files.keys()];
   }
 
+  /**
+   * Open file `name` of the store.
+   * @param {string} name
+   * @param {boolean} create make it (empty) if it does not exist
+   * @returns {Promise<StoreFile | null>} null if it does not exist and `create` is false
+   */
   async file(name, create) {
     let f = this.files.get(name);
     if (!f) {
@@ -117,6 +124,7 @@ export class MemoryStore {
     };
   }
 
+  /** Close the store (nothing to release in memory). */
   async close() {}
 }
 
