@@ -32,13 +32,42 @@ or node's) is applied to new files and directories in EXTMEMFS mounts.
 from __future__ import annotations
 
 import errno
-import fcntl
+import importlib
 import os
 import struct
 import sys
+from types import ModuleType
 from typing import Any
 
 from . import _jsglue
+
+
+def _fcntl_module() -> ModuleType:
+    """``fcntl``, with its contents. JupyterLite's Pyodide kernel (0.8.6) puts an empty
+    module in ``sys.modules["fcntl"]`` (``pyodide_kernel/mocks.py``, from the time
+    Pyodide had no fcntl); Pyodide 314 has the real one. Fill the kernel's placeholder in
+    from it, so that everyone who imports ``fcntl`` there gets the real API (and, once
+    a pool is mounted, its locks). A runtime without any fcntl keeps the empty module:
+    then no lock call is installed (see :func:`install`)."""
+    mod = importlib.import_module("fcntl")
+    if hasattr(mod, "F_GETLK"):
+        return mod
+    sys.modules.pop("fcntl", None)
+    try:
+        real = importlib.import_module("fcntl")
+    except ImportError:
+        return mod
+    finally:
+        sys.modules["fcntl"] = mod
+    for key, value in vars(real).items():
+        if not (key.startswith("__") and key.endswith("__")):
+            setattr(mod, key, value)
+    return mod
+
+
+fcntl = _fcntl_module()
+#: False where there is no fcntl to speak of (then the lock calls are left alone).
+HAVE_FCNTL = hasattr(fcntl, "F_GETLK") and hasattr(fcntl, "flock")
 
 #: ``struct flock`` of musl on wasm32: l_type, l_whence (short), padding, l_start,
 #: l_len (off_t, 64-bit), l_pid (int), padding — 32 bytes.
@@ -49,20 +78,22 @@ _orig: dict[str, Any] = {}
 _real_umask = False
 _mask = 0o022
 
-_LOCK_CMDS = {
-    fcntl.F_GETLK: ("get", "posix", False),
-    fcntl.F_SETLK: ("set", "posix", False),
-    fcntl.F_SETLKW: ("set", "posix", True),
-}
+_LOCK_CMDS: dict[int, tuple[str, str, bool]] = {}
 for _name, _spec in (
+    ("F_GETLK", ("get", "posix", False)),
+    ("F_SETLK", ("set", "posix", False)),
+    ("F_SETLKW", ("set", "posix", True)),
     ("F_OFD_GETLK", ("get", "ofd", False)),
     ("F_OFD_SETLK", ("set", "ofd", False)),
     ("F_OFD_SETLKW", ("set", "ofd", True)),
 ):
     if hasattr(fcntl, _name):
         _LOCK_CMDS[getattr(fcntl, _name)] = _spec
-_TYPES = {fcntl.F_RDLCK: "read", fcntl.F_WRLCK: "write", fcntl.F_UNLCK: "unlock"}
-_CODES = {"read": fcntl.F_RDLCK, "write": fcntl.F_WRLCK}
+_TYPES = {
+    getattr(fcntl, k, -1 - i): v
+    for i, (k, v) in enumerate((("F_RDLCK", "read"), ("F_WRLCK", "write"), ("F_UNLCK", "unlock")))
+}
+_CODES = {v: k for k, v in _TYPES.items() if v != "unlock"}
 
 
 def install() -> None:
@@ -71,9 +102,9 @@ def install() -> None:
     if _orig:
         return
     _orig.update(
-        flock=fcntl.flock,
-        lockf=fcntl.lockf,
-        fcntl=fcntl.fcntl,
+        flock=getattr(fcntl, "flock", None),
+        lockf=getattr(fcntl, "lockf", None),
+        fcntl=getattr(fcntl, "fcntl", None),
         os_lockf=getattr(os, "lockf", None),
         umask=os.umask,
     )
@@ -93,9 +124,10 @@ def install() -> None:
         if old is not None:
             new.__doc__ = (old.__doc__ or "") + _NOTE
             new.__wrapped__ = old
-    fcntl.flock = flock
-    fcntl.lockf = lockf
-    fcntl.fcntl = fcntl_
+    if HAVE_FCNTL:
+        fcntl.flock = flock
+        fcntl.lockf = lockf
+        fcntl.fcntl = fcntl_
     if _orig["os_lockf"] is not None:
         os.lockf = os_lockf
     os.umask = umask

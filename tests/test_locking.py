@@ -161,6 +161,27 @@ def test_lock_calls_map_to_linux_semantics(selenium):
     xmfs.unmount("/sem")
 
 
+@run_in_pyodide(packages=["pyodide-extmemfs"])
+def test_an_empty_fcntl_placeholder_is_filled_in(selenium):
+    """JupyterLite's Pyodide kernel puts an empty module in sys.modules["fcntl"]; the
+    package fills it in from the real one, so file locks work there too."""
+    import sys
+    import types
+
+    from pyodide_extmemfs import _posix
+
+    real = sys.modules["fcntl"]
+    placeholder = types.ModuleType("fcntl")
+    sys.modules["fcntl"] = placeholder
+    try:
+        got = _posix._fcntl_module()
+        assert got is placeholder and sys.modules["fcntl"] is placeholder
+        assert placeholder.F_GETLK == real.F_GETLK and callable(placeholder.flock)
+        assert placeholder.LOCK_EX == real.LOCK_EX
+    finally:
+        sys.modules["fcntl"] = real
+
+
 @pytest.mark.driver_timeout(600)
 @run_in_pyodide(packages=["pyodide-extmemfs"])
 async def test_flock_and_record_locks_across_workers(selenium):

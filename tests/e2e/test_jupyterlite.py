@@ -6,8 +6,8 @@ it, copy between the kernel's /drive (JupyterLite's DriveFS) and /shared with ch
 `pool.check() == []`; the example notebook, run as a whole; and, on a server without
 the isolation headers, the error that says why.
 
-Assertions are on what the kernel itself prints (a JSON line per page), never on worker
-output.
+Results are read from what the kernel itself prints (a JSON line per page); what the
+workers print must show in the output of the cell that ran them (stdout and stderr).
 """
 
 from __future__ import annotations
@@ -67,8 +67,10 @@ DRIVE_TO_SHARED = """
 
 WORKERS = """
     def transform(name):
-        import hashlib, os
+        import hashlib, os, sys
         import pyodide_extmemfs as xmfs
+        print(f"E2E-WORKER-OUT reversing {name}")
+        print(f"E2E-WORKER-ERR {name}", file=sys.stderr)
         with open(f"/shared/in/{name}", "rb") as f:
             data = f.read()
         os.makedirs("/shared/out", exist_ok=True)  # both workers race to make it
@@ -82,10 +84,27 @@ WORKERS = """
         with open(path, "rb") as f:
             return hashlib.sha256(f.read()[::-1]).hexdigest()
 
+    def try_lock(path):
+        import fcntl
+        with open(path, "wb") as f:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return "busy"
+            return "got it"
+
     names = sorted(inputs)
     async with xmfs.Workers(2, pool=pool, mount="/shared") as workers:
         done = await workers.map(transform, names)
         rechecked = await workers.map(unreverse_sha, [out for _, _, out in reversed(done)])
+        # file locks hold between the kernel and its workers (the kernel's fcntl is a
+        # placeholder module that mounting fills in)
+        import fcntl
+        with open("/shared/lock", "wb") as held:
+            fcntl.flock(held, fcntl.LOCK_EX)
+            locked = await workers.run(try_lock, "/shared/lock")
+        unlocked = await workers.run(try_lock, "/shared/lock")
+        assert (locked, unlocked) == ("busy", "got it"), (locked, unlocked)
     used = sorted({i for i, _, _ in done})
     assert used == [0, 1], used
     assert [s for _, s, _ in done] == [inputs[n] for n in names]
@@ -127,11 +146,30 @@ def test_repl_pool_workers_and_drive_copies(lite_url, lite_browser):
         ],
     )
     r = _result(cells, "E2E-RESULT")
+    # What the workers printed is in the output of the cell that ran them (marked with
+    # the worker's index), not only in the browser's console.
+    worker_cell = next(c for c in cells if "E2E-WORKER-OUT" in c.text)
+    for i in range(6):
+        line = next(
+            (
+                ln
+                for ln in worker_cell.text.splitlines()
+                if f"E2E-WORKER-OUT reversing blob{i}.bin" in ln
+            ),
+            None,
+        )
+        assert line is not None, format_cells(cells)
+        assert line.startswith("[worker "), line
+        assert f"E2E-WORKER-ERR blob{i}.bin" in worker_cell.text
+    assert any(
+        mime == "application/vnd.jupyter.stderr" and "E2E-WORKER-ERR" in text
+        for mime, text in worker_cell.outputs
+    ), worker_cell.outputs
     assert r["isolated"] is True
     assert r["check"] == []
     assert r["workers"] == [0, 1]
     assert sorted(r["saved"]) == [f"blob{i}.bin.rev" for i in range(6)]
-    assert r["stats"]["files"] == 12  # 6 inputs + 6 outputs, all in the pool
+    assert r["stats"]["files"] == 13  # 6 inputs + 6 outputs + the lock file, all in the pool
     assert len(set(r["inputs"].values())) == 6
 
     # A new kernel (the page reloaded): /drive kept the results, /shared is gone.
