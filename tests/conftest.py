@@ -60,7 +60,8 @@ if not any(
         sys.path.insert(0, str(ROOT))
     pytest_plugins = ["pyodide_extmemfs.pytest_plugin"]
 
-DEFAULT_SCRIPT_TIMEOUT = float(os.environ.get("EXTMEMFS_SCRIPT_TIMEOUT", "180"))
+
+from xmfs_fixtures import DEFAULT_SCRIPT_TIMEOUT  # noqa: E402  (tests/ is on sys.path)
 
 # --- timeouts ---------------------------------------------------------------
 # Class default used by every runner when it is created (Chrome: WebDriver

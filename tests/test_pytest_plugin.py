@@ -14,8 +14,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from conftest import DEFAULT_SCRIPT_TIMEOUT
 from pytest_pyodide import run_in_pyodide
+from xmfs_fixtures import DEFAULT_SCRIPT_TIMEOUT
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "demo" / "pytest-example"

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
 
 LIB = Path(__file__).parent / "pyodide_lib"
+
+#: Per-script timeout of the runners, seconds (conftest.py sets it; the plugin test
+#: hands it to its subprocesses). Kept here, not in conftest.py: "conftest" is not one
+#: module (tests/e2e/ has its own), so tests cannot import from it.
+DEFAULT_SCRIPT_TIMEOUT = float(os.environ.get("EXTMEMFS_SCRIPT_TIMEOUT", "180"))
 
 
 @pytest.fixture
