@@ -149,6 +149,43 @@ class LiteBrowser:
             ".jp-Notebook", ".jp-Notebook .jp-CodeCell", len(previous), timeout, after
         )
 
+    def wait_stored(self, paths: list[str], timeout: float = 60) -> None:
+        """Wait until the page's browser storage (IndexedDB "JupyterLite Storage - ...",
+        store "files", which backs the kernel's /drive) holds every file of ``paths``
+        (relative to /drive) with content. DriveFS hands a file to the page when the
+        kernel writes it, and the page stores it afterwards: a reload right after the
+        last write can lose that write."""
+        script = """
+          const [paths, done] = [arguments[0], arguments[arguments.length - 1]];
+          (async () => {
+            const name = (await indexedDB.databases()).map((d) => d.name)
+              .find((n) => n && n.startsWith("JupyterLite Storage"));
+            if (!name) return false;
+            const db = await new Promise((res, rej) => {
+              const q = indexedDB.open(name);
+              q.onsuccess = () => res(q.result);
+              q.onerror = () => rej(q.error);
+            });
+            try {
+              const store = db.transaction("files").objectStore("files");
+              const got = await Promise.all(paths.map((p) => new Promise((res) => {
+                const q = store.get(p);
+                q.onsuccess = () => res(q.result);
+                q.onerror = () => res(null);
+              })));
+              return got.every((m) => m && m.type === "file" && m.content && m.content.length > 0);
+            } finally {
+              db.close();
+            }
+          })().then(done, () => done(false));
+        """
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.driver.execute_async_script(script, paths):
+                return
+            time.sleep(0.5)
+        raise LiteError(f"the page did not store {paths} within {timeout:.0f}s")
+
     def browser_log(self) -> list[str]:
         return [e["message"] for e in self.driver.get_log("browser")]
 

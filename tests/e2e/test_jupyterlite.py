@@ -172,7 +172,9 @@ def test_repl_pool_workers_and_drive_copies(lite_url, lite_browser):
     assert r["stats"]["files"] == 13  # 6 inputs + 6 outputs + the lock file, all in the pool
     assert len(set(r["inputs"].values())) == 6
 
-    # A new kernel (the page reloaded): /drive kept the results, /shared is gone.
+    # A new kernel (the page reloaded): /drive kept the results, /shared is gone. (First
+    # the page must have stored what the kernel wrote to /drive.)
+    lite_browser.wait_stored([f"e2e/out/{n}" for n in sorted(r["saved"])])
     after = _result(lite_browser.repl(lite_url, _cells(AFTER_RELOAD)), "E2E-AFTER")
     assert after == {"saved": r["saved"], "shared": False}
 
