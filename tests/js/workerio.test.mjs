@@ -193,18 +193,9 @@ test("lineage: descendants through several generations, and forgetting", () => {
   assert.equal(n, full.length / 2);
 });
 
-test("Web Locks are used only where threads share them (not node's per-thread manager)", async () => {
+test("Web Locks are used only where threads share them reliably (not in node)", async () => {
   const { sharedWebLocks } = await import("../../jsglue/weblocks.js");
-  // node 24 has navigator.locks, one manager per thread: a lock a worker holds would look
-  // free to every other thread, so liveness and ownership must not rely on it
+  // node 24 has navigator.locks, but a lock a worker_thread holds is often granted to
+  // another thread as well (jsglue/weblocks.js): liveness and ownership must not rely on it
   assert.equal(sharedWebLocks(), null);
-  if (!(globalThis.navigator && globalThis.navigator.locks)) return; // node 20: nothing to show
-  const w = new Worker(
-    `const { parentPort } = require("node:worker_threads");
-     navigator.locks.request("xmfs-probe", () => { parentPort.postMessage(1); return new Promise(() => {}); });`,
-    { eval: true });
-  await new Promise((r) => w.once("message", r));
-  const got = await globalThis.navigator.locks.request("xmfs-probe", { ifAvailable: true }, (l) => l !== null);
-  await w.terminate();
-  assert.equal(got, true, "node's Web Locks became shared between threads: sharedWebLocks() may use them");
 });
