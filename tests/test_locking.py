@@ -519,7 +519,7 @@ async def test_locks_of_terminated_or_killed_holders_are_released(selenium):
             else:
                 # A crash: the worker is terminated under the call; Workers notices
                 # its death and evicts it.
-                await holder._workers[0].terminate()
+                await holder._workers[0].js.terminate()  # (jsglue PyWorker: as if it crashed)
             got_at, waited = await waiting
             print(f"{how}: the waiter got the lock {got_at - t_kill:.3f} s after the kill")
             assert got_at - t_kill < lease + 5, (how, got_at - t_kill)
@@ -538,7 +538,7 @@ async def test_locks_of_terminated_or_killed_holders_are_released(selenium):
             holder = await xmfs.Workers(1, pool=pool, mount="/kl").start()
             call = asyncio.ensure_future(holder.run(churn, None))
             await asyncio.sleep(0.05 + rnd.random() * 0.3)
-            await holder._workers[0].terminate()
+            await holder._workers[0].js.terminate()  # (jsglue PyWorker: as if it crashed)
             try:
                 await call
             except Exception:
