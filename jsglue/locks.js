@@ -198,6 +198,17 @@ export class Locks {
       } finally {
         Atomics.compareExchange(i32, w + L.LK_WNEXT, this.id, 0);
       }
+      // We may have been evicted while we waited (presumed dead: a worker the browser
+      // has not stopped yet after terminate(), or one stalled past the lease). Then our
+      // recovery is done and nothing we change now would ever be undone or released:
+      // give the lock back and stop.
+      const sw = this.sw;
+      if (Atomics.load(i32, sw + L.S_STATE) !== L.SLOT_LIVE || Atomics.load(i32, sw + L.S_GEN) !== this.gen) {
+        Atomics.compareExchange(i32, w + L.LK_STATE, me, 0);
+        this.wake(w);
+        throw new EvictedError("extmemfs: this instance was evicted from the pool while it " +
+          "waited for a lock (it was presumed dead); attach again");
+      }
     }
     this.drain(base);
     this._spins = 0;

@@ -143,6 +143,8 @@ class Workers:
         self._waiters: collections.deque[asyncio.Future] = collections.deque()
         self._running = False
         self._background: set[asyncio.Task] = set()
+        # cleanups of workers that died: close() waits for them (never cancels them)
+        self._evictions: set[asyncio.Task] = set()
 
     # ---- starting ------------------------------------------------------------------------
 
@@ -307,7 +309,9 @@ class Workers:
         if w in self._idle:
             self._idle.remove(w)
         w.call = None
-        self._spawn(self._evict_tree(w))
+        task = asyncio.ensure_future(self._evict_tree(w))
+        self._evictions.add(task)
+        task.add_done_callback(self._evictions.discard)
         self._wake_waiters()
 
     def _on_exit(self, w: _Worker, reason: str) -> None:
@@ -531,6 +535,11 @@ class Workers:
         for w in workers:
             await self._evict_tree(w)
             w.release_proxies()
+        # Workers that died before: their cleanup (waiting until the browser has really
+        # stopped them, then evicting them) finishes before close() returns, so that no
+        # lock or open file of theirs is left behind.
+        if self._evictions:
+            await asyncio.gather(*list(self._evictions), return_exceptions=True)
         for t in list(self._background):
             t.cancel()
 
