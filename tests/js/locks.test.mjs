@@ -100,3 +100,33 @@ test("readers share the lock; a stream of readers does not starve a writer", asy
   // Not a timing target: 50 acquisitions just must finish (starvation would hang).
   assert.ok(elapsed < 60000, `writer took ${elapsed} ms`);
 });
+
+test("a writer evicted while it waits gives the lock back and stops (EvictedError)", async () => {
+  const memory = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
+  const i32 = new Int32Array(memory.buffer);
+  liveSlots(memory, 2);
+  const me = new LK.Locks(true);
+  me.i32 = i32;
+  me.setSlot(1, 1);
+  me.writeLock(LOCK);
+  // slot 0 waits for the lock; word 9 says how its writeLock ended
+  const waiter = runWorkers(1, `
+    try {
+      lk.writeLock(LOCK);
+      i32[9] = 1; // got it, and went on
+      i32[10] = i32[10] + 1; // a change a ghost must not make
+      lk.writeUnlock(LOCK);
+    } catch (e) {
+      i32[9] = e.name === "EvictedError" ? 2 : 3;
+    }`, memory);
+  while (Atomics.load(i32, (LOCK >> 2) + L.LK_SLEEPERS) === 0) await new Promise((r) => setTimeout(r, 5));
+  // the others presume slot 0 dead and recover it (here: just its state), then release
+  Atomics.store(i32, LK.slotWord(0) + L.S_STATE, L.SLOT_DEAD);
+  me.writeUnlock(LOCK);
+  await waiter;
+  assert.equal(i32[9], 2, "the evicted waiter must stop with EvictedError");
+  assert.equal(i32[10], 0, "the evicted waiter changed what the lock guards");
+  assert.equal(Atomics.load(i32, (LOCK >> 2) + L.LK_STATE), 0, "lock left held");
+  me.writeLock(LOCK); // and it is free for the living
+  me.writeUnlock(LOCK);
+});
