@@ -170,3 +170,22 @@ test(`kill test: a writing worker terminated at random ${ITERS} times, the survi
     `${pool.stats().recoveries} recoveries, longest survivor op ${stats.maxOp} ms, ` +
     `longest recovery ${stats.maxRecover} ms, ${Atomics.load(J, 0)} worker ops journaled`);
 });
+
+test("a dead instance named as META's next writer (WNEXT) is recovered, not waited for", () => {
+  // A worker killed while it was the writer named next for META (the no-barging turn)
+  // and half-recovered (state DEAD): the next writer must clear its turn, not defer to
+  // it (which recursed through recovery until the stack overflowed).
+  const a = Pool.create({ initialBytes: 1 << 20, maximumBytes: 16 << 20, leaseMs: 200 });
+  const b = new Pool(a.memory);
+  const i32 = new Int32Array(a.memory.buffer);
+  const slot = b.instanceId % 256;
+  const sw = (L.SLOTS_AT >> 2) + slot * (L.SLOT_BYTES >> 2);
+  Atomics.store(i32, (L.SB_META_LOCK >> 2) + L.LK_WNEXT, slot + 1);
+  Atomics.store(i32, sw + L.S_STATE, L.SLOT_DEAD);
+  const r = a.rootHandle();
+  a.create(r.ino, r.gen, "after", L.S_IFREG | 0o644); // takes META for writing
+  assert.equal(Atomics.load(i32, (L.SB_META_LOCK >> 2) + L.LK_WNEXT), 0);
+  assert.equal(Atomics.load(i32, sw + L.S_STATE), L.SLOT_FREE);
+  assert.deepEqual(a.validate(), []);
+  assert.notEqual(a.lookup(r.ino, r.gen, "after"), null);
+});
