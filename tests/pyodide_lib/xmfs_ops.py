@@ -105,9 +105,17 @@ def tree(root: str) -> str:
                     out.append(
                         (os.path.join(rel, n), "file", oct(stat.S_IMODE(st.st_mode)), f.read())
                     )
-        for n in dirnames:
-            if os.path.islink(os.path.join(dirpath, n)):
-                out.append((os.path.join(rel, n), "link", os.readlink(os.path.join(dirpath, n))))
+        for n in list(dirnames):
+            p = os.path.join(dirpath, n)
+            if os.path.islink(p):
+                out.append((os.path.join(rel, n), "link", os.readlink(p)))
+            elif not os.lstat(p).st_mode & stat.S_IXUSR:
+                # Not searchable: what is inside cannot be stat'ed (EACCES). Linux (and
+                # EXTMEMFS) still list its names; MEMFS fails the listing itself (its
+                # getdents looks each entry up, which needs x). Compare it from here.
+                mode = oct(stat.S_IMODE(os.lstat(p).st_mode))
+                out.append((os.path.join(rel, n), "dir, not searchable", mode))
+                dirnames.remove(n)
     return repr(out)
 
 
