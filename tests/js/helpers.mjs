@@ -25,3 +25,14 @@ export function fnv1a(bytes, start = 0, len = bytes.length) {
   for (let i = start, end = start + len; i < end; i++) h = Math.imul(h ^ bytes[i], 0x01000193);
   return h >>> 0;
 }
+
+/** A seeded xorshift32 generator: `r(n)` is a whole number in [0, n). */
+export function rng(seed) {
+  let s = seed | 1;
+  return (n) => {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return (s >>> 0) % n;
+  };
+}

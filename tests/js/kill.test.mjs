@@ -14,7 +14,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { crc32 } from "node:zlib";
 import { Pool, spawnScript, layout as L } from "../../jsglue/index.js";
-import { JSGLUE, ROOT } from "./helpers.mjs";
+import { JSGLUE, ROOT, rng } from "./helpers.mjs";
 
 const ITERS = Number(process.env.XMFS_KILL_ITERS || 200);
 const SEED = Number(process.env.XMFS_KILL_SEED || 1);
@@ -28,15 +28,6 @@ const WORKER_SRC = fs.readFileSync(path.join(ROOT, "tests", "pyodide_lib", "kill
 const J_ENTRY = 5;
 const J_HDR = 4;
 
-function rng(seed) {
-  let x = seed | 1;
-  return (n) => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) % n;
-  };
-}
 
 function fill(n, seed) {
   const a = new Uint8Array(n);

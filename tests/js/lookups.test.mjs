@@ -6,19 +6,11 @@
 import test from "node:test";
 import assert from "node:assert/strict";
 import { Pool, layout as L } from "../../jsglue/index.js";
+import { rng } from "./helpers.mjs";
 
 const FILE = L.S_IFREG | 0o644;
 const DIR = L.S_IFDIR | 0o755;
 
-function rng(seed) {
-  let s = seed | 1;
-  return (n) => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) % n;
-  };
-}
 
 test("each instance's and the other's changes are seen at once by both caches (3,000 random changes)", () => {
   const changer = Pool.create({ initialSize: "1MiB", maximumSize: "64MiB" });

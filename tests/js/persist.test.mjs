@@ -10,7 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import { execFileSync } from "node:child_process";
 import { Pool, openPool, loadPool, MemoryStore, layout as L } from "../../jsglue/index.js";
-import { bytes, fnv1a, JSGLUE } from "./helpers.mjs";
+import { bytes, fnv1a, JSGLUE, rng } from "./helpers.mjs";
 
 const MiB = 1 << 20;
 const FILE = L.S_IFREG | 0o644;
@@ -126,15 +126,6 @@ function slotIsPool(store, pool, gen, what) {
   }
 }
 
-function rng(seed) {
-  let s = seed | 1;
-  return (n) => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) % n;
-  };
-}
 
 /** One random change of the tree (files closed after each). */
 function randomOp(f, rnd, names, step) {

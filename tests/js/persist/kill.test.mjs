@@ -14,21 +14,12 @@ import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { openPool } from "../../../jsglue/index.js";
 import { replay, touched } from "./workload.mjs";
-import { fnv1a } from "../helpers.mjs";
+import { fnv1a, rng } from "../helpers.mjs";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const KILLS = Number(process.env.XMFS_PERSIST_KILLS || 100);
 const WRITERS = 2;
 
-function rng(seed) {
-  let s = seed | 1;
-  return (n) => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) % n;
-  };
-}
 
 /** name → [size, hash] of the files in directory `dir` of `pool`. */
 function listing(pool, dir) {

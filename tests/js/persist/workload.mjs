@@ -2,19 +2,11 @@
 // are a pure function of (iteration, writer), so the test can replay exactly the ones an
 // image says were finished. Used by the writer threads (child.mjs) and by the test.
 import { layout as L } from "../../../jsglue/index.js";
+import { rng } from "../helpers.mjs";
 
 const FILE = L.S_IFREG | 0o644;
 const MAX_LIVE = 8;
 
-function rng(seed) {
-  let s = seed | 1;
-  return (n) => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) % n;
-  };
-}
 
 /** Deterministic content of `size` bytes. */
 export function content(size, seed) {
