@@ -123,35 +123,13 @@ _pyodide_decorator._decode = _decode
 
 # --- node runtime globals ---------------------------------------------------
 _cfg = get_global_config()
+# What these tests use beyond the globals the plugin adds for pools and binary data
+# (pyodide_extmemfs/pytest_plugin.py NODE_GLOBALS, added when pytest is configured).
 _NODE_EXTRA_GLOBALS = [
-    # binary-data builtins: without these, `js.Uint8Array.new(...)` / run_js code
-    # make vm-realm objects while Pyodide (to_js, memoryviews) makes main-realm
-    # ones, and `x instanceof Uint8Array` etc. disagree between the two.
-    "WebAssembly",
-    "SharedArrayBuffer",
-    "ArrayBuffer",
-    "DataView",
-    "Int8Array",
-    "Uint8Array",
-    "Uint8ClampedArray",
-    "Int16Array",
-    "Uint16Array",
-    "Int32Array",
-    "Uint32Array",
-    "Float32Array",
-    "Float64Array",
-    "BigInt64Array",
-    "BigUint64Array",
-    "Atomics",
     "console",
-    "URL",
-    "Blob",
-    "MessageChannel",
     "BroadcastChannel",
-    "structuredClone",
     "queueMicrotask",
     "setImmediate",
-    "performance",
     "Response",
     "Headers",
 ]
