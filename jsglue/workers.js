@@ -14,12 +14,21 @@
 // word Pyodide polls, or — for a coroutine waiting in the event loop — by a "cancel"
 // message. Each worker also enters itself in its pool's lineage table (jsglue/lineage.js).
 //
+// A worker can start from a memory snapshot (init's `snapshot`: an ArrayBuffer made by
+// PyWorker.makeSnapshot in another worker, which loads Pyodide, mounts the pool and
+// imports the packages once) instead of loading Pyodide and importing them itself.
+//
 // Messages, parent → worker:  {type: "init", indexURL, files, memory, mount, readonly,
-//                               index, control, lineage, parentId, lockName}
+//                               index, control, lineage, parentId, lockName, snapshot?}
+//                              {type: "snapshot", indexURL, files, bundle, memory, mount,
+//                               imports}  (make a snapshot instead)
 //                              {type: "task", id, payload: Uint8Array}
 //                              {type: "cancel", id}
 //                               (and packages: names the worker loads itself)
-//            worker → parent:  {type: "ready", instanceId, ms} | {type: "fatal", phase, error}
+//            worker → parent:  {type: "ready", instanceId, ms, loadMs, restored, snapshotError}
+//                              | {type: "fatal", phase, error}
+//                              {type: "attached", instanceId} then {type: "snapshot", bytes,
+//                               failures, ms}  (for a "snapshot" message)
 //                              {type: "out"}  (drain the ring)
 //                              {type: "result", id, payload} | {type: "result", id, error}
 import { openControl, newControl } from "./workerio.js";
@@ -38,18 +47,91 @@ async function workerMain(env, io) {
   const wake = () => env.post({ type: "out" });
   // A Python error's message is its traceback; a JS error's stack adds only frames.
   const errorText = (e) => String((e && e.message) || e);
+  const printTo = { stdout: (line) => console.log(line), stderr: (line) => console.error(line) };
+
+  // Pyodide from the memory snapshot in msg.snapshot if there is one and it restores
+  // (else from scratch, and the reason is returned): [pyodide, why not restored].
+  const load = async (msg) => {
+    const loadPyodide = await env.importLoader(msg.indexURL);
+    let why = "";
+    if (msg.snapshot) {
+      try {
+        const bytes = new Uint8Array(msg.snapshot);
+        const create = (await import(`${msg.indexURL}pyodide.asm.mjs`)).default;
+        const py = await loadPyodide({
+          indexURL: msg.indexURL, ...printTo, _loadSnapshot: bytes,
+          // Pyodide copies the snapshot over its heap but does not grow the heap to the
+          // snapshot's size first: grow it by moving the break (sbrk keeps the views of
+          // the heap current); the snapshot then replaces the allocator's state anyway.
+          createPyodideModule: async (settings) => {
+            const M = await create(settings);
+            // (the heap's image starts at the offset in the snapshot's second word)
+            const heap = bytes.length - new Uint32Array(bytes.buffer, bytes.byteOffset, 2)[1];
+            if (M.HEAP8.length < heap) M._sbrk(heap - M._sbrk(0));
+            return M;
+          },
+        });
+        return [py, ""];
+      } catch (e) {
+        why = errorText(e);
+      }
+    }
+    return [await loadPyodide({ indexURL: msg.indexURL, ...printTo }), why];
+  };
+
+  // This package's files into the instance's site-packages.
+  const writeFiles = (py, files) => {
+    const site = py.runPython("import sysconfig; sysconfig.get_paths()['purelib']");
+    for (const [rel, text] of Object.entries(files)) {
+      const path = `${site}/${rel}`;
+      py.FS.mkdirTree(path.slice(0, path.lastIndexOf("/")));
+      py.FS.writeFile(path, text);
+    }
+  };
+
+  // A memory snapshot for workers to start from: a fresh Pyodide with this package, the
+  // pool mounted (read-only, from JS: Python must hold no JS object when the snapshot is
+  // taken) and msg.imports imported from it. The pool stays attached until the parent
+  // terminates this worker (and evicts it, as any worker).
+  const makeSnapshot = async (msg) => {
+    let phase = `loading Pyodide from ${msg.indexURL}`;
+    const t0 = Date.now();
+    try {
+      const loadPyodide = await env.importLoader(msg.indexURL);
+      const py = await loadPyodide({ indexURL: msg.indexURL, ...printTo, _makeSnapshot: true });
+      phase = "installing pyodide_extmemfs into the worker";
+      writeFiles(py, msg.files);
+      phase = `attaching to the pool and mounting it at ${msg.mount}`;
+      const bundle = msg.files[msg.bundle];
+      if (!globalThis.pyodideExtmemfs) (0, eval)(bundle);
+      const X = globalThis.pyodideExtmemfs;
+      const pool = await X.attachPool(msg.memory);
+      env.post({ type: "attached", instanceId: pool.instanceId });
+      await X.mountPool(py, pool, msg.mount, { readonly: true });
+      phase = `importing ${msg.imports.join(", ") || "the worker's modules"}`;
+      const arg = (v) => `__import__("json").loads(${JSON.stringify(JSON.stringify(v))})`;
+      const failures = JSON.parse(py.runPython(
+        `from pyodide_extmemfs import _install; ` +
+        `_install.prepare_snapshot(${arg(msg.mount)}, ${arg(msg.imports)})`));
+      py.runPython("import gc; gc.collect()");
+      await X.unmountPool(py, msg.mount);
+      phase = "making the memory snapshot";
+      const bytes = py.makeMemorySnapshot();
+      env.post({ type: "snapshot", bytes, failures, ms: Date.now() - t0 }, [bytes.buffer]);
+    } catch (e) {
+      env.post({ type: "fatal", phase, error: errorText(e) });
+    }
+  };
+
   env.onMessage(async (msg) => {
-    if (msg.type === "init") {
+    if (msg.type === "snapshot") {
+      await makeSnapshot(msg);
+    } else if (msg.type === "init") {
       let phase = `loading Pyodide from ${msg.indexURL}`;
       const t0 = Date.now();
       try {
         ctl = io.openControl(msg.control);
-        const loadPyodide = await env.importLoader(msg.indexURL);
-        const py = await loadPyodide({
-          indexURL: msg.indexURL,
-          stdout: (line) => console.log(line),
-          stderr: (line) => console.error(line),
-        });
+        const [py, snapshotError] = await load(msg);
         // From here on, what Python writes goes to the parent's sys.stdout/sys.stderr.
         py.setStdout({ write: (b) => (ctl.write(1, b, wake), b.length), isatty: false });
         py.setStderr({ write: (b) => (ctl.write(2, b, wake), b.length), isatty: false });
@@ -65,19 +147,17 @@ async function workerMain(env, io) {
         }
         const tLoaded = Date.now();
         phase = "installing pyodide_extmemfs into the worker";
-        const site = py.runPython("import sysconfig; sysconfig.get_paths()['purelib']");
-        for (const [rel, text] of Object.entries(msg.files)) {
-          const path = `${site}/${rel}`;
-          py.FS.mkdirTree(path.slice(0, path.lastIndexOf("/")));
-          py.FS.writeFile(path, text);
-        }
+        writeFiles(py, msg.files);
         phase = `attaching to the pool and mounting it at ${msg.mount}`;
         mod = py.pyimport("pyodide_extmemfs._worker");
+        const restored = !!msg.snapshot && !snapshotError;
+        if (restored) mod.after_restore();
         const instanceId = mod.setup(msg.memory, msg.mount, msg.readonly, msg.index, msg.lineage);
         if (msg.lineage) io.lineageAdd(msg.lineage, instanceId, msg.parentId);
         if (msg.lockName) await env.holdLock(msg.lockName);
         env.post({
-          type: "ready", instanceId, ms: Date.now() - t0, loadMs: tLoaded - t0,
+          type: "ready", instanceId, ms: Date.now() - t0, loadMs: tLoaded - t0, restored,
+          snapshotError,
         });
       } catch (e) {
         env.post({ type: "fatal", phase, error: errorText(e) });
@@ -241,6 +321,8 @@ export class PyWorker {
     /** Milliseconds the worker took to load Pyodide, attach and mount. */
     this.startMs = 0;
     this.loadMs = 0;
+    this.restored = false;
+    this.snapshotError = "";
     /** The control block shared with the worker (jsglue/workerio.js). @internal */
     this.sab = newControl();
     /** This side's operations on the control block. @internal */
@@ -259,7 +341,9 @@ export class PyWorker {
   /**
    * Start a worker and wait until it has attached and mounted the pool.
    * @param {{indexURL: string, files: object, memory: WebAssembly.Memory, mount: string,
-   *   readonly: boolean, index: number, parentId?: number, hostModule?: any}} opts
+   *   readonly: boolean, index: number, parentId?: number, hostModule?: any,
+   *   snapshot?: ArrayBuffer | Uint8Array}} opts snapshot: a memory snapshot from
+   *   makeSnapshot to start from (the worker loads Pyodide itself if it does not restore)
    * @returns {Promise<PyWorker>} rejects with an Error saying which step failed and why
    */
   static async start(opts) {
@@ -289,6 +373,31 @@ export class PyWorker {
       }).catch(() => {});
     }
     return w;
+  }
+
+  /**
+   * Make a memory snapshot for workers to start from (see workerMain's makeSnapshot):
+   * a worker loads Pyodide, mounts the pool read-only at `mount`, imports `imports`
+   * and sends its memory. The worker is left running, attached to the pool: the caller
+   * terminates it and evicts its instance (`instanceId`, -1 if it never attached) —
+   * also when this rejects.
+   * @param {{indexURL: string, files: object, bundle: string, memory: WebAssembly.Memory,
+   *   mount: string, imports: string[]}} opts
+   * @returns {{worker: PyWorker, done: Promise<{bytes: Uint8Array,
+   *   failures: Object<string, string>, ms: number}>}}
+   */
+  static makeSnapshot(opts) {
+    const w = new PyWorker();
+    const done = (async () => {
+      await w._spawn();
+      const made = new Promise((resolve, reject) => {
+        w._ready = { resolve, reject };
+      });
+      w._post({ ...opts, type: "snapshot" });
+      return made;
+    })();
+    done.catch(() => {});
+    return { worker: w, done };
   }
 
   async _spawn() {
@@ -341,7 +450,14 @@ export class PyWorker {
       this.instanceId = msg.instanceId; // its instance in the pool, for evict()
       this.startMs = msg.ms;
       this.loadMs = msg.loadMs; // of which loading Pyodide (and worker_packages)
+      this.restored = !!msg.restored; // started from the memory snapshot it was given
+      this.snapshotError = msg.snapshotError || ""; // why not, if it was given one
       this._ready.resolve();
+    } else if (msg.type === "attached") {
+      this.instanceId = msg.instanceId;
+    } else if (msg.type === "snapshot") {
+      this.startMs = msg.ms;
+      this._ready.resolve({ bytes: msg.bytes, failures: msg.failures, ms: msg.ms });
     } else if (msg.type === "fatal") {
       this._fail(new Error(`${msg.phase} failed: ${msg.error}`));
     } else if (msg.type === "result") {

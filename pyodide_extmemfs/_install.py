@@ -242,6 +242,64 @@ def packages(pool: Any) -> list[dict[str, Any]]:
     return out
 
 
+def import_names(pool: Any, requirements: Iterable[str]) -> list[str]:
+    """The top-level modules of the named distributions installed in the pool (what a
+    worker imports to have them loaded): from ``top_level.txt``, else from the files
+    the distribution installed. Names not installed are skipped."""
+    dists = _dists(_site(mount_point(pool)))
+    out: list[str] = []
+    for req in requirements:
+        d = dists.get(_canon(_req_name(req)))
+        if d is None:
+            continue
+        names = (d.read_text("top_level.txt") or "").split()
+        if not names:
+            for f in d.files or []:
+                top = f.parts[0]
+                if top.endswith((".dist-info", ".data")) or top in ("__pycache__", ".."):
+                    continue
+                if len(f.parts) == 1:
+                    if top.endswith(".py"):
+                        names.append(top[:-3])
+                elif f.parts[-1] == "__init__.py" and len(f.parts) == 2:
+                    names.append(top)
+        for n in names:
+            if n.isidentifier() and n not in out:
+                out.append(n)
+    return out
+
+
+def installed_state(pool: Any) -> list[str]:
+    """``name==version`` of every distribution in the pool (sorted): what a memory
+    snapshot of a worker with the pool's packages imported depends on."""
+    return [f"{k}=={d.version}" for k, d in sorted(_dists(_site(mount_point(pool))).items())]
+
+
+def prepare_snapshot(mount: str, imports: list[str]) -> str:
+    """In an instance that is about to be snapshotted (jsglue/workers.js ``snapshot``
+    message; the pool is mounted at ``mount`` from JS): the pool's packages on
+    ``sys.path`` as :func:`on_mount` puts them, the worker's own modules and ``imports``
+    imported. Holds no JS object. Returns JSON: ``{module: why}`` for each import that
+    failed (the snapshot is made without it)."""
+    from . import _serialize, _worker  # noqa: F401  (loaded once, for every worker)
+
+    site = _site(mount)
+    failures: dict[str, str] = {}
+    if os.path.isdir(site):
+        why = _env_mismatch(site)
+        if why:
+            why = f"the pool's packages are not used here: {why}"
+            return json.dumps(dict.fromkeys(imports, why))
+        _insert_path(site)
+        _run_pth_files(site)
+    for name in imports:
+        try:
+            importlib.import_module(name)
+        except BaseException as e:  # anything a package does at import, SystemExit too
+            failures[name] = f"{type(e).__name__}: {e}"
+    return json.dumps(failures)
+
+
 # ---- the install lock --------------------------------------------------------------------
 
 

@@ -46,6 +46,30 @@ def setup(memory: Any, mount: str, readonly: bool, worker_index: int, lineage: A
     return pool.instance_id
 
 
+def after_restore() -> None:
+    """This worker started from a memory snapshot that other workers start from too
+    (see workers.py, *Memory snapshots*): what must differ between them, or must see
+    this file system rather than the snapshot's, is renewed here, before the first call.
+
+    - import caches (the snapshot's directory listings are from the instance that made it);
+    - ``random``'s global generator, and numpy's if it was imported (else every worker
+      would draw the same numbers);
+    - ``tempfile``'s name sequence (else workers would try the same names).
+    """
+    import importlib
+
+    importlib.invalidate_caches()
+    mod = sys.modules.get("random")
+    if mod is not None:
+        mod.seed()
+    mod = sys.modules.get("numpy.random")
+    if mod is not None and hasattr(mod, "seed"):
+        mod.seed()
+    mod = sys.modules.get("tempfile")
+    if mod is not None and hasattr(mod, "_name_sequence"):
+        mod._name_sequence = None
+
+
 def _flush() -> None:
     for stream in (sys.stdout, sys.stderr):
         try:

@@ -13,10 +13,11 @@ import collections
 import itertools
 import math
 import sys
+import warnings
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
-from . import _jsglue, _output, _progress, _serialize
+from . import _jsglue, _output, _progress, _serialize, _snapshots
 from . import _worker as _worker_module
 
 _REPEAT = 0.25  # seconds between interrupts of a call that was given up
@@ -100,6 +101,10 @@ class Workers:
         interrupt_timeout: seconds a worker has to stop after an interrupt; one that
             does not (it caught KeyboardInterrupt and went on, or it is stuck outside
             Python) is terminated and replaced by a new worker.
+        snapshot: start the workers from a memory snapshot of a Pyodide that has this
+            package and ``packages`` imported (made once per instance, by the first
+            start: see :mod:`pyodide_extmemfs._snapshots`); False: each worker loads
+            Pyodide and imports everything itself.
     """
 
     def __init__(
@@ -115,6 +120,7 @@ class Workers:
         output_prefix: str | None = "auto",
         on_output: Callable[[int, str, str], Any] | None = None,
         interrupt_timeout: float = 5.0,
+        snapshot: bool = True,
     ) -> None:
         from . import Pool
 
@@ -138,6 +144,8 @@ class Workers:
         self.output_prefix = output_prefix
         self.on_output = on_output
         self.interrupt_timeout = float(interrupt_timeout)
+        self.snapshot = bool(snapshot)
+        self._snap: Any = None  # the JS Uint8Array the workers start from, or None
         self._workers: list[_Worker] = []
         self._idle: collections.deque[_Worker] = collections.deque()
         self._waiters: collections.deque[asyncio.Future] = collections.deque()
@@ -164,6 +172,14 @@ class Workers:
         await self.pool.sweep()  # browsers: slots of instances that died unnoticed
         if self.packages:
             await self.pool.install(*self.packages)
+        if self.snapshot:
+            self._snap = await _snapshots.snapshot_for(
+                self.pool,
+                self.index_url or _jsglue.index_url(),
+                _jsglue.package_files(),
+                self.mount,
+                self.packages,
+            )
         results = await asyncio.gather(
             *(self._start_one(i) for i in range(self.n)), return_exceptions=True
         )
@@ -179,7 +195,22 @@ class Workers:
         self._workers = started
         self._idle = collections.deque(started)
         self._running = True
+        self._check_restored(started)
         return self
+
+    def _check_restored(self, started: list[_Worker]) -> None:
+        if self._snap is None:
+            return
+        why = next((str(w.js.snapshotError) for w in started if w.js.snapshotError), "")
+        if why:
+            _snapshots.forget(self._snap)
+            self._snap = None
+            warnings.warn(
+                f"Workers: a worker could not start from the memory snapshot and loaded "
+                f"Pyodide itself: {why}",
+                RuntimeWarning,
+                stacklevel=3,
+            )
 
     async def _start_one(self, index: int) -> _Worker:
         js = await _jsglue.start_worker(
@@ -193,6 +224,7 @@ class Workers:
                 "packages": self.worker_packages,
                 "parentId": self.pool.instance_id,
                 "hostModule": _jsglue.host_module(),
+                **({"snapshot": self._snap} if self._snap is not None else {}),
             }
         )
         return _Worker(self, js, index)
