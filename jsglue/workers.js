@@ -21,7 +21,7 @@
 // Messages, parent → worker:  {type: "init", indexURL, files, memory, mount, readonly,
 //                               index, control, lineage, parentId, lockName, snapshot?}
 //                              {type: "snapshot", indexURL, files, bundle, memory, mount,
-//                               imports}  (make a snapshot instead)
+//                               imports, lineage, parentId}  (make a snapshot instead)
 //                              {type: "task", id, payload: Uint8Array}
 //                              {type: "cancel", id}
 //                               (and packages: names the worker loads itself)
@@ -107,6 +107,7 @@ async function workerMain(env, io) {
       const X = globalThis.pyodideExtmemfs;
       const pool = await X.attachPool(msg.memory);
       env.post({ type: "attached", instanceId: pool.instanceId });
+      if (msg.lineage) io.lineageAdd(msg.lineage, pool.instanceId, msg.parentId);
       await X.mountPool(py, pool, msg.mount, { readonly: true });
       phase = `importing ${msg.imports.join(", ") || "the worker's modules"}`;
       const arg = (v) => `__import__("json").loads(${JSON.stringify(JSON.stringify(v))})`;
@@ -382,7 +383,7 @@ export class PyWorker {
    * terminates it and evicts its instance (`instanceId`, -1 if it never attached) —
    * also when this rejects.
    * @param {{indexURL: string, files: object, bundle: string, memory: WebAssembly.Memory,
-   *   mount: string, imports: string[]}} opts
+   *   mount: string, imports: string[], parentId?: number}} opts
    * @returns {{worker: PyWorker, done: Promise<{bytes: Uint8Array,
    *   failures: Object<string, string>, ms: number}>}}
    */
@@ -393,7 +394,12 @@ export class PyWorker {
       const made = new Promise((resolve, reject) => {
         w._ready = { resolve, reject };
       });
-      w._post({ ...opts, type: "snapshot" });
+      w._post({
+        ...opts,
+        type: "snapshot",
+        lineage: lineageFor(opts.memory),
+        parentId: typeof opts.parentId === "number" ? opts.parentId : -1,
+      });
       return made;
     })();
     done.catch(() => {});

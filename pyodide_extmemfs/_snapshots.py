@@ -101,6 +101,7 @@ async def _make(pool: Any, index_url: str, files: dict[str, str], mount: str, im
                 "memory": pool.memory,
                 "mount": mount,
                 "imports": imports,
+                "parentId": pool.instance_id,
             }
         )
     )
@@ -124,6 +125,7 @@ async def _make(pool: Any, index_url: str, files: dict[str, str], mount: str, im
                 await pool.evict_when_stopped(instance_id)
             except Exception as e:  # report; the workers can start anyway
                 print(f"Workers: could not clean up instance {instance_id}: {e}", file=sys.stderr)
+            _jsglue.modules().PyWorker.forget(pool.memory, instance_id)
     failures = made.failures.to_py()
     if failures:
         names = "; ".join(f"{m}: {why}" for m, why in failures.items())

@@ -551,6 +551,117 @@ def test_pool_install_once_then_workers_import_from_the_pool(selenium_xmfs, web_
     _errors_phase(selenium_xmfs)
 
 
+# ---- memory snapshots --------------------------------------------------------------------
+
+
+@pytest.mark.driver_timeout(600)
+@run_in_pyodide(packages=["pyodide-extmemfs", "micropip"])
+async def test_workers_start_from_a_memory_snapshot(selenium):
+    """Workers start from one memory snapshot with the pool's packages imported: each
+    still draws its own random numbers and temporary names; the snapshot is made once per
+    key (a new one after an install); a package whose import fails or that holds a JS
+    object, and a snapshot that does not restore, give a warning naming it, and the
+    workers start anyway; the instance that made the snapshot leaves no trace."""
+    import os
+    import warnings
+
+    import pytest
+    from pyodide.ffi import to_js
+
+    import pyodide_extmemfs as xmfs
+    from pyodide_extmemfs import _snapshots
+
+    pool = xmfs.create_pool("16MiB", "1GiB")
+    xmfs.mount(pool, "/snap")
+    await pool.install("attrs")
+
+    def probe(_):
+        import random
+        import sys
+        import tempfile
+
+        import pyodide_extmemfs as xmfs
+
+        loaded = "attr" in sys.modules  # before anything here imports it
+        import attr
+
+        return {
+            "index": xmfs.worker_index(),
+            "loaded": loaded,
+            "attr": attr.__file__,
+            "random": random.random(),
+            "temp": next(tempfile._get_candidate_names()),
+        }
+
+    def fake_dist(name, module, source):
+        site = "/snap/.site-packages"
+        info = f"{site}/{name.replace('-', '_')}-1.0.dist-info"
+        os.makedirs(info)
+        with open(f"{info}/METADATA", "w") as f:
+            f.write(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
+        with open(f"{info}/top_level.txt", "w") as f:
+            f.write(module + "\n")
+        os.makedirs(f"{site}/{module}")
+        with open(f"{site}/{module}/__init__.py", "w") as f:
+            f.write(source)
+
+    made = len(_snapshots._made)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no warning on the good path
+        async with xmfs.Workers(3, pool=pool, mount="/snap", packages=["attrs"]) as w:
+            assert [x.js.restored for x in w._workers] == [True] * 3
+            snap = w._snap
+            got = await w.map(probe, range(3), chunksize=1)
+    assert len(_snapshots._made) == made + 1
+    assert all(r["loaded"] for r in got), got  # imported in the snapshot
+    assert all(r["attr"].startswith("/snap/.site-packages/") for r in got), got
+    assert len({r["random"] for r in got}) == 3, got  # reseeded in each worker
+    assert len({r["temp"] for r in got}) == 3, got
+    assert len(pool.instances()) == 1  # the snapshot's maker was evicted
+
+    # the same key: the same snapshot, not made again
+    async with xmfs.Workers(2, pool=pool, mount="/snap", packages=["attrs"]) as w:
+        assert w._snap is snap and all(x.js.restored for x in w._workers)
+        assert len(_snapshots._made) == made + 1
+        assert all(r["loaded"] for r in await w.map(probe, range(2), chunksize=1))
+    # a package installed since: another snapshot
+    assert [p["name"] for p in await pool.install("sortedcontainers")] == ["sortedcontainers"]
+    async with xmfs.Workers(1, pool=pool, mount="/snap", packages=["attrs"]) as w:
+        assert w._snap is not None and w._snap is not snap
+        assert w._workers[0].js.restored
+    # snapshot=False: the ordinary start
+    async with xmfs.Workers(1, pool=pool, mount="/snap", snapshot=False) as w:
+        assert w._snap is None and not w._workers[0].js.restored
+        assert (await w.run(probe, 0))["loaded"] is False
+
+    # an import that fails: named, and the snapshot is made without it
+    fake_dist("xmfs-bad-import", "xmfs_bad_import", "raise ValueError('boom at import')\n")
+    bad = ["xmfs-bad-import"]
+    with pytest.warns(RuntimeWarning, match="xmfs_bad_import: ValueError: boom at import"):
+        w = await xmfs.Workers(1, pool=pool, mount="/snap", packages=bad).start()
+    assert w._workers[0].js.restored
+    key = next(k for k, v in _snapshots._made.items() if v is w._snap)
+    await w.close()
+    # a snapshot that does not restore: the worker loads Pyodide itself, and that
+    # snapshot is not offered again
+    _snapshots._made[key] = to_js(bytes(4096))
+    with pytest.warns(RuntimeWarning, match="could not start from the memory snapshot"):
+        w = await xmfs.Workers(1, pool=pool, mount="/snap", packages=bad).start()
+    assert not w._workers[0].js.restored and w._snap is None
+    assert _snapshots._made[key] is None
+    assert await w.run(lambda: 6 * 7) == 42
+    await w.close()
+    # a package that keeps a JS object: no snapshot can be made; the workers start anyway
+    fake_dist("xmfs-js-holder", "xmfs_js_holder", "import js\nHELD = js.Object.new()\n")
+    with pytest.warns(RuntimeWarning, match="without a memory snapshot"):
+        w = await xmfs.Workers(1, pool=pool, mount="/snap", packages=["xmfs-js-holder"]).start()
+    assert w._snap is None and not w._workers[0].js.restored
+    assert await w.run(lambda: __import__("xmfs_js_holder").HELD is not None)
+    await w.close()
+    assert len(pool.instances()) == 1
+    assert pool.check() == []
+
+
 # ---- lifecycle ---------------------------------------------------------------------------
 
 
