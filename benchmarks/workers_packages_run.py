@@ -4,13 +4,20 @@ imported a package, one way of loading it, and what each worker then holds in me
 Globals set by the driver: MODE, PACKAGE, MODULE, WORKERS; it then awaits ``main()``,
 which prints one line ``RESULT {json}``.
 
-Modes:
-  bare         workers that import nothing (the floor: loading Pyodide in each worker)
-  per-worker   each worker loads the package itself (pyodide.loadPackage: fetch, unpack
-               into its own file system, compile every module on import)
-  pool         the package already in the pool (installed earlier, e.g. in an earlier
-               cell): workers mount the pool and import it, .pyc files included
-  pool-fresh   pool.install in this instance first, then as `pool` (both timed)
+Modes (``-nosnap``: ``Workers(..., snapshot=False)``, each worker loads Pyodide itself;
+otherwise the first start in the instance makes a memory snapshot that the workers
+start from, see pyodide_extmemfs/_snapshots.py — its making is part of the time):
+  bare, bare-nosnap    workers that import nothing (the floor: starting 4 workers)
+  per-worker, per-worker-nosnap
+                       each worker loads the package itself (``worker_packages``:
+                       pyodide.loadPackage: fetch, unpack into its own file system,
+                       compile every module on import); -nosnap is the status quo
+                       without a shared pool
+  pool, pool-nosnap    the package already in the pool (installed earlier, e.g. in an
+                       earlier cell): workers mount the pool and import it
+  pool-again           as pool, for a second start of Workers in the same instance (a
+                       later cell): the snapshot is made already
+  pool-fresh           pool.install in this instance first, then as pool (both timed)
 """
 
 import json
@@ -56,23 +63,31 @@ async def main():
     pool = xmfs.create_pool("64MiB", "2GiB")
     xmfs.mount(pool, "/shared")
     result = {"mode": MODE, "package": PACKAGE, "workers": WORKERS}
-    if MODE == "pool":
+    pooled = MODE.startswith("pool")
+    kw = {"snapshot": not MODE.endswith("-nosnap")}
+    if MODE.startswith("per-worker"):
+        kw["worker_packages"] = [PACKAGE]
+    elif pooled:
+        kw["packages"] = [PACKAGE]
+    if pooled and MODE != "pool-fresh":
         t0 = time.perf_counter()
         await pool.install(PACKAGE)
         result["install_s"] = time.perf_counter() - t0  # not part of the time to results
+    if MODE == "pool-again":
+        t0 = time.perf_counter()
+        first = await xmfs.Workers(WORKERS, pool=pool, mount="/shared", **kw).start()
+        await first.map(import_it, [MODULE] * WORKERS, chunksize=1)
+        await first.close()
+        result["first_start_s"] = time.perf_counter() - t0  # (not timed below)
     used0 = pool.stats()["used_bytes"]
     t0 = time.perf_counter()
     if MODE == "pool-fresh":
         await pool.install(PACKAGE)
         result["install_s"] = time.perf_counter() - t0
-    kw = {}
-    if MODE == "per-worker":
-        kw["worker_packages"] = [PACKAGE]
-    elif MODE in ("pool", "pool-fresh"):
-        kw["packages"] = [PACKAGE]
     workers = await xmfs.Workers(WORKERS, pool=pool, mount="/shared", **kw).start()
     result["started_s"] = time.perf_counter() - t0
-    module = None if MODE == "bare" else MODULE
+    result["restored"] = sum(bool(w.js.restored) for w in workers._workers)
+    module = None if MODE.startswith("bare") else MODULE
     # as many chunks as idle workers: each worker imports once
     per = await workers.map(import_it, [module] * WORKERS, chunksize=1)
     result["first_results_s"] = time.perf_counter() - t0

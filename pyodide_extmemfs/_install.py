@@ -269,6 +269,11 @@ def import_names(pool: Any, requirements: Iterable[str]) -> list[str]:
     return out
 
 
+def site_dir(pool: Any) -> str:
+    """The pool's ``.site-packages`` where it is mounted in this instance."""
+    return _site(mount_point(pool))
+
+
 def installed_state(pool: Any) -> list[str]:
     """``name==version`` of every distribution in the pool (sorted): what a memory
     snapshot of a worker with the pool's packages imported depends on."""

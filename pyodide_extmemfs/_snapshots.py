@@ -12,7 +12,11 @@ a second. Each worker still has its own heap (a copy); what it changes is its ow
 The snapshot is kept in this instance's memory, one per *key*: the index URL and
 Pyodide version, this package's files, the mount point, the imports and the
 distributions in the pool (so installing or upgrading a package makes a new one).
-At most :data:`KEEP` are kept. ``Workers(..., snapshot=False)`` starts workers the
+At most :data:`KEEP` are kept. When ``packages`` are imported, the snapshot is also
+stored in the pool, in ``.site-packages/.snapshots/`` (:data:`KEEP` files at most,
+the oldest removed), so other instances that share the pool, and the same notebook
+after a reload of a persisted pool, start their workers from it too; a pool without
+room for it simply goes without. ``Workers(..., snapshot=False)`` starts workers the
 ordinary way.
 
 What a snapshot cannot carry, a restored worker renews (``_worker.after_restore``):
@@ -29,13 +33,17 @@ import asyncio
 import collections
 import hashlib
 import json
+import os
+import posixpath
 import sys
 import warnings
 from typing import Any
 
 from . import _install, _jsglue
 
-KEEP = 2  # snapshots kept in memory (each is the size of a worker's heap)
+KEEP = 2  # snapshots kept in memory, and in a pool (each is the size of a worker's heap)
+STORE_DIR = ".snapshots"  # in the pool's .site-packages
+MAGIC = b"XMFSSNAP"  # file: MAGIC, key length (4 bytes, little-endian), key, snapshot
 
 # key -> JS Uint8Array, or None (making one failed for this key: do not try again)
 _made: collections.OrderedDict[str, Any] = collections.OrderedDict()
@@ -70,7 +78,11 @@ async def snapshot_for(
     fut = asyncio.get_running_loop().create_future()
     _making[key] = fut
     try:
-        snap = await _make(pool, index_url, files, mount, imports)
+        snap = _load(pool, key) if imports else None
+        if snap is None:
+            snap = await _make(pool, index_url, files, mount, imports)
+            if snap is not None and imports:
+                _store(pool, key, snap)
         _made[key] = snap
         while len(_made) > KEEP:
             _made.popitem(last=False)
@@ -84,11 +96,75 @@ async def snapshot_for(
         del _making[key]
 
 
-def forget(snap: Any) -> None:
-    """Drop a snapshot that a worker could not start from (it is not offered again)."""
+def forget(pool: Any, snap: Any) -> None:
+    """Drop a snapshot that a worker could not start from (it is not offered again, and
+    its copy in the pool is removed)."""
     for key, value in list(_made.items()):
         if value is snap:
             _made[key] = None
+            try:
+                os.unlink(_path(pool, key))
+            except OSError:
+                pass
+
+
+# ---- the copies in the pool ----------------------------------------------------------------
+
+
+def _path(pool: Any, key: str) -> str:
+    name = hashlib.sha256(key.encode()).hexdigest()[:32]
+    return posixpath.join(_install.site_dir(pool), STORE_DIR, name + ".snap")
+
+
+def _load(pool: Any, key: str) -> Any:
+    """The snapshot for ``key`` stored in the pool (a JS Uint8Array), or None."""
+    from pyodide.ffi import to_js
+
+    path = _path(pool, key)
+    try:
+        with open(path, "rb") as f:
+            head = f.read(len(MAGIC) + 4)
+            if len(head) < len(MAGIC) + 4 or head[: len(MAGIC)] != MAGIC:
+                return None
+            n = int.from_bytes(head[len(MAGIC) :], "little")
+            if f.read(n) != key.encode():
+                return None  # (a hash collision, or another format)
+            data = f.read()
+    except OSError:
+        return None
+    os.utime(path)  # recently used: kept when old ones are removed
+    return to_js(memoryview(data))
+
+
+def _store(pool: Any, key: str, snap: Any) -> None:
+    """Store ``snap`` in the pool (atomically: a temporary file renamed); keep the
+    :data:`KEEP` most recently used. A pool without room goes without."""
+    path = _path(pool, key)
+    folder = posixpath.dirname(path)
+    tmp = f"{path}.tmp{os.getpid()}"
+    k = key.encode()
+    try:
+        os.makedirs(folder, exist_ok=True)
+        with open(tmp, "wb") as f:
+            f.write(MAGIC + len(k).to_bytes(4, "little") + k)
+            f.write(snap.to_bytes())
+        os.replace(tmp, path)
+    except OSError:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        return
+    try:
+        old = sorted(
+            (os.stat(e.path).st_mtime, e.path)
+            for e in os.scandir(folder)
+            if e.name.endswith(".snap") and e.path != path
+        )
+        for _mtime, p in old[: max(0, len(old) - (KEEP - 1))]:
+            os.unlink(p)
+    except OSError:
+        pass
 
 
 async def _make(pool: Any, index_url: str, files: dict[str, str], mount: str, imports: list[str]):

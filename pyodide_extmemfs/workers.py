@@ -203,7 +203,7 @@ class Workers:
             return
         why = next((str(w.js.snapshotError) for w in started if w.js.snapshotError), "")
         if why:
-            _snapshots.forget(self._snap)
+            _snapshots.forget(self.pool, self._snap)
             self._snap = None
             warnings.warn(
                 f"Workers: a worker could not start from the memory snapshot and loaded "

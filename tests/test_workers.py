@@ -624,11 +624,28 @@ async def test_workers_start_from_a_memory_snapshot(selenium):
         assert w._snap is snap and all(x.js.restored for x in w._workers)
         assert len(_snapshots._made) == made + 1
         assert all(r["loaded"] for r in await w.map(probe, range(2), chunksize=1))
+    # stored in the pool too: an instance without it in memory (here: after forgetting
+    # the in-memory ones) starts from the pool's copy, without making one
+    store = "/snap/.site-packages/.snapshots"
+    assert [n[-5:] for n in os.listdir(store)] == [".snap"]
+    _snapshots._made.clear()
+    make = _snapshots._make
+
+    async def must_not_make(*args):
+        raise AssertionError("a snapshot was made again")
+
+    _snapshots._make = must_not_make
+    try:
+        async with xmfs.Workers(1, pool=pool, mount="/snap", packages=["attrs"]) as w:
+            assert w._workers[0].js.restored and (await w.run(probe, 0))["loaded"]
+    finally:
+        _snapshots._make = make
     # a package installed since: another snapshot
     assert [p["name"] for p in await pool.install("sortedcontainers")] == ["sortedcontainers"]
     async with xmfs.Workers(1, pool=pool, mount="/snap", packages=["attrs"]) as w:
         assert w._snap is not None and w._snap is not snap
         assert w._workers[0].js.restored
+    assert len(os.listdir(store)) == 2
     # snapshot=False: the ordinary start
     async with xmfs.Workers(1, pool=pool, mount="/snap", snapshot=False) as w:
         assert w._snap is None and not w._workers[0].js.restored
@@ -642,6 +659,8 @@ async def test_workers_start_from_a_memory_snapshot(selenium):
     assert w._workers[0].js.restored
     key = next(k for k, v in _snapshots._made.items() if v is w._snap)
     await w.close()
+    assert len(os.listdir(store)) == 2  # (the oldest was removed)
+    assert os.path.exists(_snapshots._path(pool, key))
     # a snapshot that does not restore: the worker loads Pyodide itself, and that
     # snapshot is not offered again
     _snapshots._made[key] = to_js(bytes(4096))
@@ -649,6 +668,7 @@ async def test_workers_start_from_a_memory_snapshot(selenium):
         w = await xmfs.Workers(1, pool=pool, mount="/snap", packages=bad).start()
     assert not w._workers[0].js.restored and w._snap is None
     assert _snapshots._made[key] is None
+    assert not os.path.exists(_snapshots._path(pool, key))  # nor offered from the pool
     assert await w.run(lambda: 6 * 7) == 42
     await w.close()
     # a package that keeps a JS object: no snapshot can be made; the workers start anyway
