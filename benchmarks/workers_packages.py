@@ -165,7 +165,7 @@ def main() -> int:
     )
     for a, b, what in [
         ("per-worker", "pool", "both starting from a memory snapshot"),
-        ("per-worker-nosnap", "pool-again", "a later start of Workers in the same instance"),
+        ("per-worker-nosnap", "pool-again", "a later start, the snapshot read from the pool"),
         ("per-worker-nosnap", "pool-fresh", "including the one install"),
         ("pool-nosnap", "pool", "what the snapshot adds to the pool"),
         ("bare-nosnap", "bare", "the snapshot, no package"),

@@ -15,8 +15,9 @@ start from, see pyodide_extmemfs/_snapshots.py — its making is part of the tim
                        without a shared pool
   pool, pool-nosnap    the package already in the pool (installed earlier, e.g. in an
                        earlier cell): workers mount the pool and import it
-  pool-again           as pool, for a second start of Workers in the same instance (a
-                       later cell): the snapshot is made already
+  pool-again           as pool, for a later start of Workers (a later cell, another
+                       instance sharing the pool, a reload of a persisted pool): the
+                       snapshot was made by an earlier start and is read from the pool
   pool-fresh           pool.install in this instance first, then as pool (both timed)
 """
 
@@ -78,6 +79,9 @@ async def main():
         first = await xmfs.Workers(WORKERS, pool=pool, mount="/shared", **kw).start()
         await first.map(import_it, [MODULE] * WORKERS, chunksize=1)
         await first.close()
+        from pyodide_extmemfs import _snapshots
+
+        _snapshots._made.clear()  # as another instance: only the pool's copy
         result["first_start_s"] = time.perf_counter() - t0  # (not timed below)
     used0 = pool.stats()["used_bytes"]
     t0 = time.perf_counter()
