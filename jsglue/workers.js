@@ -111,10 +111,11 @@ async function workerMain(env, io) {
       await X.mountPool(py, pool, msg.mount, { readonly: true });
       phase = `importing ${msg.imports.join(", ") || "the worker's modules"}`;
       const arg = (v) => `__import__("json").loads(${JSON.stringify(JSON.stringify(v))})`;
+      // (expressions: no names left behind in the workers' __main__)
       const failures = JSON.parse(py.runPython(
-        `from pyodide_extmemfs import _install; ` +
-        `_install.prepare_snapshot(${arg(msg.mount)}, ${arg(msg.imports)})`));
-      py.runPython("import gc; gc.collect()");
+        `__import__("pyodide_extmemfs._install", fromlist=["_"]).prepare_snapshot(` +
+        `${arg(msg.mount)}, ${arg(msg.imports)})`));
+      py.runPython(`__import__("gc").collect()`);
       await X.unmountPool(py, msg.mount);
       phase = "making the memory snapshot";
       const bytes = py.makeMemorySnapshot();

@@ -583,6 +583,7 @@ async def test_workers_start_from_a_memory_snapshot(selenium):
         import pyodide_extmemfs as xmfs
 
         loaded = "attr" in sys.modules  # before anything here imports it
+        main = sorted(n for n in vars(sys.modules["__main__"]) if not n.startswith("__"))
         import attr
 
         return {
@@ -591,6 +592,7 @@ async def test_workers_start_from_a_memory_snapshot(selenium):
             "attr": attr.__file__,
             "random": random.random(),
             "temp": next(tempfile._get_candidate_names()),
+            "main": main,
         }
 
     def fake_dist(name, module, source):
@@ -649,7 +651,10 @@ async def test_workers_start_from_a_memory_snapshot(selenium):
     # snapshot=False: the ordinary start
     async with xmfs.Workers(1, pool=pool, mount="/snap", snapshot=False) as w:
         assert w._snap is None and not w._workers[0].js.restored
-        assert (await w.run(probe, 0))["loaded"] is False
+        plain = await w.run(probe, 0)
+        assert plain["loaded"] is False
+    # nothing of the snapshot's maker is left in the workers' __main__
+    assert all(r["main"] == plain["main"] for r in got), (plain, got)
 
     # an import that fails: named, and the snapshot is made without it
     fake_dist("xmfs-bad-import", "xmfs_bad_import", "raise ValueError('boom at import')\n")
