@@ -121,7 +121,9 @@ async function workerMain(env, io) {
       const bytes = py.makeMemorySnapshot();
       env.post({ type: "snapshot", bytes, failures, ms: Date.now() - t0 }, [bytes.buffer]);
     } catch (e) {
-      env.post({ type: "fatal", phase, error: errorText(e) });
+      // a Python error: its last line says what (the traceback is the maker's code)
+      const text = errorText(e).trim();
+      env.post({ type: "fatal", phase, error: text.slice(text.lastIndexOf("\n") + 1) });
     }
   };
 

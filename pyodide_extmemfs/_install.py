@@ -101,6 +101,9 @@ def _env_mismatch(site: str) -> str | None:
 
 def _insert_path(site: str) -> None:
     if site in sys.path:
+        # (a worker started from a memory snapshot has it already; an import before the
+        # mount may have found no directory there and cached that)
+        importlib.invalidate_caches()
         return
     # Before the instance's own site-packages: the pool's packages are what its workers
     # import, and this instance should import the same.
@@ -245,12 +248,13 @@ def packages(pool: Any) -> list[dict[str, Any]]:
 def import_names(pool: Any, requirements: Iterable[str]) -> list[str]:
     """The top-level modules of the named distributions installed in the pool (what a
     worker imports to have them loaded): from ``top_level.txt``, else from the files
-    the distribution installed. Names not installed are skipped."""
+    the distribution installed. Names not installed are skipped, and so are
+    distributions with shared libraries (a memory snapshot cannot hold a loaded one)."""
     dists = _dists(_site(mount_point(pool)))
     out: list[str] = []
     for req in requirements:
         d = dists.get(_canon(_req_name(req)))
-        if d is None:
+        if d is None or any(_is_dynlib(str(f)) for f in d.files or []):
             continue
         names = (d.read_text("top_level.txt") or "").split()
         if not names:
@@ -297,12 +301,31 @@ def prepare_snapshot(mount: str, imports: list[str]) -> str:
             return json.dumps(dict.fromkeys(imports, why))
         _insert_path(site)
         _run_pth_files(site)
+    before = _extension_modules()
     for name in imports:
         try:
             importlib.import_module(name)
         except BaseException as e:  # anything a package does at import, SystemExit too
             failures[name] = f"{type(e).__name__}: {e}"
+    loaded = sorted(_extension_modules() - before)
+    if loaded:
+        # Their code is in wasm modules and tables the snapshot does not hold: a worker
+        # restored from it would call into nothing.
+        raise RuntimeError(
+            f"importing {', '.join(imports)} loaded shared libraries ({', '.join(loaded)}), "
+            "which a memory snapshot cannot hold"
+        )
     return json.dumps(failures)
+
+
+def _extension_modules() -> set[str]:
+    """Files of the extension modules (shared libraries) loaded in this instance."""
+    out = set()
+    for mod in list(sys.modules.values()):
+        f = getattr(mod, "__file__", None)
+        if isinstance(f, str) and _is_dynlib(f):
+            out.add(f)
+    return out
 
 
 # ---- the install lock --------------------------------------------------------------------

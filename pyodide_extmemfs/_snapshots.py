@@ -24,7 +24,10 @@ import caches, the seeds of ``random`` and ``numpy.random``, ``tempfile``'s name
 Python's hash seed is the snapshot's in every worker (as with a fixed
 ``PYTHONHASHSEED``). A package whose import fails, or leaves Python holding a JS
 object (the snapshot then cannot be made), is named in a warning, and the workers
-start without it imported / without a snapshot.
+start without it imported / without a snapshot. Packages with shared libraries are
+not imported in a snapshot (their wasm code and function table entries are not part
+of the heap): they are left out, and if an import loads one anyway the snapshot is
+made again without the packages.
 """
 
 from __future__ import annotations
@@ -80,7 +83,7 @@ async def snapshot_for(
     try:
         snap = _load(pool, key) if imports else None
         if snap is None:
-            snap = await _make(pool, index_url, files, mount, imports)
+            snap = await _make_or_warn(pool, index_url, files, mount, imports)
             if snap is not None and imports:
                 _store(pool, key, snap)
         _made[key] = snap
@@ -167,6 +170,36 @@ def _store(pool: Any, key: str, snap: Any) -> None:
         pass
 
 
+class _MakerFailed(Exception):
+    pass
+
+
+async def _make_or_warn(
+    pool: Any, index_url: str, files: dict[str, str], mount: str, imports: list[str]
+) -> Any:
+    try:
+        return await _make(pool, index_url, files, mount, imports)
+    except _MakerFailed as e:
+        why = str(e)
+    if imports and "shared libraries" in why:
+        warnings.warn(
+            f"Workers: the memory snapshot is made without the packages (workers import "
+            f"them on use): {why}",
+            RuntimeWarning,
+            stacklevel=4,
+        )
+        try:
+            return await _make(pool, index_url, files, mount, [])
+        except _MakerFailed as e:
+            why = str(e)
+    warnings.warn(
+        f"Workers start without a memory snapshot (each loads Pyodide itself): {why}",
+        RuntimeWarning,
+        stacklevel=4,
+    )
+    return None
+
+
 async def _make(pool: Any, index_url: str, files: dict[str, str], mount: str, imports: list[str]):
     maker = _jsglue.modules().PyWorker.makeSnapshot(
         _jsglue.js_object(
@@ -186,13 +219,7 @@ async def _make(pool: Any, index_url: str, files: dict[str, str], mount: str, im
         made = await maker.done
     except Exception as e:
         err = getattr(e, "js_error", None)
-        why = str(getattr(err, "message", "") or e)
-        warnings.warn(
-            f"Workers start without a memory snapshot (each loads Pyodide itself): {why}",
-            RuntimeWarning,
-            stacklevel=4,
-        )
-        return None
+        raise _MakerFailed(str(getattr(err, "message", "") or e)) from None
     finally:
         await worker.terminate()
         instance_id = int(worker.instanceId)

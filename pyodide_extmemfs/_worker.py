@@ -59,6 +59,9 @@ def after_restore() -> None:
     import importlib
 
     importlib.invalidate_caches()
+    # Pyodide's start adds "" to sys.path again: once is enough
+    seen: set[str] = set()
+    sys.path[:] = [p for p in sys.path if not (p in seen or seen.add(p))]
     mod = sys.modules.get("random")
     if mod is not None:
         mod.seed()

@@ -556,12 +556,13 @@ def test_pool_install_once_then_workers_import_from_the_pool(selenium_xmfs, web_
 
 @pytest.mark.driver_timeout(600)
 @run_in_pyodide(packages=["pyodide-extmemfs", "micropip"])
-async def test_workers_start_from_a_memory_snapshot(selenium):
+async def test_workers_start_from_a_memory_snapshot(selenium_xmfs):
     """Workers start from one memory snapshot with the pool's packages imported: each
     still draws its own random numbers and temporary names; the snapshot is made once per
     key (a new one after an install); a package whose import fails or that holds a JS
     object, and a snapshot that does not restore, give a warning naming it, and the
-    workers start anyway; the instance that made the snapshot leaves no trace."""
+    workers start anyway; packages with shared libraries are left out of it (their wasm
+    code is not in the heap); the instance that made the snapshot leaves no trace."""
     import os
     import warnings
 
@@ -682,6 +683,35 @@ async def test_workers_start_from_a_memory_snapshot(selenium):
         w = await xmfs.Workers(1, pool=pool, mount="/snap", packages=["xmfs-js-holder"]).start()
     assert w._snap is None and not w._workers[0].js.restored
     assert await w.run(lambda: __import__("xmfs_js_holder").HELD is not None)
+    await w.close()
+
+    # shared libraries: a package that has one is not imported in the snapshot; one that
+    # loads one when imported makes the snapshot be made again without the packages
+    import xmfs_native
+
+    name, data = xmfs_native.wheel("xmfs_snapext", 7)
+    with open(f"/tmp/{name}", "wb") as f:
+        f.write(data)
+    await pool.install(f"emfs:/tmp/{name}")
+
+    def ext_state(_):
+        import sys
+
+        was = "xmfs_snapext" in sys.modules
+        import xmfs_snapext
+
+        return was, xmfs_snapext.answer
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        async with xmfs.Workers(2, pool=pool, mount="/snap", packages=["xmfs_snapext"]) as w:
+            assert all(x.js.restored for x in w._workers)
+            assert await w.map(ext_state, range(2), chunksize=1) == [(False, 7)] * 2
+    fake_dist("xmfs-uses-ext", "xmfs_uses_ext", "import xmfs_snapext\n")
+    with pytest.warns(RuntimeWarning, match=r"made without the packages.*xmfs_snapext"):
+        w = await xmfs.Workers(1, pool=pool, mount="/snap", packages=["xmfs-uses-ext"]).start()
+    assert w._workers[0].js.restored
+    assert await w.run(ext_state, 0) == (False, 7)
     await w.close()
     assert len(pool.instances()) == 1
     assert pool.check() == []
