@@ -64,6 +64,10 @@ shopt -u globstar
 if (( ${#js_tests[@]} == 0 )); then
     log "no tests/js/**/*.test.{js,mjs} yet: skipping node --test"
 else
+    # The node versions run side by side (each `node --test` runs its files one at a
+    # time on 2 CPUs); their logs are printed one after the other when all are done.
+    node_logs=()
+    node_pids=()
     for i in "${!node_paths[@]}"; do
         np="${node_paths[$i]}"
         nv="$(node_version "$np")"
@@ -74,14 +78,27 @@ else
             budget=(XMFS_KILL_ITERS="${XMFS_KILL_ITERS_MORE:-50}"
                     XMFS_PERSIST_KILLS="${XMFS_PERSIST_KILLS_MORE:-25}")
         fi
-        log "node --test on node $nv (${#js_tests[@]} files) ${budget[*]}"
-        if ! env "${budget[@]}" PATH="$np" timeout "${EXTMEMFS_NODE_TEST_TIMEOUT:-900}" \
-                node --test "${js_tests[@]}"
-        then
-            log "node --test on node $nv FAILED"
+        log "node --test on node $nv (${#js_tests[@]} files) ${budget[*]}: started"
+        node_logs+=("$(mktemp "${TMPDIR:-/tmp}/xmfs-node-test.XXXXXX")")
+        env "${budget[@]}" PATH="$np" timeout "${EXTMEMFS_NODE_TEST_TIMEOUT:-900}" \
+            node --test "${js_tests[@]}" >"${node_logs[$i]}" 2>&1 &
+        node_pids+=($!)
+    done
+    for i in "${!node_paths[@]}"; do
+        nv="$(node_version "${node_paths[$i]}")"
+        rc=0
+        wait "${node_pids[$i]}" || rc=$?
+        log "node --test on node $nv: output"
+        cat "${node_logs[$i]}"
+        rm -f "${node_logs[$i]}"
+        if (( rc != 0 )); then
+            log "node --test on node $nv FAILED (exit $rc)"
             status=1
+        else
+            log "node --test on node $nv passed"
         fi
     done
+    log "node --test finished after $((SECONDS - START))s"
 fi
 
 # --- pytest (host + Pyodide in node and chrome) -----------------------------------
