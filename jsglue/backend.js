@@ -204,11 +204,11 @@ export function install(em) {
       if (attr.size !== undefined && attr.size !== null) {
         st.pool.truncate(node.xino, node.xgen, attr.size);
       }
-      if (attr.mode != null && node.xumask !== undefined) {
-        // FS.open made this file with mode 0777 and now sets the requested mode: the
-        // umask applies to that one (paths.created marks the node when mknod makes it).
-        attr = { ...attr, mode: attr.mode & ~node.xumask };
-        delete node.xumask;
+      if (attr.mode != null && node.xcreated) {
+        // The chmod FS.open makes right after creating the file: mknod already gave it
+        // that mode (with the umask), as Linux's open(O_CREAT) does — nothing to store.
+        node.xcreated = false;
+        attr = { ...attr, mode: undefined };
       }
       const set = {};
       let any = false;
@@ -234,11 +234,21 @@ export function install(em) {
         throw new PoolError("EPERM", `EXTMEMFS stores files, directories and symlinks only`);
       }
       const mask = paths.umask();
-      mode = (mode & ~0o777) | (mode & 0o777 & ~mask);
+      // Inside FS.open(O_CREAT) (a file made with mode 0777, then chmod-ed to the bits
+      // asked for): make it with those bits at once, and pinned for the open that
+      // follows — one transaction instead of three (create, open's pin, chmod).
+      const want = type === L.S_IFREG ? paths.openMode() : -1;
+      const perm = want >= 0 ? want : mode & 0o777;
+      mode = (mode & ~0o777) | (perm & ~mask);
       const owned = type === L.S_IFDIR && st.owned.size > 0 && st.owned.has(`${parent.xino}/${parent.xgen}/${name}`);
-      const h = st.pool.create(parent.xino, parent.xgen, name, mode, undefined, owned ? { owned } : undefined);
+      const opts = owned ? { owned } : want >= 0 ? { pin: true } : undefined;
+      const h = st.pool.create(parent.xino, parent.xgen, name, mode, undefined, opts);
       const node = makeNode(st, parent, name, h);
-      paths.created(node, mask);
+      if (want >= 0) {
+        node.xcreated = true; // (setattr: FS.open's chmod is already done)
+        node.xprepinned = true; // (stream open: the pin is already taken)
+        paths.created(node); // (openDone, below, when FS.open returns)
+      }
       return node;
     },
     rename(oldNode, newDir, newName) {
@@ -276,7 +286,8 @@ export function install(em) {
     open(stream) {
       const st = mountState(stream.node);
       if (st.readonly && (stream.flags & O_ACCMODE) !== 0) throw erofs();
-      st.pool.open(stream.node.xino, stream.node.xgen);
+      if (stream.node.xprepinned) stream.node.xprepinned = false; // (taken by mknod)
+      else st.pool.open(stream.node.xino, stream.node.xgen);
       stream.xpinned = true;
       // stream.shared is the open file description, shared by dup'd descriptors: count
       // them (flock and OFD locks go when the last one closes).
@@ -470,6 +481,7 @@ export function install(em) {
         copyOut: Module && Module.memory ? makeCopier(pool.memory, Module.memory) : null,
       };
       mount.xmfs = st;
+      if (!mountPoints.includes(mount.mountpoint)) mountPoints.push(mount.mountpoint);
       const root = pool.rootHandle();
       const node = new FS.FSNode(null, "/", L.S_IFDIR | 0o777, 0);
       node.node_ops = nodeOps;
@@ -580,9 +592,70 @@ export function install(em) {
     return origClose.call(FS, stream);
   };
 
+  // FS.unlink of a name in one of our directories: Emscripten looks the name up twice
+  // (FS.unlink, then FS.mayDelete) only to find out what the pool's unlink tells by
+  // itself (ENOENT, EISDIR). For such paths: one lookup of the directory, the same
+  // permission checks, then the pool. Anything unusual (a read-only mount, a denied
+  // permission, ".", "..", tracking delegates) takes Emscripten's path, as before. Other
+  // paths go straight to Emscripten's FS.unlink (the mount-point prefix test, mayBeOurs,
+  // only chooses the route; both routes give the same result).
+  const origUnlink = FS.unlink;
+  FS.unlink = function (path) {
+    if (typeof path !== "string" || !mayBeOurs(path)) return origUnlink.call(FS, path);
+    const parent = FS.lookupPath(path, { parent: true }).node; // (as FS.unlink's first step)
+    const td = FS.trackingDelegate;
+    if (!parent || parent.node_ops !== nodeOps || mountState(parent).readonly ||
+        (td && (td.willDeletePath || td.onDeletePath))) {
+      return origUnlink.call(FS, path);
+    }
+    const m = /([^/]+|\/)\/*$/.exec(path); // (Emscripten's PATH.basename)
+    const name = m ? m[1] : "";
+    if (!name || name === "/" || name === "." || name === ".." || FS.mayLookup(parent) ||
+        FS.nodePermissions(parent, "wx")) {
+      return origUnlink.call(FS, path);
+    }
+    try {
+      mountState(parent).pool.unlink(parent.xino, parent.xgen, name);
+    } catch (err) {
+      throw errnoError(err);
+    }
+  };
+  /** Mount points of EXTMEMFS in this FS (a hint: may hold unmounted ones). */
+  const mountPoints = [];
+  /** Could `path` lead into an EXTMEMFS mount? False only when it surely cannot. */
+  function mayBeOurs(path) {
+    if (path.charCodeAt(0) !== 47) return cwd !== null || mayBeOurs(`${FS.currentPath}/${path}`);
+    for (let i = 0; i < mountPoints.length; i++) {
+      const mp = mountPoints[i];
+      if (mp === "/" || (path.startsWith(mp) && (path.length === mp.length || path.charCodeAt(mp.length) === 47))) {
+        return true;
+      }
+    }
+    // (A path that reaches a mount through a symlink or "..": Emscripten's route, which
+    // ends in our node_ops.unlink — slower, same result.)
+    return false;
+  }
+
   // Linux path semantics Emscripten's generic code gets wrong (backend_paths.js), and
   // the lock calls for our descriptors (backend_locks.js).
-  const paths = installPathFixes({ FS, ERRNO_CODES, isOurs: (node) => node.node_ops === nodeOps });
+  const paths = installPathFixes({
+    FS,
+    ERRNO_CODES,
+    isOurs: (node) => node.node_ops === nodeOps,
+    openDone(node) {
+      // FS.open(O_CREAT) made `node` and returned or failed: a pin mknod took that no
+      // stream took over (the open failed after mknod) is dropped.
+      node.xcreated = false;
+      if (node.xprepinned) {
+        node.xprepinned = false;
+        try {
+          mountState(node).pool.close(node.xino, node.xgen);
+        } catch (err) {
+          throw errnoError(err);
+        }
+      }
+    },
+  });
   const locks = fdLocks({ FS, nodeOps, mountState, errnoName: (n) => errnoName(n) });
   EXTMEMFS.ownsFd = locks.ownsFd;
   EXTMEMFS.lockFd = locks.lockFd;
