@@ -238,8 +238,7 @@ export function install(em) {
       // asked for): make it with those bits at once, and pinned for the open that
       // follows — one transaction instead of three (create, open's pin, chmod).
       const want = type === L.S_IFREG ? paths.openMode() : -1;
-      const perm = want >= 0 ? want : mode & 0o777;
-      mode = (mode & ~0o777) | (perm & ~mask);
+      mode = want >= 0 ? (mode & L.S_IFMT) | (want & ~mask) : (mode & ~0o777) | (mode & 0o777 & ~mask);
       const owned = type === L.S_IFDIR && st.owned.size > 0 && st.owned.has(`${parent.xino}/${parent.xgen}/${name}`);
       const opts = owned ? { owned } : want >= 0 ? { pin: true } : undefined;
       const h = st.pool.create(parent.xino, parent.xgen, name, mode, undefined, opts);
