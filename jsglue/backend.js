@@ -65,7 +65,18 @@ function makeCopier(poolMemory, heapMemory) {
 }
 
 const O_ACCMODE = 3;
+const O_CREAT = 64;
+const O_EXCL = 128;
+const O_TRUNC = 512;
 const O_APPEND = 1024;
+const O_DIRECTORY = 65536;
+const O_NOFOLLOW = 131072;
+const MODE_FLAGS = { r: 0, "r+": 2, w: 577, "w+": 578, a: 1089, "a+": 1090 };
+/** Emscripten's PATH.basename. */
+const basename = (path) => {
+  const m = /([^/]+|\/)\/*$/.exec(path);
+  return m ? m[1] : "";
+};
 export const DEV = 0x584d; // st_dev of EXTMEMFS files ("XM"), distinct from MEMFS's 1
 
 /**
@@ -607,8 +618,7 @@ export function install(em) {
         (td && (td.willDeletePath || td.onDeletePath))) {
       return origUnlink.call(FS, path);
     }
-    const m = /([^/]+|\/)\/*$/.exec(path); // (Emscripten's PATH.basename)
-    const name = m ? m[1] : "";
+    const name = basename(path);
     if (!name || name === "/" || name === "." || name === ".." || FS.mayLookup(parent) ||
         FS.nodePermissions(parent, "wx")) {
       return origUnlink.call(FS, path);
@@ -619,6 +629,65 @@ export function install(em) {
       throw errnoError(err);
     }
   };
+
+  // FS.open(O_CREAT) of a path in one of our directories: Emscripten walks the path to
+  // find nothing, walks it again to its directory (FS.mknod), looks the name up once
+  // more (FS.mayCreate), then chmods the new file. Here: one walk to the directory, one
+  // pool lookup of the name; an existing file is opened by its node (FS.open of a node:
+  // what follows the walk in Emscripten), a missing one made by our mknod (final mode,
+  // pinned) and opened as Emscripten opens a file it made. Anything else — symlinks,
+  // mount points, O_DIRECTORY, denied permissions, read-only mounts, tracking delegates,
+  // odd names — takes Emscripten's route.
+  const origOpen = FS.open;
+  FS.open = function (path, flags, mode) {
+    const f = typeof flags === "string" ? MODE_FLAGS[flags] : flags;
+    if (typeof path !== "string" || typeof f !== "number" || (f & (O_CREAT | O_DIRECTORY)) !== O_CREAT ||
+        path === "" || path.endsWith("/") || !mayBeOurs(path)) {
+      return origOpen.call(FS, path, flags, mode);
+    }
+    const td = FS.trackingDelegate;
+    if (td && td.onOpenFile) return origOpen.call(FS, path, flags, mode);
+    let parent;
+    try {
+      parent = FS.lookupPath(path, { parent: true }).node;
+    } catch (e) {
+      return origOpen.call(FS, path, flags, mode); // (it reports the error)
+    }
+    const name = basename(path);
+    if (!parent || parent.node_ops !== nodeOps || !name || name === "/" || name === "." || name === ".." ||
+        FS.mayLookup(parent)) {
+      return origOpen.call(FS, path, flags, mode);
+    }
+    const st = mountState(parent);
+    let node;
+    try {
+      const h = st.pool.find(parent.xino, parent.xgen, name);
+      if (h !== null) node = nodeFor(st, parent, name, h);
+    } catch (err) {
+      return origOpen.call(FS, path, flags, mode);
+    }
+    if (node) {
+      if (FS.isLink(node.mode) || FS.isMountpoint(node)) return origOpen.call(FS, path, flags, mode);
+      return origOpen.call(FS, node, flags, mode);
+    }
+    if (st.readonly || FS.nodePermissions(parent, "wx")) return origOpen.call(FS, path, flags, mode);
+    // As Emscripten's FS.open after its FS.mknod: a file made by the open is not
+    // permission-checked (Linux: open(O_CREAT) of a mode-0444 file for writing works).
+    node = nodeOps.mknod(parent, name, ((mode ?? 0o666) & 4095) | L.S_IFREG | 0o777, 0);
+    const stream = FS.createStream({
+      node,
+      path: FS.getPath(node),
+      flags: f & ~(O_EXCL | O_TRUNC | O_NOFOLLOW),
+      seekable: true,
+      position: 0,
+      stream_ops: node.stream_ops,
+      ungotten: [],
+      error: false,
+    });
+    stream.stream_ops.open(stream);
+    return stream;
+  };
+
   /** Mount points of EXTMEMFS in this FS (a hint: may hold unmounted ones). */
   const mountPoints = [];
   /** Could `path` lead into an EXTMEMFS mount? False only when it surely cannot. */
