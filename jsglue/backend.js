@@ -17,6 +17,11 @@
 // an entry removed meanwhile by another instance no longer fails the whole listing. An
 // FSNode's id is its pool inode number, so d_ino equals st_ino (DirEntry.inode()).
 //
+// Small-file fast paths (issue 15): FS.open(O_CREAT) and FS.unlink of a name in one of
+// our directories walk the path once and ask the pool directly, instead of Emscripten's
+// repeated walks and lookups; a file made by open(O_CREAT) is created with its final
+// mode and pinned in the same pool transaction. Unusual cases take Emscripten's route.
+//
 // Linux semantics that Emscripten's generic FS code decides are fixed for paths into
 // EXTMEMFS in backend_paths.js (trailing slashes, O_EXCL on dangling symlinks, umask);
 // fcntl/flock/lockf locks for our descriptors enter through backend_locks.js.
