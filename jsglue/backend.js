@@ -17,6 +17,11 @@
 // an entry removed meanwhile by another instance no longer fails the whole listing. An
 // FSNode's id is its pool inode number, so d_ino equals st_ino (DirEntry.inode()).
 //
+// Small-file fast paths (issue 15): FS.open(O_CREAT) and FS.unlink of a name in one of
+// our directories walk the path once and ask the pool directly, instead of Emscripten's
+// repeated walks and lookups; a file made by open(O_CREAT) is created with its final
+// mode and pinned in the same pool transaction. Unusual cases take Emscripten's route.
+//
 // Linux semantics that Emscripten's generic FS code decides are fixed for paths into
 // EXTMEMFS in backend_paths.js (trailing slashes, O_EXCL on dangling symlinks, umask);
 // fcntl/flock/lockf locks for our descriptors enter through backend_locks.js.
@@ -65,7 +70,18 @@ function makeCopier(poolMemory, heapMemory) {
 }
 
 const O_ACCMODE = 3;
+const O_CREAT = 64;
+const O_EXCL = 128;
+const O_TRUNC = 512;
 const O_APPEND = 1024;
+const O_DIRECTORY = 65536;
+const O_NOFOLLOW = 131072;
+const MODE_FLAGS = { r: 0, "r+": 2, w: 577, "w+": 578, a: 1089, "a+": 1090 };
+/** Emscripten's PATH.basename. */
+const basename = (path) => {
+  const m = /([^/]+|\/)\/*$/.exec(path);
+  return m ? m[1] : "";
+};
 export const DEV = 0x584d; // st_dev of EXTMEMFS files ("XM"), distinct from MEMFS's 1
 
 /**
@@ -204,11 +220,11 @@ export function install(em) {
       if (attr.size !== undefined && attr.size !== null) {
         st.pool.truncate(node.xino, node.xgen, attr.size);
       }
-      if (attr.mode != null && node.xumask !== undefined) {
-        // FS.open made this file with mode 0777 and now sets the requested mode: the
-        // umask applies to that one (paths.created marks the node when mknod makes it).
-        attr = { ...attr, mode: attr.mode & ~node.xumask };
-        delete node.xumask;
+      if (attr.mode != null && node.xcreated) {
+        // The chmod FS.open makes right after creating the file: mknod already gave it
+        // that mode (with the umask), as Linux's open(O_CREAT) does — nothing to store.
+        node.xcreated = false;
+        attr = { ...attr, mode: undefined };
       }
       const set = {};
       let any = false;
@@ -234,11 +250,20 @@ export function install(em) {
         throw new PoolError("EPERM", `EXTMEMFS stores files, directories and symlinks only`);
       }
       const mask = paths.umask();
-      mode = (mode & ~0o777) | (mode & 0o777 & ~mask);
+      // Inside FS.open(O_CREAT) (a file made with mode 0777, then chmod-ed to the bits
+      // asked for): make it with those bits at once, and pinned for the open that
+      // follows — one transaction instead of three (create, open's pin, chmod).
+      const want = type === L.S_IFREG ? paths.openMode() : -1;
+      mode = want >= 0 ? (mode & L.S_IFMT) | (want & ~mask) : (mode & ~0o777) | (mode & 0o777 & ~mask);
       const owned = type === L.S_IFDIR && st.owned.size > 0 && st.owned.has(`${parent.xino}/${parent.xgen}/${name}`);
-      const h = st.pool.create(parent.xino, parent.xgen, name, mode, undefined, owned ? { owned } : undefined);
+      const opts = owned ? { owned } : want >= 0 ? { pin: true } : undefined;
+      const h = st.pool.create(parent.xino, parent.xgen, name, mode, undefined, opts);
       const node = makeNode(st, parent, name, h);
-      paths.created(node, mask);
+      if (want >= 0) {
+        node.xcreated = true; // (setattr: FS.open's chmod is already done)
+        node.xprepinned = true; // (stream open: the pin is already taken)
+        paths.created(node); // (openDone, below, when FS.open returns)
+      }
       return node;
     },
     rename(oldNode, newDir, newName) {
@@ -276,7 +301,8 @@ export function install(em) {
     open(stream) {
       const st = mountState(stream.node);
       if (st.readonly && (stream.flags & O_ACCMODE) !== 0) throw erofs();
-      st.pool.open(stream.node.xino, stream.node.xgen);
+      if (stream.node.xprepinned) stream.node.xprepinned = false; // (taken by mknod)
+      else st.pool.open(stream.node.xino, stream.node.xgen);
       stream.xpinned = true;
       // stream.shared is the open file description, shared by dup'd descriptors: count
       // them (flock and OFD locks go when the last one closes).
@@ -470,6 +496,7 @@ export function install(em) {
         copyOut: Module && Module.memory ? makeCopier(pool.memory, Module.memory) : null,
       };
       mount.xmfs = st;
+      if (!mountPoints.includes(mount.mountpoint)) mountPoints.push(mount.mountpoint);
       const root = pool.rootHandle();
       const node = new FS.FSNode(null, "/", L.S_IFDIR | 0o777, 0);
       node.node_ops = nodeOps;
@@ -580,9 +607,128 @@ export function install(em) {
     return origClose.call(FS, stream);
   };
 
+  // FS.unlink of a name in one of our directories: Emscripten looks the name up twice
+  // (FS.unlink, then FS.mayDelete) only to find out what the pool's unlink tells by
+  // itself (ENOENT, EISDIR). For such paths: one lookup of the directory, the same
+  // permission checks, then the pool. Anything unusual (a read-only mount, a denied
+  // permission, ".", "..", tracking delegates) takes Emscripten's path, as before. Other
+  // paths go straight to Emscripten's FS.unlink (the mount-point prefix test, mayBeOurs,
+  // only chooses the route; both routes give the same result).
+  const origUnlink = FS.unlink;
+  FS.unlink = function (path) {
+    if (typeof path !== "string" || !mayBeOurs(path)) return origUnlink.call(FS, path);
+    const parent = FS.lookupPath(path, { parent: true }).node; // (as FS.unlink's first step)
+    const td = FS.trackingDelegate;
+    if (!parent || parent.node_ops !== nodeOps || mountState(parent).readonly ||
+        (td && (td.willDeletePath || td.onDeletePath))) {
+      return origUnlink.call(FS, path);
+    }
+    const name = basename(path);
+    if (!name || name === "/" || name === "." || name === ".." || FS.mayLookup(parent) ||
+        FS.nodePermissions(parent, "wx")) {
+      return origUnlink.call(FS, path);
+    }
+    try {
+      mountState(parent).pool.unlink(parent.xino, parent.xgen, name);
+    } catch (err) {
+      throw errnoError(err);
+    }
+  };
+
+  // FS.open(O_CREAT) of a path in one of our directories: Emscripten walks the path to
+  // find nothing, walks it again to its directory (FS.mknod), looks the name up once
+  // more (FS.mayCreate), then chmods the new file. Here: one walk to the directory, one
+  // pool lookup of the name; an existing file is opened by its node (FS.open of a node:
+  // what follows the walk in Emscripten), a missing one made by our mknod (final mode,
+  // pinned) and opened as Emscripten opens a file it made. Anything else — symlinks,
+  // mount points, O_DIRECTORY, denied permissions, read-only mounts, tracking delegates,
+  // odd names — takes Emscripten's route.
+  const origOpen = FS.open;
+  FS.open = function (path, flags, mode) {
+    const f = typeof flags === "string" ? MODE_FLAGS[flags] : flags;
+    if (typeof path !== "string" || typeof f !== "number" || (f & (O_CREAT | O_DIRECTORY)) !== O_CREAT ||
+        path === "" || path.endsWith("/") || !mayBeOurs(path)) {
+      return origOpen.call(FS, path, flags, mode);
+    }
+    const td = FS.trackingDelegate;
+    if (td && td.onOpenFile) return origOpen.call(FS, path, flags, mode);
+    let parent;
+    try {
+      parent = FS.lookupPath(path, { parent: true }).node;
+    } catch (e) {
+      return origOpen.call(FS, path, flags, mode); // (it reports the error)
+    }
+    const name = basename(path);
+    if (!parent || parent.node_ops !== nodeOps || !name || name === "/" || name === "." || name === ".." ||
+        FS.mayLookup(parent)) {
+      return origOpen.call(FS, path, flags, mode);
+    }
+    const st = mountState(parent);
+    let node;
+    try {
+      const h = st.pool.find(parent.xino, parent.xgen, name);
+      if (h !== null) node = nodeFor(st, parent, name, h);
+    } catch (err) {
+      return origOpen.call(FS, path, flags, mode);
+    }
+    if (node) {
+      if (FS.isLink(node.mode) || FS.isMountpoint(node)) return origOpen.call(FS, path, flags, mode);
+      return origOpen.call(FS, node, flags, mode);
+    }
+    if (st.readonly || FS.nodePermissions(parent, "wx")) return origOpen.call(FS, path, flags, mode);
+    // As Emscripten's FS.open after its FS.mknod: a file made by the open is not
+    // permission-checked (Linux: open(O_CREAT) of a mode-0444 file for writing works).
+    node = nodeOps.mknod(parent, name, ((mode ?? 0o666) & 4095) | L.S_IFREG | 0o777, 0);
+    const stream = FS.createStream({
+      node,
+      path: FS.getPath(node),
+      flags: f & ~(O_EXCL | O_TRUNC | O_NOFOLLOW),
+      seekable: true,
+      position: 0,
+      stream_ops: node.stream_ops,
+      ungotten: [],
+      error: false,
+    });
+    stream.stream_ops.open(stream);
+    return stream;
+  };
+
+  /** Mount points of EXTMEMFS in this FS (a hint: may hold unmounted ones). */
+  const mountPoints = [];
+  /** Could `path` lead into an EXTMEMFS mount? False only when it surely cannot. */
+  function mayBeOurs(path) {
+    if (path.charCodeAt(0) !== 47) return cwd !== null || mayBeOurs(`${FS.currentPath}/${path}`);
+    for (let i = 0; i < mountPoints.length; i++) {
+      const mp = mountPoints[i];
+      if (mp === "/" || (path.startsWith(mp) && (path.length === mp.length || path.charCodeAt(mp.length) === 47))) {
+        return true;
+      }
+    }
+    // (A path that reaches a mount through a symlink or "..": Emscripten's route, which
+    // ends in our node_ops.unlink — slower, same result.)
+    return false;
+  }
+
   // Linux path semantics Emscripten's generic code gets wrong (backend_paths.js), and
   // the lock calls for our descriptors (backend_locks.js).
-  const paths = installPathFixes({ FS, ERRNO_CODES, isOurs: (node) => node.node_ops === nodeOps });
+  const paths = installPathFixes({
+    FS,
+    ERRNO_CODES,
+    isOurs: (node) => node.node_ops === nodeOps,
+    openDone(node) {
+      // FS.open(O_CREAT) made `node` and returned or failed: a pin mknod took that no
+      // stream took over (the open failed after mknod) is dropped.
+      node.xcreated = false;
+      if (node.xprepinned) {
+        node.xprepinned = false;
+        try {
+          mountState(node).pool.close(node.xino, node.xgen);
+        } catch (err) {
+          throw errnoError(err);
+        }
+      }
+    },
+  });
   const locks = fdLocks({ FS, nodeOps, mountState, errnoName: (n) => errnoName(n) });
   EXTMEMFS.ownsFd = locks.ownsFd;
   EXTMEMFS.lockFd = locks.lockFd;

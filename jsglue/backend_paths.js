@@ -25,15 +25,19 @@ const trailing = (p) => typeof p === "string" && p.length > 1 && (p.endsWith("/"
 /**
  * Wrap FS.lookupPath, FS.open, FS.unlink, FS.rename and FS.symlink of one Emscripten
  * instance. Idempotent per FS only through backend.install (which runs once).
- * @param {{FS: any, ERRNO_CODES: Record<string, number>, isOurs: (node: any) => boolean}} em
- *   the instance's FS and errno table; isOurs tells EXTMEMFS nodes
+ * @param {{FS: any, ERRNO_CODES: Record<string, number>, isOurs: (node: any) => boolean,
+ *   openDone: (node: any) => void}} em the instance's FS and errno table; isOurs tells
+ *   EXTMEMFS nodes; openDone(node) is called when an FS.open(O_CREAT) that made `node`
+ *   returns or fails
  * @returns {{umask: () => number, setUmask: (mask: number) => number,
- *   created: (node: any, mask: number) => void}} the umask applied to new files and
- *   directories; created(node, mask) is called by mknod for each node it makes
+ *   openMode: () => number, created: (node: any) => void}} the umask applied to new
+ *   files and directories; openMode: inside FS.open(O_CREAT), the permission bits it
+ *   will chmod the file it makes to (else -1); created(node) is called by mknod for
+ *   each node it makes
  */
-export function installPathFixes({ FS, ERRNO_CODES, isOurs }) {
+export function installPathFixes({ FS, ERRNO_CODES, isOurs, openDone }) {
   let mask = 0o022; // Linux's usual default; os.umask sets it (see top)
-  let creating = false; // inside FS.open(O_CREAT)
+  let creating = -1; // inside FS.open(O_CREAT): the permission bits it asks for, else -1
   let createdNode = null;
   const err = (name, why) => {
     const e = new FS.ErrnoError(ERRNO_CODES[name]);
@@ -86,14 +90,16 @@ export function installPathFixes({ FS, ERRNO_CODES, isOurs }) {
         throw err("EEXIST", `${path} exists (a symlink: O_EXCL does not follow it)`);
       }
     }
-    creating = true;
+    // (Emscripten's FS.open makes the file with mode 0777, then chmods it to these bits.)
+    creating = (mode ?? 0o666) & 0o777;
     try {
       return origOpen.call(FS, path, flags, mode);
     } finally {
-      creating = false;
+      creating = -1;
       if (createdNode) {
-        delete createdNode.xumask;
+        const node = createdNode;
         createdNode = null;
+        openDone(node);
       }
     }
   };
@@ -132,13 +138,9 @@ export function installPathFixes({ FS, ERRNO_CODES, isOurs }) {
       mask = m & 0o777;
       return old;
     },
-    created(node, m) {
-      // FS.open makes the file with mode 0777, then chmods it to the mode asked for:
-      // the backend's setattr applies the umask to that chmod.
-      if (creating) {
-        node.xumask = m;
-        createdNode = node;
-      }
+    openMode: () => creating,
+    created(node) {
+      if (creating >= 0) createdNode = node;
     },
   };
 }

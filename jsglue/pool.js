@@ -117,6 +117,8 @@ export class Pool {
   /** @type {Compactor} */ #compactor;
   /** @type {Snapshots} */ #snap;
   /** @type {Flocks} */ #flocks;
+  /** @type {(ino: number, gen: number) => void} pins a file create() just made */
+  #pinNew;
 
   /**
    * Attach to a formatted pool.
@@ -157,6 +159,7 @@ export class Pool {
     this.#inst = inst;
     this.#compactor = compactor;
     this.#content = new Content(v, tx, locks, heap, inodes, pins, compactor);
+    this.#pinNew = (ino, gen) => pins.pin(ino, gen, inodes.ib(ino) >>> 2);
     const ns = new Namespace(v, tx, heap, inodes, dirs, new Lookups(v));
     this.#ns = ns;
     this.#snap = new Snapshots(v, tx, locks);
@@ -304,18 +307,25 @@ export class Pool {
    * @param {string} name
    * @param {number} mode type and permission bits
    * @param {string} [target] symlink target (for S_IFLNK)
-   * @param {{owned?: boolean}} [opts] owned (directories only): the directory belongs
-   *   to this instance and is removed, if empty, when it dies or is evicted — a
-   *   dot-lock that a killed worker cannot leave behind (made in the same transaction)
+   * @param {{owned?: boolean, pin?: boolean}} [opts] owned (directories only): the
+   *   directory belongs to this instance and is removed, if empty, when it dies or is
+   *   evicted — a dot-lock that a killed worker cannot leave behind (made in the same
+   *   transaction); pin (files only): the file is also open() — pinned in the same
+   *   transaction (open(O_CREAT)); drop the pin with close()
    * @returns {Handle}
    * @throws {import("./errors.js").PoolError} EEXIST, ENOENT, ENOTDIR, ENAMETOOLONG,
-   *   ENOSPC, EINVAL, ENOLCK (owned: no room for the lock record)
+   *   ENOSPC (also: no room for a bigger table of open files, with pin), EINVAL, ENOLCK
+   *   (owned: no room for the lock record)
    */
   create(dir, dirGen, name, mode, target, opts) {
     if (opts && opts.owned) {
       if ((mode & L.S_IFMT) !== L.S_IFDIR) fail("EINVAL", "only directories can be owned");
       const flocks = this.#flocks;
       return this.#ns.create(dir, dirGen, name, mode, target, (ino, gen) => flocks.addDirOwner(ino, gen));
+    }
+    if (opts && opts.pin) {
+      if ((mode & L.S_IFMT) !== L.S_IFREG) fail("EINVAL", "only files are created open");
+      return this.#ns.create(dir, dirGen, name, mode, target, this.#pinNew);
     }
     return this.#ns.create(dir, dirGen, name, mode, target);
   }

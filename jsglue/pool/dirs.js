@@ -110,6 +110,25 @@ export class Dirs {
     }
   }
 
+  /**
+   * Give entry `e` the name in NAME.bytes[0, len) (hash `hash`) in place, if its block
+   * has room for it (logged stores). Returns false, changing nothing, if not.
+   * @param {number} e payload offset of a K_DENTRY block
+   * @param {number} len
+   * @param {number} hash
+   */
+  rename(e, len, hash) {
+    if (this.heap.bsize(e - L.HDR) - L.HDR - L.FTR < L.DE_NAME + len) return false;
+    const w = e >>> 2;
+    const first = (e + L.DE_NAME) >>> 2;
+    const words = (len + 3) >>> 2;
+    for (let i = 0; i < words; i++) this.tx.logW(first + i);
+    this.v.u8.set(NAME.bytes.subarray(0, len), e + L.DE_NAME);
+    this.tx.st(w + L.DE_HASH, hash);
+    this.tx.st(w + L.DE_LEN, len);
+    return true;
+  }
+
   /** New directory entry block for the name in NAME.bytes; returns payload offset. */
   dentryAlloc(ino, len, hash) {
     const p = this.heap.alloc(L.DE_NAME + len, L.K_DENTRY);
@@ -159,8 +178,11 @@ export class Dirs {
     this.tx.st(tw + L.DT_COUNT, u32[tw + L.DT_COUNT] + 1);
   }
 
-  /** Remove the entry in slot s of dir `dirB`; frees the entry block. */
-  remove(dirB, s) {
+  /**
+   * Remove the entry in slot s of dir `dirB`; frees the entry block unless `keepEntry`
+   * (a rename that moved the entry to another slot).
+   */
+  remove(dirB, s, keepEntry = false) {
     this.changed(dirB);
     const t = this.v.u32[(dirB >>> 2) + L.I_EXTENT];
     const tw = t >>> 2;
@@ -169,7 +191,7 @@ export class Dirs {
     this.tx.st(s >>> 2, 0);
     this.tx.st(tw + L.DT_COUNT, this.v.u32[tw + L.DT_COUNT] - 1);
     this.tx.st(tw + L.DT_TOMBS, this.v.u32[tw + L.DT_TOMBS] + 1);
-    this.heap.free(e - L.HDR);
+    if (!keepEntry) this.heap.free(e - L.HDR);
     const count = this.v.u32[tw + L.DT_COUNT];
     const slots = this.v.u32[tw + L.DT_SLOTS];
     if ((slots > L.DT_MIN_SLOTS && count * 8 < slots) || this.v.u32[tw + L.DT_TOMBS] > slots >>> 2) {

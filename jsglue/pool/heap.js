@@ -40,7 +40,7 @@ export class Heap {
       commit: () => {
         const d = this._deferred;
         if (!d.length) return;
-        for (let i = 0; i < d.length; i++) this.freeNow(d[i]);
+        for (let i = 0; i < d.length; i++) this.freeNow(d[i], true);
         d.length = 0;
       },
       abort: () => {
@@ -79,13 +79,16 @@ export class Heap {
 
   /**
    * Unlink free block p from its bin. Its own words (header, links, footer) are
-   * logged too: whoever takes the block may overwrite them with payload unlogged.
+   * logged too: whoever takes the block may overwrite them with payload unlogged —
+   * unless `merging`: a free at commit merges p into its neighbour, and nothing but
+   * logged stores follows before the log is emptied (no block is taken at commit), so
+   * p's words, which it does not change, need no undo entries.
    */
-  binRemove(p, size) {
+  binRemove(p, size, merging = false) {
     const u32 = this.v.u32;
     const b = binOf(size);
     const w = p >>> 2;
-    if (this.tx.inTx) {
+    if (this.tx.inTx && !merging) {
       this.tx.logW(w);
       this.tx.logW(w + 1);
       this.tx.logW(w + L.B_NEXT);
@@ -245,8 +248,12 @@ export class Heap {
     else this.freeNow(p);
   }
 
-  /** Free block p now, merging it with free neighbours. META write lock held. */
-  freeNow(p) {
+  /**
+   * Free block p now, merging it with free neighbours. META write lock held.
+   * @param {number} p
+   * @param {boolean} [atCommit] called by commit (the deferred frees of a transaction)
+   */
+  freeNow(p, atCommit = false) {
     const u32 = this.v.u32;
     let size = this.bsize(p);
     this.tx.st(L.SB_USED_BYTES, u32[L.SB_USED_BYTES] - size);
@@ -255,14 +262,14 @@ export class Heap {
     if (p > start && !(u32[(p - 8) >>> 2] & L.USED_BIT)) {
       const psize = u32[(p - 8) >>> 2] - (u32[(p - 8) >>> 2] & 7);
       const q = p - psize;
-      this.binRemove(q, psize);
+      this.binRemove(q, psize, atCommit);
       p = q;
       size += psize;
     }
     const n = p + size;
     if (n < this.v.heapEnd && !this.bused(n)) {
       const nsize = this.bsize(n);
-      this.binRemove(n, nsize);
+      this.binRemove(n, nsize, atCommit);
       size += nsize;
     }
     this.setBlock(p, size, 0, L.K_FREE);

@@ -88,7 +88,7 @@ export class Inodes {
     u32[w + L.I_CAP] = 0;
     u32[w + L.I_DENTRY] = 0;
     u32[w + L.I_MOVING] = 0;
-    const now = Date.now();
+    const now = this.tx.now();
     const f = b >>> 3;
     this.v.f64[f + L.I_ATIME] = now;
     this.v.f64[f + L.I_MTIME] = now;
@@ -155,7 +155,7 @@ export class Inodes {
   }
 
   touch(b, m, c) {
-    const now = Date.now();
+    const now = this.tx.now();
     const f = b >>> 3;
     if (m) this.tx.stf(f + L.I_MTIME, now);
     if (c) this.tx.stf(f + L.I_CTIME, now);

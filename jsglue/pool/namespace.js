@@ -229,7 +229,8 @@ export class Namespace {
     }
     this.dirs.remove(db, s);
     this.tx.stA(w + L.I_NLINK, 0);
-    this.inodes.touch(this.inodes.ib(ino), false, true);
+    // (Its ctime only matters if it lives on: open somewhere.)
+    if (Atomics.load(this.v.u32, w + L.I_OPEN) !== 0) this.inodes.touch(w * 4, false, true);
     this.inodes.touch(db, true, true);
     this.tx.st(L.SB_CHANGE, this.v.u32[L.SB_CHANGE] + 1);
     this.inodes.maybeFree(ino);
@@ -310,8 +311,20 @@ export class Namespace {
       // Allocate first (new entry, maybe a bigger table); nothing is changed yet.
       if (ns < 0) {
         this.dirs.reserve(ndb);
+        // No name replaced and the new name fits in the old entry's block: the entry
+        // itself is renamed and moves to its new slot (no block made or freed).
+        encodeName(oldName);
+        const os1 = this.dirs.find(u32[(odb >>> 2) + L.I_EXTENT], olen, ohash);
         NAME.bytes.set(newBytes);
         ns = this.dirs.find(u32[(ndb >>> 2) + L.I_EXTENT], nlen, nhash);
+        if (os1 < 0 || u32[(os1 >>> 2) + 1] !== oe) fail("EIO", "rename lost its entry (corrupt table)");
+        if (ns < 0 && this.dirs.rename(oe, nlen, nhash)) {
+          this.dirs.put(ndb, -1 - ns, nhash, oe);
+          this.dirs.remove(odb, os1, true);
+          this._renamed(srcDir, sw, src, oldDir, newDir, odb, ndb, oe);
+          note = [ov0, u32[(odb >>> 2) + L.I_DVER], nv0, u32[(ndb >>> 2) + L.I_DVER], src, u32[sw + L.I_GEN]];
+          return;
+        }
       }
       NAME.bytes.set(newBytes);
       const ne = this.dirs.dentryAlloc(src, nlen, nhash);
@@ -337,18 +350,7 @@ export class Namespace {
       const oe2 = u32[(os2 >>> 2) + 1];
       if (oe2 === ne) fail("EIO", "rename found its own new entry (corrupt table)");
       this.dirs.remove(odb, os2);
-      if (srcDir) {
-        this.tx.st(sw + L.I_DENTRY, ne);
-        if (oldDir !== newDir) {
-          this.tx.st(sw + L.I_PARENT, newDir);
-          this.tx.st((odb >>> 2) + L.I_NLINK, u32[(odb >>> 2) + L.I_NLINK] - 1);
-          this.tx.st((ndb >>> 2) + L.I_NLINK, u32[(ndb >>> 2) + L.I_NLINK] + 1);
-        }
-      }
-      this.inodes.touch(this.inodes.ib(src), false, true);
-      this.inodes.touch(odb, true, true);
-      this.inodes.touch(ndb, true, true);
-      this.tx.st(L.SB_CHANGE, u32[L.SB_CHANGE] + 1);
+      this._renamed(srcDir, sw, src, oldDir, newDir, odb, ndb, ne);
       note = [ov0, u32[(odb >>> 2) + L.I_DVER], nv0, u32[(ndb >>> 2) + L.I_DVER], src, u32[sw + L.I_GEN]];
     } catch (err) {
       this.tx.abort();
@@ -365,6 +367,23 @@ export class Namespace {
         }
       }
     }
+  }
+
+  /** The rest of a rename once entry `ne` names `src` in its new directory. */
+  _renamed(srcDir, sw, src, oldDir, newDir, odb, ndb, ne) {
+    const u32 = this.v.u32;
+    if (srcDir) {
+      this.tx.st(sw + L.I_DENTRY, ne);
+      if (oldDir !== newDir) {
+        this.tx.st(sw + L.I_PARENT, newDir);
+        this.tx.st((odb >>> 2) + L.I_NLINK, u32[(odb >>> 2) + L.I_NLINK] - 1);
+        this.tx.st((ndb >>> 2) + L.I_NLINK, u32[(ndb >>> 2) + L.I_NLINK] + 1);
+      }
+    }
+    this.inodes.touch(sw * 4, false, true);
+    this.inodes.touch(odb, true, true);
+    if (ndb !== odb) this.inodes.touch(ndb, true, true);
+    this.tx.st(L.SB_CHANGE, u32[L.SB_CHANGE] + 1);
   }
 
   /**

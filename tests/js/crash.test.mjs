@@ -203,6 +203,34 @@ const scenarios = [
     f.mkdir("/y");
     f.mkdir("/y/d"); // replaced (empty)
   }, [(f) => f.rename("/x/d", "/y/d")]],
+  // A rename that replaces nothing renames the entry in place when the new name fits its
+  // block (pool/dirs.js rename): name bytes, hash and length are logged stores.
+  ["rename in place: same directory, another directory, a directory, a longer name", (f) => {
+    f.mkdir("/d");
+    f.mkdir("/e");
+    f.mkdir("/d/sub");
+    f.write("/d/sub/x", bytes(10, 1));
+    for (let i = 0; i < 6; i++) f.write(`/d/f${i}`, bytes(100 + i, i));
+  }, [
+    (f) => f.rename("/d/f0", "/d/g0"),
+    (f) => f.rename("/d/f1", "/e/h1"),
+    (f) => f.rename("/d/sub", "/e/s"),
+    (f) => f.rename("/d/f2", "/d/a-name-too-long-for-the-entry-block-it-had"),
+    ...Array.from({ length: 3 }, (_, i) => (f) => f.rename(`/d/f${i + 3}`, `/d/r${i}`)),
+  ], { minPoints: 60 }],
+  // open(O_CREAT) creates the file pinned, in one transaction (Pool.create {pin: true}):
+  // killed anywhere, the file exists or not, and the victim's pin is gone with it.
+  ["create pinned, close; write; create pinned, unlink, close", (f) => f.mkdir("/d"), (() => {
+    let h = null; // "gone", open across the ops that follow
+    return [(f, pool) => {
+      const d = f.walk("/d");
+      const n = pool.create(d.ino, d.gen, "new", FILE, undefined, { pin: true });
+      pool.close(n.ino, n.gen);
+    }, (f) => f.write("/d/new", bytes(300, 5)), (f, pool) => {
+      const d = f.walk("/d");
+      h = pool.create(d.ino, d.gen, "gone", FILE, undefined, { pin: true });
+    }, (f) => f.unlink("/d/gone"), (f, pool) => pool.close(h.ino, h.gen)]; // (freed at this close)
+  })()],
   ["rmdir", (f) => { f.mkdir("/d"); f.mkdir("/d/e"); }, [(f) => f.rmdir("/d/e")]],
   ["directory table grows", (f) => { f.mkdir("/d"); for (let i = 0; i < 3; i++) f.create(`/d/f${i}`); },
     [(f) => f.create("/d/grows")]],
