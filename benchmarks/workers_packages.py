@@ -156,16 +156,19 @@ def main() -> int:
     def ratio(a, b):
         return med(a, "first_results_s") / med(b, "first_results_s")
 
-    r = ratio("per-worker-nosnap", "pool")
-    ok = "meets" if r >= TARGET else "MISSES"
-    print(
-        f"per-worker-nosnap / pool (each worker loading Pyodide and {args.package} itself vs. "
-        f"installed in the pool earlier, first start of Workers): {r:.2f}x faster to the "
-        f"first results ({ok} the target of {TARGET:g}x)"
-    )
+    for b, what in [
+        ("pool-again", "a later start of Workers: the snapshot made by an earlier start"),
+        ("pool", "the first start of Workers after the install: it makes the snapshot"),
+    ]:
+        r = ratio("per-worker-nosnap", b)
+        ok = "meets" if r >= TARGET else "MISSES"
+        print(
+            f"per-worker-nosnap / {b} (each worker loading Pyodide and {args.package} itself "
+            f"vs. the pool, {what}): {r:.2f}x faster to the first results ({ok} the "
+            f"target of {TARGET:g}x)"
+        )
     for a, b, what in [
         ("per-worker", "pool", "both starting from a memory snapshot"),
-        ("per-worker-nosnap", "pool-again", "a later start, the snapshot read from the pool"),
         ("per-worker-nosnap", "pool-fresh", "including the one install"),
         ("pool-nosnap", "pool", "what the snapshot adds to the pool"),
         ("bare-nosnap", "bare", "the snapshot, no package"),
