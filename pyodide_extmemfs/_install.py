@@ -250,7 +250,7 @@ def import_names(pool: Any, requirements: Iterable[str]) -> list[str]:
     worker imports to have them loaded): from ``top_level.txt``, else from the files
     the distribution installed. Names not installed are skipped, and so are
     distributions with shared libraries (a memory snapshot cannot hold a loaded one)."""
-    dists = _dists(_site(mount_point(pool)))
+    dists = _dists(site_dir(pool))
     out: list[str] = []
     for req in requirements:
         d = dists.get(_canon(_req_name(req)))
@@ -281,7 +281,7 @@ def site_dir(pool: Any) -> str:
 def installed_state(pool: Any) -> list[str]:
     """``name==version`` of every distribution in the pool (sorted): what a memory
     snapshot of a worker with the pool's packages imported depends on."""
-    return [f"{k}=={d.version}" for k, d in sorted(_dists(_site(mount_point(pool))).items())]
+    return [f"{k}=={d.version}" for k, d in sorted(_dists(site_dir(pool)).items())]
 
 
 def prepare_snapshot(mount: str, imports: list[str]) -> str:

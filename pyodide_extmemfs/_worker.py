@@ -48,7 +48,7 @@ def setup(memory: Any, mount: str, readonly: bool, worker_index: int, lineage: A
 
 def after_restore() -> None:
     """This worker started from a memory snapshot that other workers start from too
-    (see workers.py, *Memory snapshots*): what must differ between them, or must see
+    (see _snapshots.py): what must differ between them, or must see
     this file system rather than the snapshot's, is renewed here, before the first call.
 
     - import caches (the snapshot's directory listings are from the instance that made it);
