@@ -63,7 +63,8 @@
 // | off | w | field    | meaning                                                      |
 // |-----|---|----------|--------------------------------------------------------------|
 // |   0 | 4 | STATE    | 0 not write-held, -(slot+1) write-held by that instance       |
-// |   4 | 4 | WNEXT    | slot+1 of a writer waiting for it (new readers stay out), 0  |
+// |   4 | 4 | WNEXT    | slot+1 of the waiter (writer or reader) that goes next; while |
+// |     |   |          | set nobody else enters; 0 = none                             |
 // |   8 | 4 | SEQ      | bumped by every release that may wake someone; waiters sleep |
 // |     |   |          | on it so that no wake-up is lost                             |
 // |  12 | 4 | SLEEPERS | threads inside the slow path (release notifies only if > 0;  |

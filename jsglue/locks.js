@@ -3,12 +3,16 @@
 //
 // Lock words (word offsets from the lock's first word; see layout.js):
 //   STATE     0 = not write-held, -(slot+1) = write-held by instance slot `slot`.
-//   WNEXT     slot+1 of a writer waiting to enter, 0 = none. While it is set new
-//             readers stay out, so a stream of readers cannot starve a writer, and
-//             other writers do not barge in ahead of it when the lock is released, so
-//             a waiter that is slow to wake (a page's main thread spins) gets its
-//             turn. One word naming one waiter: a killed waiter's mark is dropped by
-//             recovery.
+//   WNEXT     slot+1 of the waiter that goes next (a writer, or a reader), 0 = none.
+//             The first waiter to find it 0 names itself. While it is set nobody else
+//             enters: other readers stay out (a stream of readers cannot starve a
+//             writer) and writers do not barge in when the lock is released, so a
+//             waiter that is slow to wake (a page's main thread spins with growing
+//             pauses; a sleeper needs a wake-up) is not passed over again and again by
+//             a holder that releases and takes the lock back within microseconds (a
+//             worker writing a file in a loop, or handing a long copy over between
+//             pieces). The named waiter clears it once in. One word naming one
+//             waiter: a killed waiter's mark is dropped by recovery.
 //   SEQ       a counter bumped by a release when SLEEPERS > 0. Sleepers wait on SEQ,
 //             never on STATE, so a release between "check" and "sleep" is never lost:
 //             the sleeper read SEQ before checking, and the release changed it.
@@ -135,23 +139,44 @@ export class Locks {
     const w = base >> 2;
     const rw = this.sw + L.S_RLOCK;
     if (i32[rw] !== 0) throw new Error(`extmemfs: read lock @${base} taken while holding @${i32[rw]}`);
-    for (;;) {
-      if (Atomics.load(i32, w + L.LK_STATE) === 0 && Atomics.load(i32, w + L.LK_WNEXT) === 0) {
-        Atomics.store(i32, rw, base);
-        if (Atomics.load(i32, w + L.LK_STATE) === 0) {
-          this._spins = 0;
-          return;
+    const me = this.id;
+    // Fast path: no writer in, nobody named next.
+    if (Atomics.load(i32, w + L.LK_STATE) === 0 && Atomics.load(i32, w + L.LK_WNEXT) === 0) {
+      Atomics.store(i32, rw, base);
+      if (Atomics.load(i32, w + L.LK_STATE) === 0) return;
+      Atomics.store(i32, rw, 0); // a writer got in first: step back, let it drain
+      if (Atomics.load(i32, w + L.LK_SLEEPERS) > 0) this.wake(w);
+    }
+    try {
+      for (;;) {
+        const nx = Atomics.load(i32, w + L.LK_WNEXT);
+        if (Atomics.load(i32, w + L.LK_STATE) === 0 && (nx === 0 || nx === me)) {
+          Atomics.store(i32, rw, base);
+          if (Atomics.load(i32, w + L.LK_STATE) === 0) {
+            this._spins = 0;
+            return;
+          }
+          Atomics.store(i32, rw, 0);
+          if (Atomics.load(i32, w + L.LK_SLEEPERS) > 0) this.wake(w);
         }
-        Atomics.store(i32, rw, 0); // a writer got in first: step back, let it drain
-        if (Atomics.load(i32, w + L.LK_SLEEPERS) > 0) this.wake(w);
+        // Name ourselves next, so that a writer releasing and re-taking the lock in a
+        // loop lets us in (see WNEXT).
+        if (nx === 0) Atomics.compareExchange(i32, w + L.LK_WNEXT, 0, me);
+        Atomics.add(i32, w + L.LK_SLEEPERS, 1);
+        const seq = Atomics.load(i32, w + L.LK_SEQ);
+        const s = Atomics.load(i32, w + L.LK_STATE);
+        const n2 = Atomics.load(i32, w + L.LK_WNEXT);
+        const deferring = n2 !== 0 && n2 !== me;
+        if (s !== 0 || deferring) this._sleep(w, seq);
+        Atomics.sub(i32, w + L.LK_SLEEPERS, 1);
+        this._stalled(s < 0 ? -s - 1 : deferring ? n2 - 1 : -1);
       }
-      Atomics.add(i32, w + L.LK_SLEEPERS, 1);
-      const seq = Atomics.load(i32, w + L.LK_SEQ);
-      const s = Atomics.load(i32, w + L.LK_STATE);
-      const next = Atomics.load(i32, w + L.LK_WNEXT);
-      if (s !== 0 || next !== 0) this._sleep(w, seq);
-      Atomics.sub(i32, w + L.LK_SLEEPERS, 1);
-      this._stalled(s < 0 ? -s - 1 : next > 0 ? next - 1 : -1);
+    } finally {
+      // Our turn is taken (or void: an eviction throws out of the wait): let the others on.
+      if (Atomics.compareExchange(i32, w + L.LK_WNEXT, me, 0) === me &&
+          Atomics.load(i32, w + L.LK_SLEEPERS) > 0) {
+        this.wake(w);
+      }
     }
   }
 

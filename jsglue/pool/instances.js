@@ -191,7 +191,7 @@ export class Instances {
       throw new Error("extmemfs: recovery started while this instance holds META");
     }
     this.pending.add(x);
-    // A dead writer named as META's next (WNEXT) would keep every other writer out, this
+    // A dead waiter named as META's next (WNEXT) would keep every other writer out, this
     // one included: its turn is void (a live one that was only presumed dead names
     // itself again, and then finds it was evicted).
     if (Atomics.compareExchange(i32, mw + L.LK_WNEXT, x + 1, 0) === x + 1) this.locks.wake(mw);
