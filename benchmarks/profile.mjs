@@ -200,6 +200,31 @@ for nm in layer_names:
     FS.close(s);
   }, fs));
   both("JS FS.open(r)+FS.close (existing)", (fs) => jsTime((p) => FS.close(FS.open(p, "r")), fs));
+  // 4 KiB at random offsets of a 64 MiB file, the random case's calls, one layer at a time.
+  const big = { xm: dirs.xm + "/big.bin", mem: dirs.mem + "/big.bin" };
+  const offs = Array.from({ length: n }, (_, i) => ((i * 2654435761) % 16384) * 4096);
+  py.globals.set("layer_offs", offs);
+  const pyRand = (op) => `
+import os
+fd = os.open(layer_dir + "/big.bin", os.O_RDWR)
+buf = bytes(4096)
+for off in layer_offs:
+    ${op}
+os.close(fd)`;
+  for (const fs of ["xm", "mem"]) FS.writeFile(big[fs], new Uint8Array(64 << 20));
+  both("Python os.pwrite 4 KiB, random offsets (fd open)", (fs) => pyTime(pyRand("os.pwrite(fd, buf, off)"), fs));
+  both("Python os.pread 4 KiB, random offsets (fd open)", (fs) => pyTime(pyRand("os.pread(fd, 4096, off)"), fs));
+  const page = new Uint8Array(4096).fill(7);
+  const jsRand = (fs, fn) => {
+    const s = FS.open(big[fs], "r+");
+    const t0 = performance.now();
+    for (const off of offs) fn(s, off);
+    const r = us(t0, n);
+    FS.close(s);
+    return r;
+  };
+  both("JS FS.write 4 KiB, random offsets", (fs) => jsRand(fs, (s, off) => FS.write(s, page, 0, 4096, off)));
+  both("JS FS.read 4 KiB, random offsets", (fs) => jsRand(fs, (s, off) => FS.read(s, page, 0, 4096, off)));
   // The pool itself (no Emscripten): lookup / getattr / create+write / unlink.
   const xmfs = py.pyimport("pyodide_extmemfs");
   const pool = bench.pool.js;
