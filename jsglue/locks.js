@@ -26,9 +26,9 @@
 //   writer: CAS STATE 0 → -(slot+1); then wait until no slot's RLOCK names the lock.
 // One of the two always sees the other's store, so they never both get in.
 //
-// Waiting: a short spin on SEQ (SPIN_CHECKS), then Atomics.wait on SEQ in slices of WAIT_SLICE_MS; after each slice the waiter
-// bumps its own heartbeat (slot.HB: a waiter may itself hold locks that others wait
-// for) and calls onStall(slot of the holder in the way). The pool decides there
+// Waiting: a short spin on SEQ (SPIN_CHECKS), then Atomics.wait on SEQ in slices of
+// WAIT_SLICE_MS; after each slice the waiter bumps its own heartbeat (slot.HB: a waiter
+// may itself hold locks that others wait for) and calls onStall(slot of the holder in the way). The pool decides there
 // whether that holder is dead (its heartbeat stood still for the lease) and recovers.
 // Threads that may not block (a browser main thread: Atomics.wait throws there) spin
 // instead, yielding the CPU with short busy pauses of growing length.
