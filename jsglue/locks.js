@@ -28,8 +28,9 @@
 //
 // Waiting: a short spin on SEQ (SPIN_CHECKS), then Atomics.wait on SEQ in slices of
 // WAIT_SLICE_MS; after each slice the waiter bumps its own heartbeat (slot.HB: a waiter
-// may itself hold locks that others wait for) and calls onStall(slot of the holder in the way). The pool decides there
-// whether that holder is dead (its heartbeat stood still for the lease) and recovers.
+// may itself hold locks that others wait for) and calls onStall(slot of the holder in
+// the way). The pool decides there whether that holder is dead (its heartbeat stood
+// still for the lease) and recovers.
 // Threads that may not block (a browser main thread: Atomics.wait throws there) spin
 // instead, yielding the CPU with short busy pauses of growing length.
 import { L } from "./layout.js";
