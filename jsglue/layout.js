@@ -49,9 +49,10 @@
 // | 108 | 4 | SYNC_GEN         | generation of the last snapshot taken for persistence    |
 // |     |   |                  | (0 = never; the image of generation g holds g here)      |
 // | 112 | 4 | SNAP_PAUSE_US    | longest pause of a snapshot so far, µs (diagnostics)     |
-// | 116 | 4 | MOVES            | bumped before a compaction moves any block: a reader     |
-// |     |   |                  | without a lock that saw it unchanged across its reads    |
-// |     |   |                  | read inode records where they were (lookup cache)        |
+// | 116 | 4 | MOVES            | odd while a compaction round may move blocks (bumped at  |
+// |     |   |                  | its start and end): a reader without a lock that saw it  |
+// |     |   |                  | even and unchanged across its reads read inode records   |
+// |     |   |                  | where they were (lookup cache)                           |
 // | 128 |4×N| BINS[NBINS]      | free-list heads by size class, block offset or 0         |
 // | 240 | 4 | FLOCKS           | payload of the file-lock table (K_FLOCKS block), 0 = none |
 // | 244 | 4 | FLOCK_SEQ        | bumped when a file lock is released; its waiters sleep on |
@@ -212,7 +213,8 @@
 //  7. Directory tables: COUNT and TOMBS agree with the slots, every entry is found by
 //     probing from its hash, names are unique in a directory, PARENT and DENTRY of
 //     each directory point back to where it is named.
-//  8. The undo log is empty (no META transaction open); every lock is held only by
+//  8. The undo log is empty (no META transaction open) and MOVES is even (no compaction
+//     round in progress); every lock is held only by
 //     live slots; each live slot's pin table is a K_PINS block it alone owns, naming
 //     live inodes, and each inode's OPEN equals the sum of its pins over all slots.
 //  9. File locks: the table is a K_FLOCKS block with N ≤ CAP; every record names a

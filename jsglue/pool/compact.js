@@ -17,6 +17,16 @@ const ROUND_MS = 4;
 const AGAIN = "again";
 const now = () => (globalThis.performance ? performance.now() : Date.now());
 
+/**
+ * Make MOVES even if it is odd. META write held, so no compaction round is in progress:
+ * an odd value was left by a compactor that died in a round (or by an older version,
+ * which bumped it once per round), and would send every lock-free lookup to the locks.
+ * @param {Uint32Array} u32
+ */
+export function settleMoves(u32) {
+  if (Atomics.load(u32, L.SB_MOVES) & 1) Atomics.add(u32, L.SB_MOVES, 1);
+}
+
 export class Compactor {
   /**
    * @param {import("./views.js").Views} views
@@ -46,12 +56,18 @@ export class Compactor {
       try {
         for (; taken < L.STRIPES; taken++) this.locks.writeLock(L.LOCKS_AT + taken * L.LOCK_BYTES);
         this.tx.wlock();
+        // Inode records may move: lock-free readers of them (pool/lookups.js) must notice.
+        // MOVES is odd for the round (and its undo, if it fails).
+        const u32 = this.v.u32;
+        settleMoves(u32);
+        Atomics.add(u32, L.SB_MOVES, 1);
         try {
           done = this._compactLocked();
         } catch (err) {
           this.tx.abort();
           throw err;
         } finally {
+          if (!this.tx.dead) Atomics.add(u32, L.SB_MOVES, 1);
           this.tx.wunlock();
         }
       } finally {
@@ -73,8 +89,6 @@ export class Compactor {
   _compactLocked() {
     const t0 = now();
     const u32 = this.v.u32;
-    // Inode records may move: lock-free readers of them (pool/lookups.js) must notice.
-    Atomics.add(u32, L.SB_MOVES, 1);
     // Owners by block offset, kept symbolic (chunk k / inode / dir slot / instance
     // slot) because the owner itself may move before the block it owns.
     const owners = new Map();

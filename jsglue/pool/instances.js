@@ -10,6 +10,7 @@ import { slotWord } from "../locks.js";
 import { fail } from "../errors.js";
 import { sharedWebLocks } from "../weblocks.js";
 import { isRegMode } from "./inodes.js";
+import { settleMoves } from "./compact.js";
 
 const META = L.SB_META_LOCK;
 
@@ -254,6 +255,7 @@ export class Instances {
     const sw = slotWord(x);
     const state = Atomics.load(i32, sw + L.S_STATE);
     if (state === L.SLOT_FREE) return;
+    settleMoves(u32); // x may have died compacting
     if (state === L.SLOT_LIVE) {
       this.releaseResources(x);
       this.tx.stA(sw + L.S_STATE, L.SLOT_DEAD);

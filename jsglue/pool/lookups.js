@@ -2,8 +2,9 @@
 // checked against the pool before every use: an entry of directory D holds only while D's
 // version (its inode's DVER, bumped in the pool by every change of D's entries, by any
 // instance) is the one it was made at. Checking needs no lock: a few atomic loads of D's
-// inode record, between two loads of MOVES (a compaction that moved inode records in
-// between makes the check fail, and the caller asks the pool under its lock instead).
+// inode record, between two loads of MOVES (odd while a compaction round moves blocks; a
+// round in progress or in between makes the check fail, and the caller asks the pool
+// under its lock instead).
 // This instance's own changes do not throw its entries away: a change it made (and
 // committed) from version v0 to v1 of a directory is applied to an entry that was current
 // at v0 — nobody else can have changed the directory in between, as the change held META.
@@ -39,6 +40,7 @@ export class Lookups {
   version(ino, gen) {
     const u32 = this.v.u32;
     const moves = Atomics.load(u32, L.SB_MOVES);
+    if (moves & 1) return -1; // a compaction round is moving blocks
     const k = ino >>> 10;
     if (k >= Atomics.load(u32, L.SB_INODE_CHUNKS)) return -1;
     const w = ((Atomics.load(u32, L.SB_CHUNK_DIR + k) + (ino & 1023) * L.INODE_BYTES) >>> 2);
@@ -81,6 +83,7 @@ export class Lookups {
     // The directory's version and the inode's mode, in one window of MOVES.
     const u32 = this.v.u32;
     const moves = Atomics.load(u32, L.SB_MOVES);
+    if (moves & 1) return undefined; // a compaction round is moving blocks
     const dw = this._record(dir);
     if (dw < 0 || u32[dw + L.I_GEN] !== dirGen || Atomics.load(u32, dw + L.I_DVER) !== d.ver) {
       if (Atomics.load(u32, L.SB_MOVES) === moves) this._drop(dir, d);

@@ -18,6 +18,7 @@ import { Dirs } from "./dirs.js";
 import { Namespace } from "./namespace.js";
 import { Lookups } from "./lookups.js";
 import { Flocks } from "./flocks.js";
+import { settleMoves } from "./compact.js";
 
 const now = () => (globalThis.performance ? performance.now() : Date.now());
 
@@ -136,6 +137,7 @@ export function restore(memory) {
   inodes.onFree((ino, gen) => flocks.dropInode(ino, gen));
   inst.onRelease((slot) => flocks.releaseSlot(slot));
   tx.begin(); // undoes a transaction left in the log (none in images we take)
+  settleMoves(u32); // (an image of an older version may hold an odd MOVES)
   for (let s = 0; s < L.NSLOTS; s++) {
     const sw = slotWord(s);
     const state = u32[sw + L.S_STATE];

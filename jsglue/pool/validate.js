@@ -268,6 +268,9 @@ function walk(pool, err) {
   // 8. Undo log, instance slots, locks, pin tables.
   const logCount = u32[L.LOG_AT >>> 2];
   if (logCount !== 0) err(`undo log: ${logCount} words of an unfinished transaction`);
+  if (u32[L.SB_MOVES] & 1) {
+    err(`superblock: MOVES ${u32[L.SB_MOVES]} is odd (a compaction round marked as in progress)`);
+  }
   const slotW = (s) => (L.SLOTS_AT >> 2) + s * (L.SLOT_BYTES >> 2);
   const high = u32[L.SB_SLOTS_HIGH];
   if (high > L.NSLOTS) err(`instances: SLOTS_HIGH ${high} above ${L.NSLOTS}`);
