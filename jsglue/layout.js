@@ -53,6 +53,11 @@
 // |     |   |                  | its start and end): a reader without a lock that saw it  |
 // |     |   |                  | even and unchanged across its reads read inode records   |
 // |     |   |                  | where they were (lookup cache)                           |
+// | 120 | 4 | TXSEQ            | odd while a META transaction is open (made odd when one   |
+// |     |   |                  | opens, even again when it commits; a holder that died     |
+// |     |   |                  | leaves it odd until its undo is done): a reader without a |
+// |     |   |                  | lock that saw it even and unchanged across its reads saw  |
+// |     |   |                  | no metadata store that could still be undone (getattr)    |
 // | 128 |4×N| BINS[NBINS]      | free-list heads by size class, block offset or 0         |
 // | 240 | 4 | FLOCKS           | payload of the file-lock table (K_FLOCKS block), 0 = none |
 // | 244 | 4 | FLOCK_SEQ        | bumped when a file lock is released; its waiters sleep on |
@@ -213,8 +218,8 @@
 //  7. Directory tables: COUNT and TOMBS agree with the slots, every entry is found by
 //     probing from its hash, names are unique in a directory, PARENT and DENTRY of
 //     each directory point back to where it is named.
-//  8. The undo log is empty (no META transaction open) and MOVES is even (no compaction
-//     round in progress); every lock is held only by
+//  8. The undo log is empty (no META transaction open), TXSEQ and MOVES are even (no
+//     transaction or compaction round in progress); every lock is held only by
 //     live slots; each live slot's pin table is a K_PINS block it alone owns, naming
 //     live inodes, and each inode's OPEN equals the sum of its pins over all slots.
 //  9. File locks: the table is a K_FLOCKS block with N ≤ CAP; every record names a
@@ -229,8 +234,11 @@ export const L = {
   // owner-naming locks, undo log, pin tables (surviving killed instances). 5: dirty-page
   // bitmap, SYNC_GEN and SNAP_PAUSE_US (persistence). 6: directory versions (DVER) and
   // MOVES (validated lookup caches). 7: file-lock table (FLOCKS, FLOCK_SEQ,
-  // FLOCK_SLEEPERS, K_FLOCKS).
-  VERSION: 7,
+  // FLOCK_SLEEPERS, K_FLOCKS). 8: TXSEQ (attributes read without a lock); images of
+  // version 7 are upgraded when restored (snapshot.js restore).
+  VERSION: 8,
+  /** Older layout versions whose saved images restore() upgrades to VERSION. */
+  UPGRADABLE: [7],
   PAGE: 65536,
   MAX_MEMORY_PAGES: 65536, // wasm32: 4 GiB
 
@@ -263,6 +271,7 @@ export const L = {
   SB_SYNC_GEN: 108 >> 2,
   SB_SNAP_PAUSE_US: 112 >> 2,
   SB_MOVES: 116 >> 2,
+  SB_TXSEQ: 120 >> 2,
   DEFAULT_LEASE_MS: 1000,
   BULK_COPY: 65536, // copies of at least this many bytes count as bulk
   SB_BINS: 128 >> 2,

@@ -128,7 +128,7 @@ async function readFrom(src, opts) {
   const got = await src.read(0, front);
   const { record: rec, problem } = F.decodeRecord(front.subarray(0, got));
   if (!rec) throw bad(problem || "empty header");
-  if (rec.layout !== L.VERSION) {
+  if (rec.layout !== L.VERSION && !L.UPGRADABLE.includes(rec.layout)) {
     throw bad(`it was saved with pool layout version ${rec.layout}; this extmemfs reads version ${L.VERSION}`);
   }
   const sumBytes = new Uint8Array(rec.sumBytes);

@@ -133,7 +133,7 @@ export class Persister {
       await this.sync(); // the store is a pool from the start
       return this.pool;
     }
-    if (rec.layout !== L.VERSION) {
+    if (rec.layout !== L.VERSION && !L.UPGRADABLE.includes(rec.layout)) {
       throw bad(`it was saved with pool layout version ${rec.layout}; this extmemfs reads version ` +
         `${L.VERSION}`);
     }

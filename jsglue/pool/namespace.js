@@ -2,7 +2,8 @@
 // (files, directories, symlinks), unlink, rmdir, rename, readdir, readlink, attributes.
 // It speaks inode handles (ino, gen) and throws PoolError with errno names.
 // Locks: reads take META for reading — unless this instance's lookup cache answers,
-// checked against the directory's version (pool/lookups.js); every change takes META for
+// checked against the directory's version (pool/lookups.js), or getattr finds no
+// transaction overlapping its reads (TXSEQ, a seqlock); every change takes META for
 // writing as one transaction, undone entirely if it fails half-way; removeEmptyDirLocked
 // expects META write held with a transaction open (recovery removes a dead owner's
 // dot-lock with it).
@@ -462,11 +463,47 @@ export class Namespace {
   }
 
   /**
-   * Attributes of (ino, gen). Sizes in bytes, times in ms. META read lock.
+   * Attributes of (ino, gen). Sizes in bytes, times in ms. No lock when no transaction
+   * or compaction round overlaps the reads (TXSEQ and MOVES even and unchanged), else
+   * under the META read lock.
    * @returns {{ino, mode, nlink, size, atime, mtime, ctime}}
    * @throws {PoolError} ENOENT (stale handle)
    */
   getattr(ino, gen) {
+    const u32 = this.v.u32;
+    const seq = Atomics.load(u32, L.SB_TXSEQ);
+    const moves = Atomics.load(u32, L.SB_MOVES);
+    const k = ino >>> 10;
+    if (!((seq | moves) & 1) && ino > 0 && k < Atomics.load(u32, L.SB_INODE_CHUNKS)) {
+      const b = u32[L.SB_CHUNK_DIR + k] + (ino & 1023) * L.INODE_BYTES;
+      if (b + L.INODE_BYTES <= this.v.bytes) {
+        const w = b >>> 2;
+        const f = b >>> 3;
+        const f64 = this.v.f64;
+        const mode = u32[w + L.I_MODE];
+        const g = u32[w + L.I_GEN];
+        const a = {
+          ino,
+          mode,
+          nlink: u32[w + L.I_NLINK],
+          size: u32[w + L.I_SIZE],
+          atime: f64[f + L.I_ATIME],
+          mtime: f64[f + L.I_MTIME],
+          ctime: f64[f + L.I_CTIME],
+        };
+        // Content writes store SIZE and the times under the file's stripe only, so
+        // they may land in between, as they may under META: the answer is one a
+        // reader under META could have had.
+        if (Atomics.load(u32, L.SB_TXSEQ) === seq && Atomics.load(u32, L.SB_MOVES) === moves &&
+            mode !== 0 && g === gen) {
+          return a;
+        }
+      }
+    }
+    return this._getattrLocked(ino, gen);
+  }
+
+  _getattrLocked(ino, gen) {
     this.tx.rlock();
     try {
       const b = this.inodes.live(ino, gen);

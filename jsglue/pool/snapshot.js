@@ -7,6 +7,7 @@
 // must not use the pool through another of its own paths: the pause is synchronous.
 // restore() runs before anyone else can see the Memory, and takes no lock.
 import { L } from "../layout.js";
+import { fail } from "../errors.js";
 import { Locks, slotWord } from "../locks.js";
 import { Views } from "./views.js";
 import { TxLog } from "./txlog.js";
@@ -114,13 +115,17 @@ export class Snapshots {
  * still open are freed, dot-lock directories it owned removed) and its slot is freed; a transaction left in the undo log is undone. The
  * pool gets a new UID (its instances' Web Lock names must not meet the original's).
  * @param {WebAssembly.Memory} memory a shared Memory holding the image (checked by the
- *   caller: magic, version, sizes)
+ *   caller: magic, sizes; an image of a version in L.UPGRADABLE is upgraded)
  */
 export function restore(memory) {
   const locks = new Locks(true); // acts as no instance (slot -1): nobody else is here
   const v = new Views(memory, locks);
   const i32 = v.i32;
   const u32 = v.u32;
+  const version = u32[L.SB_VERSION];
+  if (version !== L.VERSION && !L.UPGRADABLE.includes(version)) {
+    fail("EINVAL", `the image has pool layout version ${version}; this extmemfs reads version ${L.VERSION}`);
+  }
   for (let k = -1; k < L.STRIPES; k++) {
     const w = (k < 0 ? L.SB_META_LOCK : L.LOCKS_AT + k * L.LOCK_BYTES) >> 2;
     for (let j = 0; j < L.LOCK_BYTES >> 2; j++) i32[w + j] = 0;
@@ -150,6 +155,11 @@ export function restore(memory) {
   }
   tx.commit();
   tx.inTx = false;
+  // The image was taken under META (TXSEQ odd), and an image of version 7 has no TXSEQ
+  // (its word was always 0): even, no transaction open. Version 7 differs from 8 only
+  // in that word, so such an image is upgraded by stamping the version.
+  u32[L.SB_TXSEQ] = 0;
+  u32[L.SB_VERSION] = L.VERSION;
   u32[L.SB_SLOTS_HIGH] = 0;
   u32[L.SB_COPIERS] = 0;
   u32[L.SB_FLOCK_SLEEPERS] = 0;

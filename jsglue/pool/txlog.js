@@ -1,7 +1,9 @@
 // jsglue/pool/txlog.js — the META lock and its transactions: every metadata store made
 // under META write goes through st/stA/stf, which first append [word, old value] to the
 // undo log in the pool (layout.js: "Undo log"). Unlocking META commits; a holder that
-// dies leaves the log non-empty and the next META writer undoes it (begin). Every store
+// dies leaves the log non-empty and the next META writer undoes it (begin). TXSEQ in the
+// superblock is odd while a transaction is open, so that readers without a lock can tell
+// whether they overlapped one (a seqlock; Namespace.getattr). Every store
 // it makes, logs or is told of (wrote) also marks its page dirty, for persistence.
 // Locks: META, taken and released here; every store method expects META write held
 // (wrote: the lock that guards the bytes written).
@@ -10,6 +12,7 @@ import { PoolError } from "../errors.js";
 import { Dirty } from "./dirty.js";
 
 const META = L.SB_META_LOCK;
+const TXSEQ = L.SB_TXSEQ;
 const LOG_COUNT = L.LOG_AT >> 2; // word index of the undo log's COUNT
 const LOG_E = (L.LOG_AT + L.LOG_HDR) >> 2; // word index of its first entry
 const LOG_CAP = (L.DIRTY_AT - L.LOG_AT - L.LOG_HDR) >> 2; // words of entries
@@ -94,6 +97,11 @@ export class TxLog {
       if (this._crashAt !== undefined) this.hook();
     } finally {
       this.inTx = false;
+      // Even again, and new: lock-free readers that overlapped the transaction retry.
+      if (!this.dead) {
+        const u32 = this.v.u32;
+        Atomics.store(u32, TXSEQ, (Atomics.load(u32, TXSEQ) | 1) + 1);
+      }
       this.locks.writeUnlock(META);
     }
   }
@@ -146,7 +154,12 @@ export class TxLog {
 
   /** Open a transaction. META write held. Undoes a dead holder's log first. */
   begin() {
-    if (Atomics.load(this.v.u32, LOG_COUNT) !== 0) this.rollback();
+    // TXSEQ odd from here to the release (it already is if a dead holder left it so):
+    // before any store, the undo of a dead holder's log included.
+    const u32 = this.v.u32;
+    const seq = Atomics.load(u32, TXSEQ);
+    if (!(seq & 1)) Atomics.store(u32, TXSEQ, seq + 1);
+    if (Atomics.load(u32, LOG_COUNT) !== 0) this.rollback();
     this.inTx = true;
     this._logN = 0;
     this._now = 0;

@@ -271,6 +271,11 @@ function walk(pool, err) {
   if (u32[L.SB_MOVES] & 1) {
     err(`superblock: MOVES ${u32[L.SB_MOVES]} is odd (a compaction round marked as in progress)`);
   }
+  // TXSEQ is odd exactly while META is write-held (validate itself runs under META write).
+  const metaHeld = pool.i32[(L.SB_META_LOCK >> 2) + L.LK_STATE] !== 0;
+  if (((u32[L.SB_TXSEQ] & 1) === 1) !== metaHeld) {
+    err(`superblock: TXSEQ ${u32[L.SB_TXSEQ]} is ${metaHeld ? "even while META is write-held" : "odd with META free (a transaction marked as open)"}`);
+  }
   const slotW = (s) => (L.SLOTS_AT >> 2) + s * (L.SLOT_BYTES >> 2);
   const high = u32[L.SB_SLOTS_HIGH];
   if (high > L.NSLOTS) err(`instances: SLOTS_HIGH ${high} above ${L.NSLOTS}`);

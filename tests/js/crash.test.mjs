@@ -295,6 +295,50 @@ for (const [name, setup, ops, opts] of scenarios) {
   });
 }
 
+test("getattr without a lock never answers with a store that recovery undoes (TXSEQ)", () => {
+  // The victim is killed at every crash point of each change in turn; right after the
+  // kill the survivor asks for the file's attributes (lock-free unless a transaction is
+  // open: then under META, which waits for the lease and recovers), and must get what
+  // the pool holds once recovery is over.
+  const changes = {
+    "chmod and set times": (pool, h) => pool.setattr(h.ino, h.gen, { mode: 0o600, atime: 7654321, mtime: 1234567 }),
+    "unlink of a file held open": (pool, h, f) => f.unlink("/d/f"),
+    "truncate": (pool, h) => pool.truncate(h.ino, h.gen, 100),
+    "rename over it": (pool, h, f) => f.rename("/d/g", "/d/f"),
+  };
+  for (const [name, change] of Object.entries(changes)) {
+    let kills = 0;
+    for (let k = 1; ; k++) {
+      const a = Pool.create({ initialBytes: MiB, maximumBytes: 8 * MiB, leaseMs: 10 });
+      const f = fs(a);
+      f.mkdir("/d");
+      f.write("/d/f", bytes(7000, 1));
+      f.write("/d/g", bytes(300, 2));
+      const h = f.walk("/d/f");
+      const b = new Pool(a.memory);
+      b.open(h.ino, h.gen); // held open by the survivor: unlink and rename keep the inode
+      const before = b.getattr(h.ino, h.gen);
+      a.crashAfter(k);
+      try {
+        change(a, h, f);
+      } catch (e) {
+        if (!a.killed) throw e;
+      }
+      if (!a.killed) {
+        assert.notDeepEqual(b.getattr(h.ino, h.gen), before, `${name}: the change shows`);
+        break;
+      }
+      kills++;
+      const seen = b.getattr(h.ino, h.gen);
+      if (b.instances().length > 1) assert.equal(b.evict(a.instanceId, 0), true);
+      assert.deepEqual(b.getattr(h.ino, h.gen), seen, `${name}, killed at point ${k}`);
+      assert.deepEqual(b.validate(), [], `${name}, killed at point ${k}`);
+      b.close(h.ino, h.gen);
+    }
+    assert.ok(kills >= 2, `${name}: only ${kills} crash points`);
+  }
+});
+
 test("instances: list, evict by id, detach gives back pins, slots are reused", () => {
   const a = Pool.create({ initialBytes: MiB, maximumBytes: 8 * MiB });
   const b = new Pool(a.memory);

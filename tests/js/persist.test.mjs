@@ -326,6 +326,49 @@ test("damaged, truncated, foreign or other-version stores are refused and left u
   await assert.rejects(openPool("v", { store: s }), new RegExp(`layout version ${L.VERSION + 1}; this extmemfs reads version ${L.VERSION}`));
 });
 
+test("a store synced by layout version 7 opens upgraded, and syncs and reopens as this version", async () => {
+  const F = await import("../../jsglue/persist/format.js");
+  const store = new MemoryStore("m7");
+  const pool = await openPool("v7", { store, initialSize: "1MiB" });
+  const f = fsOf(pool);
+  f.mkdir("/kept");
+  f.write("/kept/x", bytes(200000, 5));
+  await pool.sync();
+  const want = dump(pool);
+  await pool.closeStorage();
+  // Rewrite the newest generation as version 7 wrote it (record, superblock, TXSEQ 0);
+  // the other record is dropped, so only that generation can be opened.
+  const head = store.files.get("head").bytes;
+  const recs = [0, 1].map((k) => F.decodeRecord(head.subarray(k * F.RECORD_BYTES)).record);
+  const k = !recs[1] || (recs[0] && recs[0].gen > recs[1].gen) ? 0 : 1;
+  const rec = recs[k];
+  const img = store.files.get(`slot${rec.slot}.img`).bytes;
+  const sb = new Uint32Array(img.buffer, img.byteOffset, 64);
+  sb[L.SB_VERSION] = 7;
+  sb[L.SB_TXSEQ] = 0;
+  const sumFile = store.files.get(`slot${rec.slot}.sum`);
+  const { hashes, delta } = F.decodeSums(sumFile.bytes.subarray(0, sumFile.length), rec);
+  hashes[0] = F.hashBytes(img, 0, PAGE);
+  const sums = F.encodeSums(hashes, rec.pages, delta);
+  sumFile.bytes.set(sums, 0);
+  head.set(F.encodeRecord({ ...rec, layout: 7, sumHash: F.hashBytes(sums, 0, sums.length) }), k * F.RECORD_BYTES);
+  head.fill(0, (1 - k) * F.RECORD_BYTES, (2 - k) * F.RECORD_BYTES);
+
+  const back = await openPool("v7", { store });
+  assert.equal(back.stats().layout_version, L.VERSION);
+  assert.deepEqual(back.validate(), []);
+  assert.equal(dump(back), want);
+  fsOf(back).write("/kept/y", bytes(3000, 6));
+  await back.sync();
+  const want2 = dump(back);
+  await back.closeStorage();
+  const again = await openPool("v7", { store });
+  assert.equal(again.stats().layout_version, L.VERSION);
+  assert.equal(dump(again), want2);
+  assert.deepEqual(again.validate(), []);
+  await again.closeStorage();
+});
+
 test("one opener at a time: a second open is EBUSY, in this process and in another", async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "xmfs-own-"));
   try {
@@ -445,6 +488,44 @@ test("save and loadPool: a whole-pool image file, refused when damaged", async (
   await assert.rejects(loadPool(image.subarray(0, image.length - 100)), /truncated/);
   await assert.rejects(loadPool(new Uint8Array(5000)), /not a usable extmemfs pool image/);
   await assert.rejects(loadPool(42), (e) => e.pyType === "TypeError");
+});
+
+test("an image saved by layout version 7 is upgraded when loaded; unknown versions are refused", async () => {
+  const F = await import("../../jsglue/persist/format.js");
+  const pool = Pool.create({ initialSize: "1MiB", maximumSize: "64MiB" });
+  const f = fsOf(pool);
+  f.mkdir("/old");
+  f.write("/old/a", bytes(300000, 7));
+  f.symlink("/old/l", "a");
+  const chunks = [];
+  await pool.save((b) => chunks.push(b.slice()));
+  const image = Buffer.concat(chunks);
+  /** The image as version `v` wrote it: record and superblock say v, TXSEQ (new in 8) is 0. */
+  const asVersion = (v) => {
+    const img = new Uint8Array(image); // (a copy: a Buffer's slice() is a view)
+    const rec = F.decodeRecord(img).record;
+    const dataAt = F.imageDataOffset(rec.sumBytes);
+    const sb = new Uint32Array(img.buffer, dataAt, 64);
+    sb[L.SB_VERSION] = v;
+    sb[L.SB_TXSEQ] = 0;
+    const { hashes } = F.decodeSums(img.subarray(F.IMAGE_DATA_ALIGN), rec);
+    hashes[0] = F.hashBytes(img, dataAt, PAGE);
+    const sums = F.encodeSums(hashes, rec.pages, []);
+    img.set(sums, F.IMAGE_DATA_ALIGN);
+    img.set(F.encodeRecord({ ...rec, layout: v, sumHash: F.hashBytes(sums, 0, sums.length) }), 0);
+    return img;
+  };
+  assert.deepEqual(L.UPGRADABLE, [7]);
+  const back = await loadPool(asVersion(7));
+  assert.equal(back.stats().layout_version, L.VERSION);
+  assert.deepEqual(back.validate(), []);
+  assert.equal(dump(back), dump(pool));
+  const fb = fsOf(back);
+  fb.write("/old/b", bytes(5000, 8)); // and it goes on as a pool of this version
+  assert.deepEqual(back.validate(), []);
+  // a version that is neither this one nor an upgradable one: refused, naming both
+  await assert.rejects(loadPool(asVersion(6)), /layout version 6; this extmemfs reads version 8/);
+  await assert.rejects(loadPool(asVersion(L.VERSION + 1)), new RegExp(`layout version ${L.VERSION + 1}; this extmemfs reads`));
 });
 
 test("an image's file locks and dot-lock directories are gone when it is loaded (their holders are)", async () => {
