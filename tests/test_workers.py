@@ -103,7 +103,9 @@ async def test_worker_output_arrives_in_order_while_the_call_runs(selenium):
     xmfs.unmount("/out")
 
 
-@pytest.mark.driver_timeout(300)
+# (Under the 120 s read timeout of the driver's HTTP client: a hang ends as a script
+# timeout with the page's log, whose "[ki]" lines name the step it hung in.)
+@pytest.mark.driver_timeout(100)
 @run_in_pyodide(packages=["pyodide-extmemfs"])
 async def test_keyboard_interrupt_reaches_a_spinning_worker_which_stays_usable(selenium):
     import asyncio
@@ -164,6 +166,7 @@ async def test_keyboard_interrupt_reaches_a_spinning_worker_which_stays_usable(s
         me = await workers.run(mark)
 
         # 1. cancelling the awaiting task
+        print("[ki] 1. cancel", flush=True)
         call = asyncio.ensure_future(workers.run(spin, "/ki/a"))
         await started("/ki/a")
         t0 = time.time()
@@ -172,6 +175,8 @@ async def test_keyboard_interrupt_reaches_a_spinning_worker_which_stays_usable(s
             await call
         assert await workers.run(whoami) == me
         assert await interrupted_at("/ki/a") - t0 < 1.0
+
+        print("[ki] 2. workers.interrupt()", flush=True)
 
         # 2. workers.interrupt(): the caller gets KeyboardInterrupt, with the worker's
         # traceback
@@ -189,6 +194,7 @@ async def test_keyboard_interrupt_reaches_a_spinning_worker_which_stays_usable(s
         assert await workers.run(whoami) == me
         assert workers.interrupt() == 0  # nothing running
 
+        print("[ki] 3. the caller's own interrupt", flush=True)
         # 3. the calling instance's own interrupt (a notebook's interrupt button writes
         # SIGINT into the kernel's interrupt buffer while the cell awaits): JavaScript
         # writes it once the worker spins, and KeyboardInterrupt is raised where we await
@@ -212,6 +218,8 @@ async def test_keyboard_interrupt_reaches_a_spinning_worker_which_stays_usable(s
         await interrupted_at("/ki/c")
         assert await workers.run(whoami) == me
 
+        print("[ki] 4. a coroutine cancelled", flush=True)
+
         # 4. a coroutine function is cancelled at its await
         async def sleeper(path):
             import asyncio
@@ -229,6 +237,7 @@ async def test_keyboard_interrupt_reaches_a_spinning_worker_which_stays_usable(s
             await call
         assert await workers.run(whoami) == me
         assert open("/ki/d").read() == "cancelled"
+        print("[ki] closing", flush=True)
     assert len(pool.instances()) == 1
     assert pool.check() == []
     xmfs.unmount("/ki")
