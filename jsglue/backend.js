@@ -21,6 +21,8 @@
 // our directories walk the path once and ask the pool directly, instead of Emscripten's
 // repeated walks and lookups; a file made by open(O_CREAT) is created with its final
 // mode and pinned in the same pool transaction. Unusual cases take Emscripten's route.
+// Plain absolute paths into our mounts are walked by backend_resolve.js, without the
+// string building of Emscripten's FS.lookupPath.
 //
 // Linux semantics that Emscripten's generic FS code decides are fixed for paths into
 // EXTMEMFS in backend_paths.js (trailing slashes, O_EXCL on dangling symlinks, umask);
@@ -28,6 +30,7 @@
 import { L } from "./layout.js";
 import { PoolError } from "./errors.js";
 import { installPathFixes } from "./backend_paths.js";
+import { installFastResolve } from "./backend_resolve.js";
 import { fdLocks } from "./backend_locks.js";
 
 /**
@@ -729,6 +732,9 @@ export function install(em) {
       }
     },
   });
+  // Plain absolute paths into our mounts: walked without Emscripten's string building
+  // (backend_resolve.js); it wraps the fixed lookupPath, which handles everything else.
+  installFastResolve({ FS, mayBeOurs });
   const locks = fdLocks({ FS, nodeOps, mountState, errnoName: (n) => errnoName(n) });
   EXTMEMFS.ownsFd = locks.ownsFd;
   EXTMEMFS.lockFd = locks.lockFd;

@@ -4,7 +4,10 @@
 // instance) is the one it was made at. Checking needs no lock: a few atomic loads of D's
 // inode record, between two loads of MOVES (odd while a compaction round moves blocks; a
 // round in progress or in between makes the check fail, and the caller asks the pool
-// under its lock instead).
+// under its lock instead). A check that passed holds until TXSEQ (the superblock's
+// transaction counter) moves: while no META transaction happens anywhere, an answer
+// checked once is given again without reading the pool (as DVER, a u32 that could only
+// mislead after exactly 2^31 transactions in between).
 // This instance's own changes do not throw its entries away: a change it made (and
 // committed) from version v0 to v1 of a directory is applied to an entry that was current
 // at v0 — nobody else can have changed the directory in between, as the change held META.
@@ -17,14 +20,16 @@ import { L } from "../layout.js";
 
 const MAX_ENTRIES = 1 << 17; // names cached in all, before everything is dropped
 
-/** @typedef {{ino: number, gen: number}} Ref */
+/** @typedef {{ino: number, gen: number, seq?: number, mode?: number}} Ref  seq, mode: the
+ * TXSEQ at which the ref was last checked, and its mode then (see get) */
 
 export class Lookups {
   /** @param {import("./views.js").Views} views */
   constructor(views) {
     this.v = views;
     /** @type {Map<number, {gen: number, ver: number, names: Map<string, Ref | null>,
-     *   list: string[] | null, complete: boolean}>} directory inode → what is known of it */
+     *   list: string[] | null, complete: boolean, seq: number}>} directory inode → what is
+     *   known of it; seq: the TXSEQ at which its version was last checked, -1 if not */
     this.dirs = new Map();
     this.count = 0;
   }
@@ -80,8 +85,15 @@ export class Lookups {
       if (!d.complete) return undefined;
       r = null; // a complete entry: a name it lacks does not exist (if it is current)
     }
-    // The directory's version and the inode's mode, in one window of MOVES.
     const u32 = this.v.u32;
+    // No META transaction since this answer was last checked (TXSEQ is the same even
+    // value): nothing it rests on can have changed, the mode included.
+    const seq = Atomics.load(u32, L.SB_TXSEQ);
+    if (seq === d.seq) {
+      if (r === null) return null;
+      if (r.seq === seq) return { ino: r.ino, gen: r.gen, mode: r.mode };
+    }
+    // The directory's version and the inode's mode, in one window of MOVES.
     const moves = Atomics.load(u32, L.SB_MOVES);
     if (moves & 1) return undefined; // a compaction round is moving blocks
     const dw = this._record(dir);
@@ -89,13 +101,32 @@ export class Lookups {
       if (Atomics.load(u32, L.SB_MOVES) === moves) this._drop(dir, d);
       return undefined;
     }
-    if (r === null) return Atomics.load(u32, L.SB_MOVES) === moves ? null : undefined;
+    if (r === null) {
+      if (Atomics.load(u32, L.SB_MOVES) !== moves) return undefined;
+      this._checked(d, null, seq, 0);
+      return null;
+    }
     const cw = this._record(r.ino);
     if (cw < 0) return undefined;
     const mode = u32[cw + L.I_MODE];
     const gen = u32[cw + L.I_GEN];
     if (Atomics.load(u32, L.SB_MOVES) !== moves || gen !== r.gen || mode === 0) return undefined;
+    this._checked(d, r, seq, mode);
     return { ino: r.ino, gen, mode };
+  }
+
+  /**
+   * A check of entry d (and of ref r in it, with its mode) made after reading TXSEQ =
+   * seq has passed: if TXSEQ is still that even value, no transaction overlapped the
+   * check, and until TXSEQ moves the answer stands without another look at the pool.
+   */
+  _checked(d, r, seq, mode) {
+    if (seq & 1 || Atomics.load(this.v.u32, L.SB_TXSEQ) !== seq) return;
+    d.seq = seq;
+    if (r !== null) {
+      r.seq = seq;
+      r.mode = mode;
+    }
   }
 
   /** Word index of inode `ino`'s record, or -1 if this instance's views cannot tell. */
@@ -121,7 +152,7 @@ export class Lookups {
       this.dirs.clear();
       this.count = 0;
     }
-    d = { gen: dirGen, ver, names: new Map(), list: null, complete: false };
+    d = { gen: dirGen, ver, names: new Map(), list: null, complete: false, seq: -1 };
     this.dirs.set(dir, d);
     return d;
   }
@@ -143,6 +174,7 @@ export class Lookups {
       return;
     }
     d.ver = v1;
+    d.seq = -1;
     d.list = null;
     for (let i = 0; i < changes.length; i += 2) {
       const name = /** @type {string} */ (changes[i]);
