@@ -49,6 +49,75 @@ def test_posix_where_emscripten_differs_from_linux(selenium_xmfs):
 
 
 @run_in_pyodide(packages=["pyodide-extmemfs"])
+def test_path_walk_matches_emscripten_on_memfs(selenium):
+    """FS.lookupPath into EXTMEMFS (plain absolute paths take backend_resolve.js's walk)
+    answers as Emscripten's own walk does on the same tree in MEMFS: symlinks in the
+    middle and at the end, dangling ones and loops, "." and "..", doubled slashes, a
+    file used as a directory, a MEMFS mounted inside, and every option."""
+    from pyodide.code import run_js
+
+    import pyodide_extmemfs as xmfs
+
+    pool = xmfs.create_pool("1MiB", "16MiB")
+    xmfs.mount(pool, "/pw")
+    got = run_js(
+        """(FS) => {
+          const build = (root) => {
+            FS.mkdir(`${root}/d`);
+            FS.mkdir(`${root}/d/e`);
+            FS.writeFile(`${root}/f`, "x");
+            FS.writeFile(`${root}/d/f2`, "y");
+            FS.symlink("f", `${root}/ln_f`);
+            FS.symlink("d", `${root}/ln_d`);
+            FS.symlink("../f", `${root}/d/up`);
+            FS.symlink(`${root}/d`, `${root}/abs_d`);
+            FS.symlink("nowhere", `${root}/dangling`);
+            FS.symlink("loop", `${root}/loop`);
+            FS.symlink("ln_d/e", `${root}/chain`);
+            FS.mkdir(`${root}/d/m`);
+            FS.mount(FS.filesystems.MEMFS, {}, `${root}/d/m`);
+            FS.writeFile(`${root}/d/m/x`, "z");
+          };
+          FS.mkdir("/tmp/pw");
+          build("/tmp/pw");
+          build("/pw");
+          const rels = ["f", "d", "d/f2", "d/", "d/.", "d/..", "d/../f", "d/./f2", "d//f2",
+            "ln_f", "ln_d", "ln_d/f2", "ln_d/e", "d/up", "abs_d", "abs_d/f2", "dangling",
+            "dangling/x", "loop", "loop/x", "chain", "chain/..", "d/m", "d/m/x", "d/m/..",
+            "missing", "missing/x", "f/x", "d/e/missing", "ln_d/missing"];
+          const optsList = [{}, { follow: true }, { parent: true }, { noent_okay: true },
+            { follow_mount: false }, { follow: true, noent_okay: true },
+            { parent: true, follow: true }, { follow_mount: false, follow: true }];
+          const out = [];
+          for (const rel of rels) {
+            for (const opts of optsList) {
+              const one = (root) => {
+                try {
+                  const r = FS.lookupPath(`${root}/${rel}`, { ...opts });
+                  const p = r.path.startsWith(root) ? "ROOT" + r.path.slice(root.length) : r.path;
+                  const n = r.node;
+                  const name = r.path === root ? "(the tree's root)" : n && n.name;
+                  return n ? `${p} ${name} ${(n.mode & 0o170000).toString(8)}` : `${p} (no node)`;
+                } catch (e) {
+                  return `errno ${e.errno}`;
+                }
+              };
+              out.push([rel, JSON.stringify(opts), one("/tmp/pw"), one("/pw")]);
+            }
+          }
+          FS.unmount("/tmp/pw/d/m");
+          FS.unmount("/pw/d/m");
+          return out;
+        }"""
+    )(__import__("pyodide_js").FS).to_py()
+    diffs = [(rel, opts, memfs, ours) for rel, opts, memfs, ours in got if memfs != ours]
+    assert len(got) == 240
+    assert diffs == [], "\n".join(map(str, diffs))
+    assert pool.check() == []
+    xmfs.unmount("/pw")
+
+
+@run_in_pyodide(packages=["pyodide-extmemfs"])
 def test_listing_answers_from_one_pass_and_follows_the_open_directory(selenium):
     """os.listdir asks the pool once per listing, not once per entry; a directory
     opened before another instance renamed it is still the one listed."""
