@@ -479,10 +479,12 @@ export class Pool {
    * @param {number} len
    * @param {number} pos
    * @param {boolean} [append]
+   * @param {(poolOffset: number, srcOff: number, n: number) => void} [copyIn] does the
+   *   copy instead of TypedArray.set (a faster engine path, e.g. wasm memory.copy)
    * @throws {import("./errors.js").PoolError} ENOSPC (nothing written), EFBIG
    */
-  write(ino, gen, src, srcOff, len, pos, append) {
-    return this.#content.write(ino, gen, src, srcOff, len, pos, append);
+  write(ino, gen, src, srcOff, len, pos, append, copyIn) {
+    return this.#content.write(ino, gen, src, srcOff, len, pos, append, copyIn);
   }
   /**
    * Set the size of file (ino, gen) in bytes, zero-filling growth.

@@ -70,14 +70,15 @@ def test_jsglue_is_es_modules_without_a_loader(request):
         assert "(function (modules)" not in text, rel
         assert "eval(" not in text, rel
         assert "export " in text, rel
-        # the leaves: the layout, the errors, the persistence format, the path fixes, which Web Locks to
-        # trust, and the two whose source text runs in Workers' workers (jsglue/workers.js
-        # sends it; they must stay self-contained)
+        # the leaves: the layout, the errors, the persistence format, the path fixes and
+        # the fast path walk, which Web Locks to trust, and the two whose source text runs
+        # in Workers' workers (jsglue/workers.js sends it; they must stay self-contained)
         leaves = (
             "layout.js",
             "errors.js",
             "persist/format.js",
             "backend_paths.js",
+            "backend_resolve.js",
             "weblocks.js",
             "workerio.js",
             "lineage.js",

@@ -142,20 +142,29 @@ export class Content {
    * Write src[srcOff, srcOff+len) at file offset `pos` (at the end if `append`),
    * zero-filling any gap. The inode must be pinned. Stripe write lock (META only
    * for allocation). Returns the offset just past the written bytes.
+   * @param {number} ino
+   * @param {number} gen
+   * @param {Uint8Array} src
+   * @param {number} srcOff
+   * @param {number} len
+   * @param {number} pos
+   * @param {boolean} [append]
+   * @param {(poolOffset: number, srcOff: number, n: number) => void} [copyIn] does the
+   *   copy instead of TypedArray.set (a faster engine path, e.g. wasm memory.copy)
    * @throws {PoolError} ENOSPC (nothing written), EFBIG
    */
-  write(ino, gen, src, srcOff, len, pos, append) {
+  write(ino, gen, src, srcOff, len, pos, append, copyIn) {
     if (len === 0) return pos; // POSIX: writing nothing changes nothing, not even the size
     try {
-      return this._write(ino, src, srcOff, len, pos, append, true);
+      return this._write(ino, src, srcOff, len, pos, append, true, copyIn);
     } catch (e) {
       if (e !== NEED_COMPACTION) throw e;
     }
     this.compactor.compact();
-    return this._write(ino, src, srcOff, len, pos, append, false);
+    return this._write(ino, src, srcOff, len, pos, append, false, copyIn);
   }
 
-  _write(ino, src, srcOff, len, pos, append, mayCompact) {
+  _write(ino, src, srcOff, len, pos, append, mayCompact, copyIn) {
     const stripe = this.stripe(ino);
     let w = this._lockForWrite(ino, stripe);
     try {
@@ -175,7 +184,8 @@ export class Content {
       try {
         for (let done = 0; done < len;) {
           const c = Math.min(PIECE, len - done);
-          this.v.u8.set(src.subarray(srcOff + done, srcOff + done + c), ext + pos + done);
+          if (copyIn) copyIn(ext + pos + done, srcOff + done, c);
+          else this.v.u8.set(src.subarray(srcOff + done, srcOff + done + c), ext + pos + done);
           done += c;
           if (done < len) {
             this.locks.pulse();
