@@ -281,9 +281,12 @@ def engine_has_multi_memory(runtime, node_major) -> bool:
 
 
 @run_in_pyodide(packages=["pyodide-extmemfs"])
-def test_reads_take_the_multi_memory_copier_exactly_where_the_engine_has_it(
+def test_reads_and_writes_take_the_multi_memory_copier_exactly_where_the_engine_has_it(
     selenium, engine_has_multi_memory
 ):
+    import os
+    import random
+
     import pyodide_js
     from js import Uint8Array, WebAssembly
     from pyodide.ffi import to_js
@@ -319,7 +322,7 @@ def test_reads_take_the_multi_memory_copier_exactly_where_the_engine_has_it(
         1,
     ]
     assert WebAssembly.validate(Uint8Array.new(to_js(two_memories))) == engine_has_multi_memory
-    pool = xmfs.create_pool("1MiB", "16MiB")
+    pool = xmfs.create_pool("1MiB", "64MiB")
     xmfs.mount(pool, "/mm")
     assert pyodide_js.FS.filesystems.EXTMEMFS.fastReads("/mm") == engine_has_multi_memory
     with open("/mm/f", "wb") as f:
@@ -327,6 +330,24 @@ def test_reads_take_the_multi_memory_copier_exactly_where_the_engine_has_it(
     with open("/mm/f", "rb") as f:
         f.seek(12345)
         assert f.read(70000) == (bytes(range(256)) * 4096)[12345 : 12345 + 70000]
+    # Writes from the heap (the copier's copyIn where there is one): odd offsets and
+    # lengths, one longer than a copy piece, checked by a read that does not take the
+    # copier (FS.readFile reads into a fresh array) and by Python's reads (which do).
+    want = bytearray(bytes(range(256)) * 4096)
+    rng = random.Random(7)
+    fd = os.open("/mm/f", os.O_RDWR)
+    for k in range(300):
+        off = rng.randrange(0, min(len(want) + 5000, 6 << 20))
+        data = rng.randbytes(rng.choice([1, 7, 4096, 65537]) if k % 50 else (5 << 20) + 3)
+        os.pwrite(fd, data, off)
+        if off > len(want):
+            want.extend(bytes(off - len(want)))
+        want[off : off + len(data)] = data
+    os.close(fd)
+    assert bytes(pyodide_js.FS.readFile("/mm/f").to_py()) == bytes(want)
+    with open("/mm/f", "rb") as f:
+        assert f.read() == bytes(want)
+    assert pool.check() == []
     xmfs.unmount("/mm")
 
 
