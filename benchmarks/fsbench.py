@@ -578,7 +578,8 @@ def small_calls(
     + close of each of them; a 4 KiB os.pread from a small file held open. A call that
     meets a missing file (the writer unlinks and re-creates its file) is timed too; a call
     failing otherwise is timed and counted by errno name (after 1,000 failures it stops).
-    Then sets flags[0] (stop). Returns per-kind and overall wait summaries in ms."""
+    Each round also times a control (pure Python, no file system). Then sets flags[0]
+    (stop). Returns per-kind, overall and control summaries in ms."""
     import errno
 
     import js
@@ -587,6 +588,10 @@ def small_calls(
     while js.Atomics.load(flags, ready) < parties:
         pass
     times: dict[str, list] = {"stat": [], "open+read 4 KiB+close": [], "pread 4 KiB": []}
+    # The control: pure Python of about a small call's length, timed the same way and
+    # touching no file system. Its longest shows how long this thread itself went without
+    # the CPU (three busy threads on two CPUs get preempted), lock or no lock.
+    control: list = []
     errors: dict[str, int] = {}
     missing = 0
     rand = rng.randrange
@@ -619,6 +624,9 @@ def small_calls(
                 timed("stat", os.stat, path)
                 timed("open+read 4 KiB+close", open_read_close, path)
             timed("pread 4 KiB", os.pread, fd_small, 4096, rand(max(1, small_size - 4096)))
+            t = perf()
+            sum(range(300))
+            control.append((perf() - t) * 1000)
     finally:
         js.Atomics.store(flags, 0, 1)
         try:
@@ -632,6 +640,7 @@ def small_calls(
         "errors": errors,
         "all": _summary(every),
         "kinds": {k: _summary(v) for k, v in times.items()},
+        "control": _summary(control),
     }
 
 

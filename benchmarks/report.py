@@ -196,6 +196,19 @@ def label_params(params: dict) -> dict:
     return out
 
 
+def _control_note(reps: list) -> str:
+    """The main-thread wait case's control (pure Python, no file system), as a note."""
+    if not all("control" in r for r in reps):
+        return ""
+    median = statistics.median(r["control"]["median_ms"] for r in reps)
+    worst = max((r["control"] for r in reps), key=lambda a: a["max_ms"])
+    return (
+        "; the control in the same loop (pure Python of about a call's length, no file "
+        f"system): median {median:.3f} ms, longest "
+        f"{', '.join(f'{x:.1f}' for x in worst['top_ms'][:5])} ms"
+    )
+
+
 def value_row(
     id: str,
     case: str,
@@ -353,6 +366,16 @@ def build_rows(raw: dict) -> list[dict]:
                 detail=mw,
             )
         )
+        if all("control" in r for r in reps):
+            rows.append(
+                value_row(
+                    "main_wait_control_max",
+                    "main-thread control (pure Python of a call's length, no file system) "
+                    "in the same loop: longest",
+                    "ms",
+                    max(r["control"]["max_ms"] for r in reps),
+                )
+            )
         rows.append(
             value_row(
                 "main_wait_p99",
@@ -679,7 +702,7 @@ def notes(raw: dict, rows: list[dict]) -> list[str]:
             f"{d['reps'][0]['seconds']:g} s ({'; '.join(parts)}); meanwhile worker A "
             f"wrote {fmt(statistics.median(wr))} MiB/s, worker B read "
             f"{fmt(statistics.median(rd))} MiB/s (medians); longest calls "
-            f"{', '.join(f'{x:.1f}' for x in worst['top_ms'][:5])} ms"
+            f"{', '.join(f'{x:.1f}' for x in worst['top_ms'][:5])} ms" + _control_note(d["reps"])
         )
     meta = by_id.get("meta_per_file")
     if meta:

@@ -176,10 +176,11 @@ export class Lookups {
     d.ver = v1;
     d.seq = -1;
     d.list = null;
+    const names = d.names;
     for (let i = 0; i < changes.length; i += 2) {
-      const name = /** @type {string} */ (changes[i]);
-      if (!d.names.has(name)) this.count++;
-      d.names.set(name, /** @type {Ref | null} */ (changes[i + 1]));
+      const size = names.size;
+      names.set(/** @type {string} */ (changes[i]), /** @type {Ref | null} */ (changes[i + 1]));
+      this.count += names.size - size; // (one hash lookup, not has() and set())
     }
   }
 
@@ -205,8 +206,9 @@ export class Lookups {
    */
   put(dir, dirGen, ver, name, ref) {
     const d = this._entry(dir, dirGen, ver);
-    if (!d.names.has(name)) this.count++;
+    const size = d.names.size;
     d.names.set(name, ref);
+    this.count += d.names.size - size;
   }
 
   /**
