@@ -86,6 +86,8 @@ export class Lookups {
       r = null; // a complete entry: a name it lacks does not exist (if it is current)
     }
     const u32 = this.v.u32;
+    const moves = Atomics.load(u32, L.SB_MOVES);
+    if (moves & 1) return undefined; // a compaction round is moving blocks
     // No META transaction since this answer was last checked (TXSEQ is the same even
     // value): nothing it rests on can have changed, the mode included.
     const seq = Atomics.load(u32, L.SB_TXSEQ);
@@ -94,8 +96,6 @@ export class Lookups {
       if (r.seq === seq) return { ino: r.ino, gen: r.gen, mode: r.mode };
     }
     // The directory's version and the inode's mode, in one window of MOVES.
-    const moves = Atomics.load(u32, L.SB_MOVES);
-    if (moves & 1) return undefined; // a compaction round is moving blocks
     const dw = this._record(dir);
     if (dw < 0 || u32[dw + L.I_GEN] !== dirGen || Atomics.load(u32, dw + L.I_DVER) !== d.ver) {
       if (Atomics.load(u32, L.SB_MOVES) === moves) this._drop(dir, d);

@@ -175,3 +175,46 @@ test("threads: a name another thread made before it said so is always found", { 
   assert.ok(checks > 100, `only ${checks} checks`);
   assert.deepEqual(pool.validate(), []);
 });
+
+test("an answer checked once is given again without reading the pool until TXSEQ moves", () => {
+  const pool = Pool.create({ initialBytes: 1 << 20, maximumBytes: 16 << 20 });
+  const other = new Pool(pool.memory);
+  const r = pool.rootHandle();
+  const d = pool.create(r.ino, r.gen, "d", L.S_IFDIR | 0o755);
+  const f = pool.create(d.ino, d.gen, "f", L.S_IFREG | 0o644);
+  const lk = new Lookups(new Views(pool.memory, new Locks(true)));
+  lk.v.refresh();
+  lk.put(d.ino, d.gen, lk.version(d.ino, d.gen), "f", { ino: f.ino, gen: f.gen });
+  lk.put(d.ino, d.gen, lk.version(d.ino, d.gen), "gone", null);
+  let reads = 0;
+  const record = lk._record.bind(lk);
+  lk._record = (ino) => (reads++, record(ino));
+  const ask = (name) => {
+    reads = 0;
+    return [lk.get(d.ino, d.gen, name), reads];
+  };
+  const want = { ino: f.ino, gen: f.gen, mode: L.S_IFREG | 0o644 };
+  assert.deepEqual(ask("f"), [want, 2], "first answer: checked against the pool");
+  assert.deepEqual(ask("f"), [want, 0], "again, with no transaction since: from the cache alone");
+  // A name known missing rests on the directory alone, checked just now.
+  assert.deepEqual(ask("gone"), [null, 0]);
+  // Any transaction anywhere (another instance, another directory) moves TXSEQ: checked again.
+  other.create(r.ino, r.gen, "elsewhere", L.S_IFREG | 0o644);
+  assert.deepEqual(ask("gone"), [null, 1]);
+  assert.deepEqual(ask("f"), [want, 2]);
+  assert.deepEqual(ask("f"), [want, 0]);
+  // A chmod by the other instance is seen at once (its transaction moved TXSEQ).
+  other.setattr(f.ino, f.gen, { mode: 0o600 });
+  assert.deepEqual(ask("f"), [{ ...want, mode: L.S_IFREG | 0o600 }, 2]);
+  // And a rename of the name away drops the entry (the directory's version moved).
+  other.rename(d.ino, d.gen, "f", d.ino, d.gen, "g");
+  assert.equal(lk.get(d.ino, d.gen, "f"), undefined);
+  // While a transaction is open (TXSEQ odd), nothing is answered from the shortcut.
+  lk.put(d.ino, d.gen, lk.version(d.ino, d.gen), "g", { ino: f.ino, gen: f.gen });
+  assert.equal(ask("g")[1], 2);
+  const u32 = new Uint32Array(pool.memory.buffer);
+  Atomics.add(u32, L.SB_TXSEQ, 1); // as a transaction's begin does
+  assert.equal(ask("g")[1], 2, "TXSEQ odd: checked against the pool");
+  Atomics.add(u32, L.SB_TXSEQ, 1);
+  assert.deepEqual(pool.validate(), []);
+});
