@@ -199,6 +199,11 @@ export function install(em) {
     return makeNode(st, parent, name, h);
   }
 
+  /** The mount's copier if `buffer` is this instance's whole heap (offsets are heap
+   * addresses then), else null. */
+  const heapCopier = (st, buffer) =>
+    st.copier && buffer.buffer === Module.memory.buffer && buffer.byteOffset === 0 ? st.copier : null;
+
   const nodeOps = {
     getattr(node) {
       const st = mountState(node);
@@ -345,17 +350,17 @@ export function install(em) {
       const st = mountState(node);
       // Reads into the instance's own heap (what Python's read() does) take the
       // wasm copier where there is one; offsets into HEAP8 are heap addresses.
-      const fast = st.copier && buffer.buffer === Module.memory.buffer && buffer.byteOffset === 0;
-      return st.pool.read(node.xino, node.xgen, buffer, offset, length, position, fast ? st.copier.copyOut : undefined);
+      const c = heapCopier(st, buffer);
+      return st.pool.read(node.xino, node.xgen, buffer, offset, length, position, c ? c.copyOut : undefined);
     },
     write(stream, buffer, offset, length, position) {
       const node = stream.node;
       const st = mountState(node);
       if (st.readonly) throw erofs();
       // Writes from the instance's own heap (Python's write()) take the copier too.
-      const fast = st.copier && buffer.buffer === Module.memory.buffer && buffer.byteOffset === 0;
+      const c = heapCopier(st, buffer);
       st.pool.write(node.xino, node.xgen, buffer, offset, length, position, (stream.flags & O_APPEND) !== 0,
-        fast ? st.copier.copyIn : undefined);
+        c ? c.copyIn : undefined);
       return length;
     },
     llseek(stream, offset, whence) {

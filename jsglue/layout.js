@@ -218,8 +218,9 @@
 //  7. Directory tables: COUNT and TOMBS agree with the slots, every entry is found by
 //     probing from its hash, names are unique in a directory, PARENT and DENTRY of
 //     each directory point back to where it is named.
-//  8. The undo log is empty (no META transaction open), TXSEQ and MOVES are even (no
-//     transaction or compaction round in progress); every lock is held only by
+//  8. The undo log is empty (no META transaction open), TXSEQ is odd exactly while META
+//     is write-held (validate itself holds it), MOVES is even (no compaction round in
+//     progress); every lock is held only by
 //     live slots; each live slot's pin table is a K_PINS block it alone owns, naming
 //     live inodes, and each inode's OPEN equals the sum of its pins over all slots.
 //  9. File locks: the table is a K_FLOCKS block with N ≤ CAP; every record names a
