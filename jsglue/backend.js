@@ -416,7 +416,11 @@ export function install(em) {
   // the next name in order are answered from the listing: as it was read if no name
   // changed anywhere in the pool since (changeCount), else afresh from the pool — and
   // from the listing only if the entry has gone meanwhile (a removal during a listing
-  // does not fail it; Linux may return such an entry too).
+  // does not fail it; Linux may return such an entry too). getdents reads only the
+  // answer's id and mode, so the answer is one reused {id, mode} record, not a node:
+  // no node is made or touched per entry (that was most of a listing's cost). Should
+  // getdents leave between the llseeks by an exception (its lookups), activeDir is
+  // cleared on the way out, so that no other caller is ever handed that record.
   const DIRENT_BYTES = 280; // Emscripten's struct dirent stride in getdents
   /** The directory whose getdents is running, or null. */
   let activeDir = null;
@@ -440,10 +444,18 @@ export function install(em) {
     const k = i - 2;
     if (st.pool.changeCount() !== d.change) {
       const h = st.pool.find(dir.xino, dir.xgen, name);
-      if (h !== null) return nodeFor(st, dir, name, h);
+      if (h !== null) {
+        listed.id = h.ino;
+        listed.mode = h.mode;
+        return listed;
+      }
     }
-    return nodeFor(st, dir, name, { ino: d.inos[k], gen: d.gens[k], mode: d.modes[k] }, true);
+    listed.id = d.inos[k];
+    listed.mode = d.modes[k];
+    return listed;
   }
+  /** What listedNode answers getdents: the entry's d_ino and mode (see above). */
+  const listed = { id: 0, mode: 0 };
 
   /**
    * getdents lists `stream.path` (FS.readdir of a path) at its first call: a directory
@@ -542,14 +554,16 @@ export function install(em) {
           const node = listedNode(parent, name);
           if (node !== null) return node;
         } catch (err) {
+          activeDir = null; // getdents leaves by this exception (see "directory listings")
           throw errnoError(err);
         }
       }
-      const errCode = FS.mayLookup(parent);
-      if (errCode) throw new FS.ErrnoError(errCode);
       try {
+        const errCode = FS.mayLookup(parent);
+        if (errCode) throw new FS.ErrnoError(errCode);
         return lookup(parent, name);
       } catch (err) {
+        if (activeDir === parent) activeDir = null;
         throw errnoError(err);
       }
     }
@@ -751,6 +765,18 @@ export function install(em) {
   // Plain absolute paths into our mounts: walked without Emscripten's string building
   // (backend_resolve.js); it wraps the fixed lookupPath, which handles everything else.
   installFastResolve({ FS, mayBeOurs });
+  // getdents walks the path of ".." while a listing is active: if that throws, getdents
+  // leaves before its closing llseek, and the listing must stop answering lookups.
+  const resolvePath = FS.lookupPath;
+  FS.lookupPath = function (path, opts) {
+    if (activeDir === null) return resolvePath.call(FS, path, opts);
+    try {
+      return resolvePath.call(FS, path, opts);
+    } catch (err) {
+      activeDir = null;
+      throw err;
+    }
+  };
   const locks = fdLocks({ FS, nodeOps, mountState, errnoName: (n) => errnoName(n) });
   EXTMEMFS.ownsFd = locks.ownsFd;
   EXTMEMFS.lockFd = locks.lockFd;

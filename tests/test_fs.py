@@ -165,6 +165,83 @@ def test_listing_answers_from_one_pass_and_follows_the_open_directory(selenium):
 
 
 @run_in_pyodide(packages=["pyodide-extmemfs"])
+def test_listing_entries_carry_the_pools_types_and_inodes_even_as_they_change(selenium):
+    """getdents answers d_ino/d_type from the listing (no node per entry): the types of
+    files, directories and symlinks are right; an entry another instance replaces
+    between two getdents calls of one scandir is reported as it is now; and a listing
+    that getdents leaves by an exception never answers anyone else's lookups."""
+    import os
+
+    import pyodide_extmemfs as xmfs
+
+    pool = xmfs.create_pool("1MiB", "16MiB")
+    xmfs.mount(pool, "/ty")
+    other = xmfs.attach(pool.memory)
+    xmfs.mount(other, "/ty_other")
+    try:
+        os.mkdir("/ty/d")
+        for i in range(400):
+            if i % 3 == 0:
+                os.mkdir(f"/ty/d/e{i:03d}")
+            elif i % 3 == 1:
+                open(f"/ty/d/e{i:03d}", "w").close()
+            else:
+                os.symlink("e000", f"/ty/d/e{i:03d}")
+        kinds = {
+            e.name: (e.inode(), e.is_dir(follow_symlinks=False), e.is_symlink())
+            for e in os.scandir("/ty/d")
+        }
+        assert len(kinds) == 400
+        for name, (ino, is_dir, is_link) in kinds.items():
+            st = os.lstat(f"/ty/d/{name}")
+            assert ino == st.st_ino, name
+            assert (is_dir, is_link) == (int(name[1:]) % 3 == 0, int(name[1:]) % 3 == 2), name
+
+        # scandir reads 7 entries per getdents call: after the first entry, the other
+        # instance replaces the last file in listing order by a directory of that name.
+        last = [n for n in os.listdir("/ty/d") if int(n[1:]) % 3 == 1][-1]
+        seen = {}
+        with os.scandir("/ty/d") as it:
+            for k, e in enumerate(it):
+                if k == 0:
+                    os.unlink(f"/ty_other/d/{last}")
+                    os.mkdir(f"/ty_other/d/{last}")
+                seen[e.name] = (e.inode(), e.is_dir(follow_symlinks=False))
+        assert len(seen) == 400
+        assert seen[last] == (os.stat(f"/ty/d/{last}").st_ino, True), last
+
+        # getdents' state must not outlive it: a listing left by an exception (its walk
+        # of "..", or a lookup) answers nobody else's lookups afterwards.
+        import pyodide_js
+        from pyodide.code import run_js
+
+        res = run_js(
+            """(FS) => {
+              const out = [];
+              for (const fail of ["path", "lookup"]) {
+                const s = FS.open("/ty/d", 0);
+                const names = s.getdents;           // the listing, as getdents reads it
+                FS.llseek(s, 0, 1);                 // getdents begins
+                try {
+                  if (fail === "path") FS.lookupPath("/ty/no/such", { parent: true });
+                  else FS.lookupNode(s.node, "no-such-name");
+                } catch (e) { out.push(e.name); }
+                const n = FS.lookupNode(s.node, names[2]);   // someone else's lookup
+                out.push(typeof n.node_ops === "object" && n.name === names[2]);
+                FS.close(s);
+              }
+              return out;
+            }"""
+        )(pyodide_js.FS).to_py()
+        assert res == ["ErrnoError", True, "ErrnoError", True], res
+        assert pool.check() == []
+    finally:
+        xmfs.unmount("/ty_other")
+        other.detach()
+        xmfs.unmount("/ty")
+
+
+@run_in_pyodide(packages=["pyodide-extmemfs"])
 def test_directory_nlink_follows_posix(selenium_xmfs):
     import xmfs_oracle
 
