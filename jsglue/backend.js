@@ -200,9 +200,11 @@ export function install(em) {
   }
 
   /** The mount's copier if `buffer` is this instance's whole heap (offsets are heap
-   * addresses then), else null. */
+   * addresses then), else null. Emscripten's read/write syscalls pass its current HEAP8
+   * view: that identity is tested first (reading Memory.buffer costs ~25 ns a call). */
   const heapCopier = (st, buffer) =>
-    st.copier && buffer.buffer === Module.memory.buffer && buffer.byteOffset === 0 ? st.copier : null;
+    st.copier && (buffer === Module.HEAP8 || buffer === Module.HEAPU8 ||
+      (buffer.buffer === Module.memory.buffer && buffer.byteOffset === 0)) ? st.copier : null;
 
   const nodeOps = {
     getattr(node) {
