@@ -394,8 +394,17 @@ export function install(em) {
       const ptr = Module._emscripten_builtin_memalign(65536, aligned);
       if (!ptr) throw new PoolError("ENOMEM", `cannot map ${length} bytes`);
       const heap = Module.HEAPU8;
-      heap.fill(0, ptr, ptr + aligned);
-      mountState(node).pool.read(node.xino, node.xgen, heap, ptr, length, position);
+      const st = mountState(node);
+      // Read straight into the mapping (the wasm copier where there is one), then zero
+      // only what the file did not fill: past its end, and the alignment tail.
+      let n = 0;
+      try {
+        n = st.pool.read(node.xino, node.xgen, heap, ptr, length, position, st.copier ? st.copier.copyOut : undefined);
+      } catch (err) {
+        Module._emscripten_builtin_free(ptr);
+        throw err;
+      }
+      heap.fill(0, ptr + n, ptr + aligned);
       return { ptr, allocated: true };
     },
     msync(stream, buffer, offset, length, mmapFlags) {

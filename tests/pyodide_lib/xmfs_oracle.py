@@ -310,7 +310,17 @@ def scenario(root: str) -> list[tuple[str, object]]:
             m = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
             ro = (m[100:104], len(m))
             m.close()
-        return first, data[:6], data[-4:], len(data), ro
+        # A map at an offset, and one of a whole file that is not a page multiple.
+        g = mmap.ALLOCATIONGRANULARITY
+        write("mm2", bytes((i * 13) & 0xFF for i in range(3 * g + 100)))
+        with open(P("mm2"), "rb") as f:
+            m = mmap.mmap(f.fileno(), 1000, access=mmap.ACCESS_READ, offset=g)
+            at = m[:]
+            m.close()
+            m = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+            whole = (len(m), m[-100:] == read("mm2")[-100:], m[:] == read("mm2"))
+            m.close()
+        return first, data[:6], data[-4:], len(data), ro, at == read("mm2")[g : g + 1000], whole
 
     r("mmap", mm)
     r(
