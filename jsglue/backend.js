@@ -397,7 +397,7 @@ export function install(em) {
       const st = mountState(node);
       // Read straight into the mapping (the wasm copier where there is one), then zero
       // only what the file did not fill: past its end, and the alignment tail.
-      let n = 0;
+      let n;
       try {
         n = st.pool.read(node.xino, node.xgen, heap, ptr, length, position, st.copier ? st.copier.copyOut : undefined);
       } catch (err) {
