@@ -184,16 +184,13 @@ export function install(em) {
     return nodeFor(st, parent, name, h);
   }
 
-  /**
-   * The cached node of handle h (if its generation matches), else a new one. `typeOnly`:
-   * h.mode may be older than the node's (from a listing): keep the node's mode.
-   */
-  function nodeFor(st, parent, name, h, typeOnly) {
+  /** The cached node of handle h (if its generation matches), else a new one. */
+  function nodeFor(st, parent, name, h) {
     const node = st.nodes.get(h.ino);
     if (node && node.xgen === h.gen) {
       node.parent = parent;
       node.name = name;
-      if (!typeOnly) node.mode = h.mode;
+      node.mode = h.mode;
       return node;
     }
     return makeNode(st, parent, name, h);
