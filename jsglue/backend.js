@@ -377,6 +377,8 @@ export function install(em) {
       if ((dir.mode & L.S_IFMT) === L.S_IFDIR) {
         if (whence === 1 && offset === 0 && dir.xlist && dir.xlist.stream === stream) {
           activeDir = dir; // getdents begins (see "directory listings")
+          listReads = 0;
+          listAnswered = false;
           dir.xlist.next = Math.max(2, Math.floor(position / DIRENT_BYTES));
         } else {
           activeDir = null;
@@ -426,12 +428,21 @@ export function install(em) {
   // from the listing only if the entry has gone meanwhile (a removal during a listing
   // does not fail it; Linux may return such an entry too). getdents reads only the
   // answer's id and mode, so the answer is one reused {id, mode} record, not a node:
-  // no node is made or touched per entry (that was most of a listing's cost). Should
-  // getdents leave between the llseeks by an exception (its lookups), activeDir is
-  // cleared on the way out, so that no other caller is ever handed that record.
+  // no node is made or touched per entry (that was most of a listing's cost). That
+  // record must never reach another caller, so it is handed out only on getdents' own
+  // pattern: after its llseek, getdents reads stream.getdents (our getter) at least twice
+  // before its first lookup (the length, then the entry) and once before each further
+  // one; a program's lseek(fd, 0, SEEK_CUR) on the directory (Emscripten's fd_seek reads
+  // the getter once after it) followed by a path lookup does not match, and ends the
+  // listing's answers. Should getdents leave between the llseeks by an exception (its
+  // lookups, its walk of ".."), activeDir is cleared on the way out too.
   const DIRENT_BYTES = 280; // Emscripten's struct dirent stride in getdents
   /** The directory whose getdents is running, or null. */
   let activeDir = null;
+  /** Reads of activeDir's stream.getdents since its llseek or the last answer. */
+  let listReads = 0;
+  /** Whether a lookup was answered from the listing since the llseek. */
+  let listAnswered = false;
 
   /** [".", "..", names...] of directory node `dir`, read in one pass, kept on `dir`. */
   function listing(dir, stream) {
@@ -477,6 +488,7 @@ export function install(em) {
       configurable: true,
       enumerable: false,
       get() {
+        if (activeDir === stream.node) listReads++;
         if (cached === undefined) {
           try {
             cached = listing(stream.node, stream);
@@ -558,12 +570,18 @@ export function install(em) {
   FS.lookupNode = function (parent, name) {
     if (parent.node_ops === nodeOps) {
       if (activeDir === parent) {
-        try {
-          const node = listedNode(parent, name);
-          if (node !== null) return node;
-        } catch (err) {
-          activeDir = null; // getdents leaves by this exception (see "directory listings")
-          throw errnoError(err);
+        if (listReads < (listAnswered ? 1 : 2)) {
+          activeDir = null; // not getdents asking (see "directory listings")
+        } else {
+          listReads = 0;
+          listAnswered = true;
+          try {
+            const node = listedNode(parent, name);
+            if (node !== null) return node;
+          } catch (err) {
+            activeDir = null; // getdents leaves by this exception
+            throw errnoError(err);
+          }
         }
       }
       try {

@@ -168,8 +168,9 @@ def test_listing_answers_from_one_pass_and_follows_the_open_directory(selenium):
 def test_listing_entries_carry_the_pools_types_and_inodes_even_as_they_change(selenium):
     """getdents answers d_ino/d_type from the listing (no node per entry): the types of
     files, directories and symlinks are right; an entry another instance replaces
-    between two getdents calls of one scandir is reported as it is now; and a listing
-    that getdents leaves by an exception never answers anyone else's lookups."""
+    between two getdents calls of one scandir is reported as it is now; and neither a
+    listing that getdents leaves by an exception nor a program's lseek(SEEK_CUR) on the
+    directory makes the listing answer anyone else's lookups."""
     import os
 
     import pyodide_extmemfs as xmfs
@@ -230,10 +231,19 @@ def test_listing_entries_carry_the_pools_types_and_inodes_even_as_they_change(se
                 out.push(typeof n.node_ops === "object" && n.name === names[2]);
                 FS.close(s);
               }
+              // A program's lseek(fd, 0, SEEK_CUR) on a listed directory (fd_seek reads
+              // stream.getdents once after its llseek), then a lookup of the next name.
+              const s = FS.open("/ty/d", 0);
+              const names = s.getdents;
+              FS.llseek(s, 0, 1);
+              void s.getdents;
+              const n = FS.lookupNode(s.node, names[2]);
+              out.push(typeof n.node_ops === "object" && n.name === names[2]);
+              FS.close(s);
               return out;
             }"""
         )(pyodide_js.FS).to_py()
-        assert res == ["ErrnoError", True, "ErrnoError", True], res
+        assert res == ["ErrnoError", True, "ErrnoError", True, True], res
         assert pool.check() == []
     finally:
         xmfs.unmount("/ty_other")
