@@ -21,6 +21,7 @@ from . import _jsglue, _output, _progress, _serialize, _snapshots
 from . import _worker as _worker_module
 
 _REPEAT = 0.25  # seconds between interrupts of a call that was given up
+_AGAIN = 1.0  # seconds between interrupt()'s KeyboardInterrupts of a call that runs on
 
 
 class _Interrupted:
@@ -144,6 +145,8 @@ class Workers:
         self.output_prefix = output_prefix
         self.on_output = on_output
         self.interrupt_timeout = float(interrupt_timeout)
+        #: KeyboardInterrupts that interrupt() had to send again (a call ran on)
+        self.interrupts_repeated = 0
         self.snapshot = bool(snapshot)
         self._snap: Any = None  # the JS Uint8Array the workers start from, or None
         self._workers: list[_Worker] = []
@@ -408,8 +411,11 @@ class Workers:
 
     def interrupt(self) -> int:
         """Raise KeyboardInterrupt in every call running now (a coroutine function is
-        cancelled at its next ``await``); the callers get KeyboardInterrupt. Returns
-        how many calls were interrupted."""
+        cancelled at its next ``await``); the callers get KeyboardInterrupt. A function
+        still running a second after its KeyboardInterrupt gets another, every second,
+        like a second Ctrl-C, until ``interrupt_timeout``: CPython prints and drops a
+        KeyboardInterrupt that lands in a finalizer or a callback. Returns how many
+        calls were interrupted."""
         n = 0
         for w in self._workers:
             if w.busy:
@@ -418,11 +424,22 @@ class Workers:
         return n
 
     async def _deliver(self, w: _Worker, call: Any) -> None:
+        """Interrupt ``call`` (retried for a second if it has not begun), and again every
+        ``_AGAIN`` s while it runs Python, until ``interrupt_timeout`` (see interrupt)."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + 1.0
-        while not call.finished and str(w.js.interrupt(call.id)) == "none":
-            if loop.time() > deadline:
-                return
+        start = loop.time()
+        sent = None
+        while not call.finished and loop.time() - start < self.interrupt_timeout:
+            if sent is None or loop.time() - sent >= _AGAIN:
+                how = str(w.js.interrupt(call.id))
+                if how == "async":
+                    return  # a coroutine: its cancel was sent, and is not lost
+                if how == "sync":
+                    if sent is not None:
+                        self.interrupts_repeated += 1
+                    sent = loop.time()
+                elif sent is None and loop.time() - start > 1.0:
+                    return  # it never began
             await asyncio.sleep(0.02)
 
     def imap(

@@ -193,6 +193,36 @@ async def test_keyboard_interrupt_reaches_a_spinning_worker_which_stays_usable(s
         assert await interrupted_at("/ki/b") - t0 < 2.0
         assert await workers.run(whoami) == me
         assert workers.interrupt() == 0  # nothing running
+        print(f"[ki] 2. done; KeyboardInterrupts sent again: {workers.interrupts_repeated}")
+
+        # 2b. a call that runs on after its KeyboardInterrupt (as when CPython drops one
+        # that lands in a finalizer) gets another a second later, like a second Ctrl-C
+        def stubborn(path):
+            open(path, "w").close()
+            try:
+                while True:
+                    pass
+            except KeyboardInterrupt:
+                with open(path, "w") as f:
+                    f.write("first")
+            while True:  # runs on, as if the first KeyboardInterrupt had been lost
+                pass
+
+        async def interrupt_once():
+            await started("/ki/s")
+            assert workers.interrupt() == 1
+
+        before = workers.interrupts_repeated
+        helper = asyncio.ensure_future(interrupt_once())
+        t0 = time.time()
+        with pytest.raises(KeyboardInterrupt):
+            await workers.run(stubborn, "/ki/s")
+        await helper
+        assert open("/ki/s").read() == "first"
+        assert workers.interrupts_repeated > before
+        assert time.time() - t0 < 10
+        assert await workers.run(whoami) == me
+        print("[ki] 2b. done", flush=True)
 
         print("[ki] 3. the caller's own interrupt", flush=True)
         # 3. the calling instance's own interrupt (a notebook's interrupt button writes
