@@ -193,7 +193,7 @@ async def test_keyboard_interrupt_reaches_a_spinning_worker_which_stays_usable(s
         assert await interrupted_at("/ki/b") - t0 < 2.0
         assert await workers.run(whoami) == me
         assert workers.interrupt() == 0  # nothing running
-        print(f"[ki] 2. done; KeyboardInterrupts sent again: {workers.interrupts_repeated}")
+        print(f"[ki] 2. done; sent again: {workers.interrupts_repeated}", flush=True)
 
         # 2b. a call that runs on after its KeyboardInterrupt (as when CPython drops one
         # that lands in a finalizer) gets another a second later, like a second Ctrl-C
