@@ -57,6 +57,22 @@ def _workdir(root: str) -> str:
     return d
 
 
+def _read(path: str) -> bytes:
+    """The whole file. JupyterLite's DriveFS (/drive) now and then answers the read of a
+    file it has just written, stat-ed and listed with ENOENT (its service worker is
+    restarting): that read is tried again for up to 5 s, and said so."""
+    deadline = time.monotonic() + 5
+    while True:
+        try:
+            with open(path, "rb", buffering=0) as f:
+                return f.read()
+        except FileNotFoundError:
+            if time.monotonic() > deadline:
+                raise
+            print(f"note: {path}: ENOENT for a file just written and listed; reading again")
+            time.sleep(0.1)
+
+
 def once(root: str, files: int, size: int, big_mib: int) -> dict[str, float]:
     """Run the workload once under ``root``; returns a rate per case (see CASES)."""
     d = _workdir(root)
@@ -88,9 +104,8 @@ def once(root: str, files: int, size: int, big_mib: int) -> dict[str, float]:
 
         t = clock()
         for p in paths:
-            with open(p, "rb", buffering=0) as f:
-                if f.read() != payload:
-                    raise AssertionError(f"{p}: content differs")
+            if _read(p) != payload:
+                raise AssertionError(f"{p}: content differs")
         rates["read"] = files / (clock() - t)
 
         t = clock()
