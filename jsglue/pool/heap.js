@@ -23,6 +23,20 @@ export const blockFor = (payload) => Math.max(L.MIN_BLOCK, roundUp8(payload + L.
  */
 export const binOf = (size) => Math.min(L.NBINS - 1, Math.max(0, 31 - Math.clz32(size) - 5));
 
+/**
+ * Thrown by growFor while `deferGrow` is set, instead of growing the Memory under META:
+ * the caller aborts, releases its locks, calls growUnlocked() and tries again (the retry
+ * adopts the new pages). Growing a big Memory takes milliseconds (5-30 ms for a few
+ * thousand pages in Chrome), and every open and close in the pool waits for META.
+ */
+export const NEED_GROW = { reason: "grow the Memory outside META and retry" };
+/**
+ * How many times an operation that needs the Memory to grow grows it holding no lock and
+ * tries again before it grows it under META as it goes (another instance may take the
+ * new pages first).
+ */
+export const GROW_RETRIES = 3;
+
 export class Heap {
   /**
    * @param {import("./views.js").Views} views
@@ -33,6 +47,10 @@ export class Heap {
     this.tx = tx;
     /** @type {number[]} blocks freed in the open transaction, freed at its commit */
     this._deferred = [];
+    /** Set by a caller that can retry: growFor throws NEED_GROW instead of growing. */
+    this.deferGrow = false;
+    /** Pages growUnlocked should add: [geometric, at least] (set with NEED_GROW). */
+    this._pendingGrow = [0, 0];
     tx.on({
       begin: () => {
         if (this._deferred.length) this._deferred.length = 0;
@@ -286,7 +304,8 @@ export class Heap {
 
   /**
    * Grow the Memory so that a block of `need` bytes fits at the end of the heap.
-   * Returns false at the maximum. META write lock held.
+   * Returns false at the maximum. META write lock held. With `deferGrow` set, throws
+   * NEED_GROW where it would call memory.grow (pages already grown are adopted).
    */
   growFor(need) {
     this.tx.assertMetaWrite();
@@ -300,6 +319,10 @@ export class Heap {
     if (needPages > 0) {
       // Grow geometrically (a sixteenth of the pool at least) to keep grows rare.
       const want = Math.min(maxPages - bufPages, Math.max(needPages, bufPages >>> 4, 16));
+      if (this.deferGrow) {
+        this._pendingGrow = [want, needPages];
+        throw NEED_GROW;
+      }
       try {
         this.v.memory.grow(want);
       } catch (e) {
@@ -312,6 +335,50 @@ export class Heap {
     }
     this.adoptGrowth();
     return true;
+  }
+
+  /**
+   * Grow the Memory by what the last NEED_GROW asked for, holding no lock: the new pages
+   * lie past SB_HEAP_PAGES, so nothing uses them until a META holder adopts them (growFor
+   * does; two instances growing at once both add pages, and both are adopted). Returns
+   * false if the Memory could not grow (the retry then reports ENOSPC as before).
+   */
+  growUnlocked() {
+    const [want, need] = this._pendingGrow;
+    this._pendingGrow = [0, 0];
+    for (const pages of [want, need]) {
+      try {
+        this.v.memory.grow(pages);
+        return true;
+      } catch (e) {
+        // at the maximum, or the engine could not reserve that much: try the least
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Run `fn`, one whole operation that takes and releases META itself and undoes its
+   * stores if it throws, so that a Memory grow it needs happens holding no lock: on
+   * NEED_GROW, grow and run it again (up to GROW_RETRIES times, then growing under
+   * META). Holds no lock itself.
+   * @template T
+   * @param {() => T} fn
+   * @returns {T}
+   */
+  deferringGrow(fn) {
+    if (this.deferGrow) return fn(); // inside another deferringGrow: that one retries
+    for (let tries = 0; ; tries++) {
+      this.deferGrow = tries < GROW_RETRIES;
+      try {
+        return fn();
+      } catch (e) {
+        if (e !== NEED_GROW) throw e;
+      } finally {
+        this.deferGrow = false;
+      }
+      this.growUnlocked();
+    }
   }
 
   /** Make the heap cover the whole Memory (after a grow). META write lock held. */

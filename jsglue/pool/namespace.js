@@ -100,6 +100,11 @@ export class Namespace {
    * @throws {PoolError} EEXIST, ENOENT (dir gone), ENOTDIR, ENAMETOOLONG, ENOSPC, EINVAL
    */
   create(dir, dirGen, name, mode, target, onCreated) {
+    // A directory table or inode chunk that needs the Memory to grow grows it outside META.
+    return this.heap.deferringGrow(() => this._create(dir, dirGen, name, mode, target, onCreated));
+  }
+
+  _create(dir, dirGen, name, mode, target, onCreated) {
     const type = mode & L.S_IFMT;
     if (type !== L.S_IFREG && type !== L.S_IFDIR && type !== L.S_IFLNK) {
       fail("EINVAL", `unsupported file type 0o${type.toString(8)}`);
@@ -265,6 +270,10 @@ export class Namespace {
    *   EBUSY (root), ENAMETOOLONG, ENOSPC
    */
   rename(oldDir, oldDirGen, oldName, newDir, newDirGen, newName) {
+    return this.heap.deferringGrow(() => this._rename(oldDir, oldDirGen, oldName, newDir, newDirGen, newName));
+  }
+
+  _rename(oldDir, oldDirGen, oldName, newDir, newDirGen, newName) {
     const nlen = encodeName(newName);
     const nhash = NAME.hash;
     const newBytes = NAME.bytes.slice(0, nlen);

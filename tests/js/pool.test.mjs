@@ -215,6 +215,67 @@ test("the pool grows from 1 MiB by writes and a file can pass 2 GiB", { timeout:
   assert.deepEqual(pool.validate(), []);
 });
 
+test("writes and truncates grow the Memory holding no lock; what others take meanwhile is retried", () => {
+  // Growing a big Memory takes milliseconds (Chrome: 5-30 ms); every open and close in
+  // the pool waits for META, so file growth grows it before taking META (heap NEED_GROW).
+  const pool = newPool(MiB, 512 * MiB);
+  const other = new Pool(pool.memory); // a second instance on the same Memory
+  const metaState = () => Atomics.load(new Int32Array(pool.memory.buffer), (L.SB_META_LOCK >> 2) + L.LK_STATE);
+  const grows = [];
+  const realGrow = pool.memory.grow.bind(pool.memory);
+  let steal = 0; // while > 0, each grow is followed by the other instance taking its pages
+  pool.memory.grow = (pages) => {
+    grows.push({ pages, meta: metaState(), stack: metaState() ? new Error().stack.split("\n").slice(2, 9).join(" < ") : "" });
+    const r = realGrow(pages);
+    if (steal > 0) {
+      steal--;
+      const s = other.rootHandle();
+      const f = other.create(s.ino, s.gen, `thief${steal}`, FILE);
+      writeAt(other, f, new Uint8Array(pages * L.PAGE - 4096), 0);
+    }
+    return r;
+  };
+  const r = pool.rootHandle();
+  const a = pool.create(r.ino, r.gen, "appended", FILE);
+  const chunk = bytes(MiB, 3);
+  pool.open(a.ino, a.gen);
+  for (let i = 0; i < 40; i++) pool.write(a.ino, a.gen, chunk, 0, MiB, 0, true);
+  pool.close(a.ino, a.gen);
+  const t = pool.create(r.ino, r.gen, "truncated", FILE);
+  pool.truncate(t.ino, t.gen, 100 * MiB);
+  assert.ok(grows.length >= 3, `the Memory grew ${grows.length} times`);
+  assert.deepEqual(grows.filter((g) => g.meta !== 0), [], "no grow while META was held");
+  // Another instance takes the new pages before the retry, three times running: the
+  // fourth try grows under META as before, and the write lands whole.
+  const n = grows.length;
+  steal = 3;
+  const b = pool.create(r.ino, r.gen, "raced", FILE);
+  const data = bytes(40 * MiB, 9);
+  writeAt(pool, b, data, 0);
+  assert.equal(steal, 0, "the other instance took the pages three times");
+  assert.ok(grows.slice(n).some((g) => g.meta !== 0), "after three retries the grow is under META");
+  assert.deepEqual(readAll(pool, b), data);
+  const got = readAll(pool, a);
+  for (let i = 0; i < 40; i++) assert.deepEqual(got.subarray(i * MiB, (i + 1) * MiB), chunk, `MiB ${i}`);
+  assert.equal(pool.getattr(t.ino, t.gen).size, 100 * MiB);
+  // At the maximum: ENOSPC as before (the unlocked grow fails, the retry reports it),
+  // and nothing stored is lost.
+  assert.equal(code(() => writeAt(pool, b, new Uint8Array(600 * MiB), 0)), "ENOSPC");
+  assert.deepEqual(readAll(pool, b), data);
+  assert.deepEqual(pool.validate(), []);
+  assert.equal(pool.stats().size, pool.memory.buffer.byteLength, "every grown page is adopted");
+  // Pages grown by an instance that died before its retry are not the heap's until a
+  // later grow adopts them (the pool checks clean meanwhile).
+  realGrow(8);
+  assert.deepEqual(pool.validate(), []);
+  assert.equal(pool.stats().size, pool.memory.buffer.byteLength - 8 * L.PAGE);
+  const c = pool.create(r.ino, r.gen, "adopts", FILE);
+  writeAt(pool, c, new Uint8Array(pool.stats().largest_free_extent + MiB), 0);
+  assert.equal(pool.stats().size, pool.memory.buffer.byteLength, "the dead one's pages adopted");
+  assert.deepEqual(pool.validate(), []);
+  other.detach();
+});
+
 // ---- seeded model-based fuzz ---------------------------------------------------
 
 function rng(seed) {
