@@ -8,7 +8,7 @@
 // progress (I_MOVING) lets readers in but makes writers of that file wait until it is done.
 import { L } from "../layout.js";
 import { fail } from "../errors.js";
-import { GROW_RETRIES, MAX_FILE, NEED_GROW, blockFor } from "./heap.js";
+import { MAX_FILE, blockFor } from "./heap.js";
 import { isDirMode, isRegMode } from "./inodes.js";
 
 
@@ -158,27 +158,17 @@ export class Content {
    */
   write(ino, gen, src, srcOff, len, pos, append, copyIn) {
     if (len === 0) return pos; // POSIX: writing nothing changes nothing, not even the size
-    for (let tries = 0; ; tries++) {
-      try {
-        return this._write(ino, src, srcOff, len, pos, append, true, copyIn, tries < GROW_RETRIES);
-      } catch (e) {
-        if (e === NEED_GROW) {
-          this.heap.growUnlocked();
-          continue;
-        }
-        if (e !== NEED_COMPACTION) throw e;
-      }
-      break;
+    try {
+      // A Memory grow for room happens before anything is written, holding no lock.
+      return this.heap.deferringGrow(() => this._write(ino, src, srcOff, len, pos, append, true, copyIn));
+    } catch (e) {
+      if (e !== NEED_COMPACTION) throw e;
     }
     this.compactor.compact();
-    return this._write(ino, src, srcOff, len, pos, append, false, copyIn, false);
+    return this._write(ino, src, srcOff, len, pos, append, false, copyIn);
   }
 
-  /**
-   * write() under the file's stripe. With `deferGrow`, a Memory grow needed for room
-   * throws NEED_GROW before anything is written (the caller grows and calls again).
-   */
-  _write(ino, src, srcOff, len, pos, append, mayCompact, copyIn, deferGrow) {
+  _write(ino, src, srcOff, len, pos, append, mayCompact, copyIn) {
     const stripe = this.stripe(ino);
     let w = this._lockForWrite(ino, stripe);
     try {
@@ -186,7 +176,7 @@ export class Content {
       if (append) pos = size;
       const end = pos + len;
       if (end > MAX_FILE) fail("EFBIG", `file would be ${end} bytes`);
-      if (end > this.v.u32[w + L.I_CAP]) this._reserve(ino, end, size, false, mayCompact, deferGrow);
+      if (end > this.v.u32[w + L.I_CAP]) this._reserve(ino, end, size, false, mayCompact);
       let ext = this.extent(ino, w, end);
       this.tx.hook();
       const from = Math.min(pos, size);
@@ -209,7 +199,7 @@ export class Content {
               this.locks.writeUnlock(stripe);
               w = this._lockForWrite(ino, stripe);
               if (end > this.v.u32[w + L.I_CAP]) {
-                this._reserve(ino, end, this.v.u32[w + L.I_SIZE], false, false);
+                this._reserve(ino, end, this.v.u32[w + L.I_SIZE], false, false, false);
               }
               ext = this.extent(ino, w, end);
               this.tx.wrote(ext + pos + done, len - done);
@@ -270,37 +260,25 @@ export class Content {
       this.tx.wunlock();
     }
     try {
-      let compact = false;
-      for (let tries = 0; ; tries++) {
-        try {
-          this._truncate(ino, newSize, true, tries < GROW_RETRIES);
-          break;
-        } catch (e) {
-          if (e === NEED_GROW) {
-            this.heap.growUnlocked();
-            continue;
-          }
-          if (e !== NEED_COMPACTION) throw e;
-          compact = true;
-          break;
-        }
-      }
-      if (compact) {
+      try {
+        this.heap.deferringGrow(() => this._truncate(ino, newSize, true));
+      } catch (e) {
+        if (e !== NEED_COMPACTION) throw e;
         this.compactor.compact();
-        this._truncate(ino, newSize, false, false);
+        this._truncate(ino, newSize, false);
       }
     } finally {
       this.close(ino, gen);
     }
   }
 
-  _truncate(ino, newSize, mayCompact, deferGrow) {
+  _truncate(ino, newSize, mayCompact) {
     const stripe = this.stripe(ino);
     const w = this._lockForWrite(ino, stripe);
     try {
       const size = this.v.u32[w + L.I_SIZE];
       if (newSize > size) {
-        if (newSize > this.v.u32[w + L.I_CAP]) this._reserve(ino, newSize, size, true, mayCompact, deferGrow);
+        if (newSize > this.v.u32[w + L.I_CAP]) this._reserve(ino, newSize, size, true, mayCompact);
         const ext = this.v.u32[w + L.I_EXTENT];
         this.tx.wrote(ext + size, newSize - size);
         this.v.u8.fill(0, ext + size, ext + newSize);
@@ -338,17 +316,18 @@ export class Content {
   /**
    * Make inode's extent hold at least `need` bytes, keeping `size` bytes of content.
    * Stripe write lock held; takes META. Grows in place when the next block is free
-   * (or the Memory can grow behind it); otherwise moves, copying outside META. With
-   * `deferGrow`, throws NEED_GROW (after undoing its stores) where the Memory must grow.
+   * (or the Memory can grow behind it); otherwise moves, copying outside META. Inside
+   * heap.deferringGrow, throws NEED_GROW (after undoing its stores) where the Memory must
+   * grow, unless `mayDefer` is false (a write that has begun copying grows under META).
    */
-  _reserve(ino, need, size, exact, mayCompact, deferGrow = false) {
+  _reserve(ino, need, size, exact, mayCompact, mayDefer = true) {
     const u32 = this.v.u32;
     this.tx.wlock();
     let from;
     let to;
     let w;
     const deferred = this.heap.deferGrow;
-    this.heap.deferGrow = deferGrow;
+    if (!mayDefer) this.heap.deferGrow = false;
     try {
       w = this.inodes.ib(ino) >>> 2;
       const ext = u32[w + L.I_EXTENT];

@@ -35,7 +35,7 @@ export const NEED_GROW = { reason: "grow the Memory outside META and retry" };
  * tries again before it grows it under META as it goes (another instance may take the
  * new pages first).
  */
-export const GROW_RETRIES = 3;
+const GROW_RETRIES = 3;
 
 export class Heap {
   /**
