@@ -34,6 +34,7 @@
 // Threads that may not block (a browser main thread: Atomics.wait throws there) spin
 // instead, yielding the CPU with short busy pauses of growing length.
 import { L } from "./layout.js";
+import { lockCore } from "./lockcore.js";
 export const WAIT_SLICE_MS = 50;
 /** Checks of the lock's SEQ before a waiter that may block goes to sleep (~2-5 µs). */
 const SPIN_CHECKS = 64;
@@ -78,6 +79,8 @@ export class Locks {
   constructor(canBlock) {
     /** @type {Int32Array} set by the pool whenever its views are refreshed */
     this.i32 = null;
+    /** @type {import("./lockcore.js").LockCore | null} the wasm fast paths, see bind() */
+    this.core = null;
     this.canBlock = canBlock;
     this.slot = -1;
     this.id = 0;
@@ -93,6 +96,16 @@ export class Locks {
     this._spins = 0;
     /** @type {Int32Array | null} */
     this._napWord = null;
+  }
+
+  /**
+   * Take the uncontended paths through the wasm module of lockcore.js over `memory`
+   * (the Memory that i32 views); without it, or where the engine cannot compile it,
+   * they use JS Atomics. Both follow the same protocol.
+   * @param {WebAssembly.Memory} memory
+   */
+  bind(memory) {
+    this.core = lockCore(memory);
   }
 
   /** Act as instance slot `slot` of generation `gen`. */
@@ -150,7 +163,12 @@ export class Locks {
     if (i32[rw] !== 0) throw new Error(`extmemfs: read lock @${base} taken while holding @${i32[rw]}`);
     const me = this.id;
     // Fast path: no writer in, nobody named next.
-    if (Atomics.load(i32, w + L.LK_STATE) === 0 && Atomics.load(i32, w + L.LK_WNEXT) === 0) {
+    const core = this.core;
+    if (core !== null) {
+      const r = core.tryRead(base, rw << 2);
+      if (r === 1) return;
+      if (r === 2 && Atomics.load(i32, w + L.LK_SLEEPERS) > 0) this.wake(w); // stepped back
+    } else if (Atomics.load(i32, w + L.LK_STATE) === 0 && Atomics.load(i32, w + L.LK_WNEXT) === 0) {
       Atomics.store(i32, rw, base);
       if (Atomics.load(i32, w + L.LK_STATE) === 0) return;
       Atomics.store(i32, rw, 0); // a writer got in first: step back, let it drain
@@ -194,11 +212,20 @@ export class Locks {
     if (this.dead) return;
     const i32 = this.i32;
     const rw = this.sw + L.S_RLOCK;
-    if (Atomics.load(i32, rw) !== base) {
+    const core = this.core;
+    let sleepers;
+    if (core !== null) {
+      sleepers = core.readExit(rw << 2, base);
+    } else if (Atomics.load(i32, rw) === base) {
+      Atomics.store(i32, rw, 0);
+      sleepers = Atomics.load(i32, (base >> 2) + L.LK_SLEEPERS);
+    } else {
+      sleepers = -1;
+    }
+    if (sleepers < 0) {
       throw new Error(`extmemfs: read-unlock of lock @${base}, which this instance does not hold`);
     }
-    Atomics.store(i32, rw, 0);
-    if (Atomics.load(i32, (base >> 2) + L.LK_SLEEPERS) > 0) this.wake(base >> 2);
+    if (sleepers > 0) this.wake(base >> 2);
   }
 
   /** Acquire `base` exclusively. */
@@ -207,8 +234,15 @@ export class Locks {
     const i32 = this.i32;
     const w = base >> 2;
     const me = -this.id;
-    const next = Atomics.load(i32, w + L.LK_WNEXT);
-    if ((next !== 0 && next !== this.id) || Atomics.compareExchange(i32, w + L.LK_STATE, 0, me) !== 0) {
+    const core = this.core;
+    let got;
+    if (core !== null) {
+      got = core.tryWrite(base, me, this.id) === 1;
+    } else {
+      const next = Atomics.load(i32, w + L.LK_WNEXT);
+      got = (next === 0 || next === this.id) && Atomics.compareExchange(i32, w + L.LK_STATE, 0, me) === 0;
+    }
+    if (!got) {
       if (Atomics.load(i32, w + L.LK_STATE) === me) {
         throw new Error(`extmemfs: write lock @${base} taken twice by one instance`);
       }
@@ -252,11 +286,11 @@ export class Locks {
   drain(base) {
     const i32 = this.i32;
     const w = base >> 2;
-    const high = Math.min(L.NSLOTS, Atomics.load(i32, L.SB_SLOTS_HIGH));
+    // (The wasm core reads SLOTS_HIGH itself, at each call.)
+    const high = this.core !== null ? 0 : Math.min(L.NSLOTS, Atomics.load(i32, L.SB_SLOTS_HIGH));
     const isMeta = base === L.SB_META_LOCK;
-    for (let s = 0; s < high; s++) {
+    for (let s = this._nextReader(base, 0, high); s >= 0; s = this._nextReader(base, s + 1, high)) {
       const rw = slotWord(s) + L.S_RLOCK;
-      if (Atomics.load(i32, rw) !== base) continue;
       if (s === this.slot) throw new Error(`extmemfs: write lock @${base} taken while read-holding it`);
       if (isMeta) this.draining++;
       try {
@@ -273,16 +307,34 @@ export class Locks {
     }
   }
 
+  /** The first slot from `from` on (below `high`, or SLOTS_HIGH) read-holding `base`, or -1. */
+  _nextReader(base, from, high) {
+    if (this.core !== null) return this.core.readerOf(base, from);
+    for (let s = from; s < high; s++) {
+      if (Atomics.load(this.i32, slotWord(s) + L.S_RLOCK) === base) return s;
+    }
+    return -1;
+  }
+
   /** Release our exclusive hold of `base`. */
   writeUnlock(base) {
     if (this.dead) return;
     const i32 = this.i32;
     const w = base >> 2;
-    if (Atomics.compareExchange(i32, w + L.LK_STATE, -this.id, 0) !== -this.id) {
+    const core = this.core;
+    let sleepers;
+    if (core !== null) {
+      sleepers = core.writeExit(base, -this.id);
+    } else if (Atomics.compareExchange(i32, w + L.LK_STATE, -this.id, 0) === -this.id) {
+      sleepers = Atomics.load(i32, w + L.LK_SLEEPERS);
+    } else {
+      sleepers = -1;
+    }
+    if (sleepers < 0) {
       throw new EvictedError(`extmemfs: write-unlock of lock @${base}, which this instance ` +
         `does not hold (were its locks reclaimed after it was presumed dead?)`);
     }
-    if (Atomics.load(i32, w + L.LK_SLEEPERS) > 0) this.wake(w);
+    if (sleepers > 0) this.wake(w);
   }
 
   /** Wake the sleepers of the lock whose first word is `w` (a word index). */

@@ -38,6 +38,10 @@ export class Views {
     /** @type {Float64Array} */ this.f64 = null;
     /** Bytes the views cover (kept: reading a shared view's length is not free). */
     this.bytes = 0;
+    locks.bind(memory);
+    /** Atomics.load of a word by byte offset, through the wasm core where there is one
+     *  (a JS Atomics.load is a builtin call, several times dearer). */
+    this._load32 = locks.core ? locks.core.load32 : null;
     this.refresh();
   }
 
@@ -54,7 +58,9 @@ export class Views {
 
   /** Renew the views if another instance grew the heap. Call after taking a lock. */
   ensure() {
-    if (Atomics.load(this.u32, L.SB_HEAP_PAGES) * L.PAGE > this.bytes) this.refresh();
+    const load = this._load32;
+    const pages = load !== null ? load(L.SB_HEAP_PAGES << 2) : Atomics.load(this.u32, L.SB_HEAP_PAGES);
+    if (pages * L.PAGE > this.bytes) this.refresh();
   }
 
   /** Byte offset just past the heap (= the Memory's size after every completed grow). */

@@ -21,6 +21,31 @@ function liveSlots(memory, n) {
   i32[L.SB_SLOTS_HIGH] = n;
 }
 
+/**
+ * Each test runs three times: with the lock words' fast paths in JS Atomics, through the
+ * wasm module of lockcore.js (what pools use), and "mixed" (odd worker ids and the test's
+ * own thread through wasm, the others in JS), so that both follow one protocol and
+ * exclude each other. `fn(core)` passes `core` on to runWorkers and to mine().
+ */
+function both(name, fn) {
+  for (const core of [false, true, "mixed"]) {
+    const how = core === "mixed" ? "mixed" : core ? "wasm core" : "JS Atomics";
+    test(`${name} (${how})`, () => fn(core));
+  }
+}
+
+/** A Locks of the test's own thread over `memory`, in slot `slot` (generation 1). */
+function mine(memory, slot, core) {
+  const lk = new LK.Locks(true);
+  lk.i32 = new Int32Array(memory.buffer);
+  if (core) { // (true or "mixed")
+    lk.bind(memory);
+    assert.ok(lk.core, "the wasm lock core did not compile");
+  }
+  lk.setSlot(slot, 1);
+  return lk;
+}
+
 function runWorkers(n, body, memory, extra = {}) {
   liveSlots(memory, n + 1);
   const src = `
@@ -30,6 +55,9 @@ function runWorkers(n, body, memory, extra = {}) {
     const locks = await import(workerData.locks);
     const lk = new locks.Locks(true);
     lk.i32 = new Int32Array(workerData.memory.buffer);
+    const useCore = workerData.core === "mixed" ? workerData.id % 2 === 1 : workerData.core;
+    if (useCore) lk.bind(workerData.memory);
+    if (useCore && !lk.core) throw new Error("the wasm lock core did not compile");
     const i32 = lk.i32;
     lk.setSlot(workerData.id, 1); // slots made live by the test (see liveSlots)
     const LOCK = L.LOCKS_AT;
@@ -46,7 +74,7 @@ function runWorkers(n, body, memory, extra = {}) {
   );
 }
 
-test("writers are exclusive: non-atomic increments under the lock are exact", async () => {
+both("writers are exclusive: non-atomic increments under the lock are exact", async (core) => {
   const memory = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
   // lock at byte 0 (16 bytes), counter at word 8
   await runWorkers(4, `
@@ -54,12 +82,12 @@ test("writers are exclusive: non-atomic increments under the lock are exact", as
       lk.writeLock(LOCK);
       const v = i32[8]; i32[8] = v + 1;   // deliberately not atomic
       lk.writeUnlock(LOCK);
-    }`, memory);
+    }`, memory, { core });
   assert.equal(new Int32Array(memory.buffer)[8], 80000);
   assert.equal(new Int32Array(memory.buffer)[LOCK >> 2], 0, "lock left held");
 });
 
-test("readers share the lock; a stream of readers does not starve a writer", async () => {
+both("readers share the lock; a stream of readers does not starve a writer", async (core) => {
   const memory = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
   const i32 = new Int32Array(memory.buffer);
   // word 8: stop flag; word 9: max readers seen inside at once; word 10: inside now;
@@ -79,15 +107,13 @@ test("readers share the lock; a stream of readers does not starve a writer", asy
       for (let k = 0; k < 2000; k++);  // hold it a little, overlapping the others
       Atomics.sub(i32, 10, 1);
       lk.readUnlock(LOCK);
-    }`, memory);
+    }`, memory, { core });
   // Let the readers get going (all started, and two of them inside at once) first.
   for (const end = Date.now() + 30000; Date.now() < end;) {
     if (Atomics.load(i32, 11) === 3 && Atomics.load(i32, 9) >= 2) break;
     await new Promise((r) => setTimeout(r, 20));
   }
-  const lk = new LK.Locks(true);
-  lk.i32 = i32;
-  lk.setSlot(3, 1);
+  const lk = mine(memory, 3, core);
   const t0 = Date.now();
   for (let i = 0; i < 50; i++) {
     lk.writeLock(LOCK);
@@ -102,7 +128,7 @@ test("readers share the lock; a stream of readers does not starve a writer", asy
   assert.ok(elapsed < 60000, `writer took ${elapsed} ms`);
 });
 
-test("a waiting reader gets in at the next release of a writer that re-takes the lock in a loop", async () => {
+both("a waiting reader gets in at the next release of a writer that re-takes the lock in a loop", async (core) => {
   // A worker writing a file takes its stripe for each write and takes it back microseconds
   // after releasing it. A reader that spins (a page's main thread cannot sleep) with
   // growing pauses would miss that gap again and again; named as next (WNEXT), it goes
@@ -123,6 +149,7 @@ test("a waiting reader gets in at the next release of a writer that re-takes the
       const locks = await import(d.locks);
       const lk = new locks.Locks(d.id === 0); // the reader spins, like a page's main thread
       const i32 = (lk.i32 = new Int32Array(d.memory.buffer));
+      if (d.core === "mixed" ? d.id === 1 : d.core) lk.bind(d.memory);
       lk.setSlot(d.id, 1);
       const LOCK = L.LOCKS_AT;
       if (d.id === 0) {
@@ -152,7 +179,7 @@ test("a waiting reader gets in at the next release of a writer that re-takes the
       parentPort.postMessage("done");
     })();`;
   const workers = [0, 1].map((id) => new Worker(src, { eval: true, workerData: { memory, id,
-    reads: READS, out: OUT, layout: new URL("layout.js", JSGLUE).href, locks: LOCKS_JS } }));
+    reads: READS, out: OUT, core, layout: new URL("layout.js", JSGLUE).href, locks: LOCKS_JS } }));
   let timer;
   try {
     const done = Promise.all(workers.map((w) => new Promise((resolve, reject) => {
@@ -181,13 +208,11 @@ test("a waiting reader gets in at the next release of a writer that re-takes the
   assert.equal(Atomics.load(i32, (LOCK >> 2) + L.LK_WNEXT), 0, "a waiter left named");
 });
 
-test("a writer evicted while it waits gives the lock back and stops (EvictedError)", async () => {
+both("a writer evicted while it waits gives the lock back and stops (EvictedError)", async (core) => {
   const memory = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
   const i32 = new Int32Array(memory.buffer);
   liveSlots(memory, 2);
-  const me = new LK.Locks(true);
-  me.i32 = i32;
-  me.setSlot(1, 1);
+  const me = mine(memory, 1, core);
   me.writeLock(LOCK);
   // slot 0 waits for the lock; word 9 says how its writeLock ended
   const waiter = runWorkers(1, `
@@ -198,7 +223,7 @@ test("a writer evicted while it waits gives the lock back and stops (EvictedErro
       lk.writeUnlock(LOCK);
     } catch (e) {
       i32[9] = e.name === "EvictedError" ? 2 : 3;
-    }`, memory);
+    }`, memory, { core });
   while (Atomics.load(i32, (LOCK >> 2) + L.LK_SLEEPERS) === 0) await new Promise((r) => setTimeout(r, 5));
   // the others presume slot 0 dead and recover it (here: just its state), then release
   Atomics.store(i32, LK.slotWord(0) + L.S_STATE, L.SLOT_DEAD);

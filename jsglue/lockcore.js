@@ -1,0 +1,177 @@
+// jsglue/lockcore.js — the uncontended paths of the lock words (locks.js) as a tiny
+// WebAssembly module over the pool's shared Memory. Touches only the words it is given;
+// takes and holds nothing by itself.
+//
+// Why: in V8 (node 20, node 24, Chromium 156) every Atomics.load, Atomics.store or
+// Atomics.compareExchange from JS is a call into a builtin, ~8-15 ns each on a 2-CPU AMD
+// EPYC, while a wasm atomic instruction is one machine instruction and a call from JS
+// into wasm costs ~6-9 ns. Taking and releasing a stripe for one 4 KiB read took eight
+// such calls (~100 ns, more than MEMFS's whole read of 4 KiB spends outside its copy);
+// through this module it takes two calls. Wasm atomics are sequentially consistent, as
+// JS Atomics are, and both act on the same Memory: the protocol of locks.js is the same
+// whichever path a thread takes, and threads taking different paths exclude each other
+// the same way. Nothing here waits; the slow paths (sleeping, spinning, naming the next
+// waiter, recovery) stay in locks.js.
+//
+// Exports (byte offsets; `base` is a lock's first byte, `rw` the byte of a slot's RLOCK):
+//   tryRead(base, rw)       reader's fast path: STATE and WNEXT 0 → RLOCK = base, then
+//                           STATE still 0 → 1 (in); a writer got in between → RLOCK = 0,
+//                           2 (stepped back: wake the lock's sleepers); else 0 (untouched)
+//   readExit(rw, base)      RLOCK ≠ base → -1 (not held); else RLOCK = 0 and → SLEEPERS
+//   tryWrite(base, me, id)  WNEXT is 0 or id, and CAS STATE 0 → me succeeds → 1; else 0
+//   writeExit(base, me)     CAS STATE me → 0 fails → -1 (not ours); else → SLEEPERS
+//   readerOf(base, from)    the first slot s ≥ from below min(SLOTS_HIGH, NSLOTS) whose
+//                           RLOCK is base, or -1
+//   load32(addr)            Atomics.load of the u32 word at byte addr (as an i32)
+import { L } from "./layout.js";
+
+const uleb = (n) => {
+  const out = [];
+  do {
+    out.push((n & 0x7f) | (n >>> 7 ? 0x80 : 0));
+    n >>>= 7;
+  } while (n);
+  return out;
+};
+const sleb = (n) => {
+  const out = [];
+  for (;;) {
+    const b = n & 0x7f;
+    n >>= 7;
+    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) {
+      out.push(b);
+      return out;
+    }
+    out.push(b | 0x80);
+  }
+};
+const name = (t) => [t.length, ...Array.from(t, (c) => c.charCodeAt(0))];
+const section = (id, body) => [id, ...uleb(body.length), ...body];
+
+// The instructions used (memory 0, natural alignment 2^2 for i32 atomics).
+const get = (i) => [0x20, i];
+const set = (i) => [0x21, i];
+const tee = (i) => [0x22, i];
+const i32 = (n) => [0x41, ...sleb(n)];
+const load = (off) => [0xfe, 0x10, 2, ...uleb(off)];
+const store = (off) => [0xfe, 0x17, 2, ...uleb(off)];
+const cas = (off) => [0xfe, 0x48, 2, ...uleb(off)];
+const EQ = 0x46;
+const NE = 0x47;
+const EQZ = 0x45;
+const GT_U = 0x4b;
+const GE_U = 0x4f;
+const ADD = 0x6a;
+const MUL = 0x6c;
+const IF = [0x04, 0x40];
+const BLOCK = [0x02, 0x40];
+const LOOP = [0x03, 0x40];
+const END = 0x0b;
+const RETURN = 0x0f;
+/** `if (top of stack) return n;` */
+const returnIf = (n) => [...IF, ...i32(n), RETURN, END];
+
+const STATE = L.LK_STATE * 4;
+const WNEXT = L.LK_WNEXT * 4;
+const SLEEPERS = L.LK_SLEEPERS * 4;
+
+// Each function: [type index, local i32 count, code]. Types: 0 (i32 i32)->i32,
+// 1 (i32 i32 i32)->i32, 2 (i32)->i32.
+const FUNCS = {
+  tryRead: [0, 0, [
+    ...get(0), ...load(STATE), ...returnIf(0),
+    ...get(0), ...load(WNEXT), ...returnIf(0),
+    ...get(1), ...get(0), ...store(0),
+    ...get(0), ...load(STATE), EQZ, ...returnIf(1),
+    ...get(1), ...i32(0), ...store(0),
+    ...i32(2),
+  ]],
+  readExit: [0, 0, [
+    ...get(0), ...load(0), ...get(1), NE, ...returnIf(-1),
+    ...get(0), ...i32(0), ...store(0),
+    ...get(1), ...load(SLEEPERS),
+  ]],
+  tryWrite: [1, 1, [
+    // local 3 = WNEXT; someone else named next → 0
+    ...get(0), ...load(WNEXT), ...tee(3), ...IF,
+    ...get(3), ...get(2), NE, ...returnIf(0),
+    END,
+    ...get(0), ...i32(0), ...get(1), ...cas(STATE), EQZ,
+  ]],
+  writeExit: [0, 0, [
+    ...get(0), ...get(1), ...i32(0), ...cas(STATE), ...get(1), NE, ...returnIf(-1),
+    ...get(0), ...load(SLEEPERS),
+  ]],
+  readerOf: [0, 1, [
+    // local 2 = min(SLOTS_HIGH, NSLOTS)
+    ...i32(L.SB_SLOTS_HIGH * 4), ...load(0), ...set(2),
+    ...get(2), ...i32(L.NSLOTS), GT_U, ...IF, ...i32(L.NSLOTS), ...set(2), END,
+    ...BLOCK, ...LOOP,
+    ...get(1), ...get(2), GE_U, 0x0d, 1, // br_if 1: past the last slot
+    ...get(1), ...i32(L.SLOT_BYTES), MUL, ...load(L.SLOTS_AT + L.S_RLOCK * 4), ...get(0), EQ,
+    ...IF, ...get(1), RETURN, END,
+    ...get(1), ...i32(1), ADD, ...set(1),
+    0x0c, 0, // br 0: next slot
+    END, END,
+    ...i32(-1),
+  ]],
+  load32: [2, 0, [...get(0), ...load(0)]],
+};
+
+function moduleBytes() {
+  const names = Object.keys(FUNCS);
+  const bodies = names.map((n) => {
+    const [, locals, code] = FUNCS[n];
+    const body = [...(locals ? [1, locals, 0x7f] : [0]), ...code, END];
+    return [...uleb(body.length), ...body];
+  });
+  return new Uint8Array([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...section(1, [3,
+      0x60, 2, 0x7f, 0x7f, 1, 0x7f,
+      0x60, 3, 0x7f, 0x7f, 0x7f, 1, 0x7f,
+      0x60, 1, 0x7f, 1, 0x7f]),
+    // (import "e" "m" (memory 1 65536 shared)): any pool Memory (1 page to 4 GiB)
+    ...section(2, [1, ...name("e"), ...name("m"), 0x02, 0x03, ...uleb(1), ...uleb(65536)]),
+    ...section(3, [names.length, ...names.map((n) => FUNCS[n][0])]),
+    ...section(7, [names.length, ...names.flatMap((n, i) => [...name(n), 0x00, i])]),
+    ...section(10, [names.length, ...bodies.flat()]),
+  ]);
+}
+
+/** @type {WebAssembly.Module | null | undefined} compiled once per thread */
+let compiled;
+
+/**
+ * @typedef {object} LockCore
+ * @property {(base: number, rw: number) => number} tryRead
+ * @property {(rw: number, base: number) => number} readExit
+ * @property {(base: number, me: number, id: number) => number} tryWrite
+ * @property {(base: number, me: number) => number} writeExit
+ * @property {(base: number, from: number) => number} readerOf
+ * @property {(addr: number) => number} load32
+ */
+
+/**
+ * The fast paths bound to `memory` (a shared WebAssembly.Memory), or null where the
+ * engine cannot compile or instantiate the module (then locks.js does the same with JS
+ * Atomics).
+ * @param {WebAssembly.Memory} memory
+ * @returns {LockCore | null}
+ */
+export function lockCore(memory) {
+  if (compiled === undefined) {
+    try {
+      compiled = new WebAssembly.Module(moduleBytes());
+    } catch (e) {
+      compiled = null;
+    }
+  }
+  if (compiled === null || !memory) return null;
+  try {
+    const x = new WebAssembly.Instance(compiled, { e: { m: memory } }).exports;
+    return /** @type {LockCore} */ (/** @type {unknown} */ (x));
+  } catch (e) {
+    return null; // not a shared Memory of at most 65536 pages
+  }
+}
