@@ -26,6 +26,7 @@ export const FULL = {
   randSize: 64 * MiB,
   randOps: 100000,
   randReps: 5,
+  randSlices: 20, // each repetition interleaves the two file systems in this many slices
   smallFiles: 10000,
   listdirReps: 20,
   smallReps: 9,
@@ -332,9 +333,19 @@ export async function runSuite(env) {
       (r) => ({ seq_write_1m: r.write, seq_read_1m: r.read }));
     await group(c, "xm", "seq 4 KiB", P.seq4kReps, (fs) => bench.group_seq(fs, P.seqTotal, 4096),
       (r) => ({ seq_write_4k: r.write, seq_read_4k: r.read }));
-    await group(c, "xm", "random 4 KiB", P.randReps,
-      (fs) => bench.group_random(fs, P.randSize, P.randOps, 1),
-      (r) => ({ rand_read_4k: r.read, rand_write_4k: r.write }));
+    // Random 4 KiB: both file systems in each call, interleaved in slices (see fsbench).
+    for (let rep = 0; rep < P.randReps; rep++) {
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      const r = toPlain(bench.group_random_pair("xm", "mem", P.randSize, P.randOps, 1 + rep, P.randSlices));
+      const parts = [];
+      for (const [id, op] of [["rand_read_4k", "read"], ["rand_write_4k", "write"]]) {
+        const cs = (c[id] ||= { xm: [], base: [] });
+        cs.xm.push(r.xm[op]);
+        cs.base.push(r.mem[op]);
+        parts.push(`xm.${id}=${fmt(r.xm[op])} mem.${id}=${fmt(r.mem[op])}`);
+      }
+      log(`random 4 KiB rep ${rep + 1}/${P.randReps}: ${parts.join(" ")}`);
+    }
     await group(c, "xm", "small files", P.smallReps,
       (fs) => bench.group_small(fs, P.smallFiles, P.listdirReps),
       (r) => ({ create_small: r.create, stat_small: r.stat, listdir: r.listdir,

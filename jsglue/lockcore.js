@@ -18,7 +18,9 @@
 //                           STATE still 0 → 1 (in); a writer got in between → RLOCK = 0,
 //                           2 (stepped back: wake the lock's sleepers); else 0 (untouched)
 //   readExit(rw, base)      RLOCK ≠ base → -1 (not held); else RLOCK = 0 and → SLEEPERS
-//   tryWrite(base, me, id)  WNEXT is 0 or id, and CAS STATE 0 → me succeeds → 1; else 0
+//   tryWrite(base, me, id)  WNEXT is 0 or id, and CAS STATE 0 → me succeeds → 1 if no
+//                           slot read-holds the lock (readerOf), 2 if one does (the
+//                           caller drains them); else 0 (untouched)
 //   writeExit(base, me)     CAS STATE me → 0 fails → -1 (not ours); else → SLEEPERS
 //   readerOf(base, from)    the first slot s ≥ from below min(SLOTS_HIGH, NSLOTS) whose
 //                           RLOCK is base, or -1
@@ -61,7 +63,9 @@ const NE = 0x47;
 const EQZ = 0x45;
 const GT_U = 0x4b;
 const GE_U = 0x4f;
+const GE_S = 0x4e;
 const ADD = 0x6a;
+const CALL = 0x10;
 const MUL = 0x6c;
 const IF = [0x04, 0x40];
 const BLOCK = [0x02, 0x40];
@@ -74,6 +78,8 @@ const returnIf = (n) => [...IF, ...i32(n), RETURN, END];
 const STATE = L.LK_STATE * 4;
 const WNEXT = L.LK_WNEXT * 4;
 const SLEEPERS = L.LK_SLEEPERS * 4;
+
+const READER_OF = 4; // function index of readerOf (the order of FUNCS)
 
 // Each function: [type index, local i32 count, code]. Types: 0 (i32 i32)->i32,
 // 1 (i32 i32 i32)->i32, 2 (i32)->i32.
@@ -96,7 +102,9 @@ const FUNCS = {
     ...get(0), ...load(WNEXT), ...tee(3), ...IF,
     ...get(3), ...get(2), NE, ...returnIf(0),
     END,
-    ...get(0), ...i32(0), ...get(1), ...cas(STATE), EQZ,
+    ...get(0), ...i32(0), ...get(1), ...cas(STATE), ...returnIf(0), // not taken
+    ...get(0), ...i32(0), CALL, READER_OF, ...i32(0), GE_S, ...returnIf(2),
+    ...i32(1),
   ]],
   writeExit: [0, 0, [
     ...get(0), ...get(1), ...i32(0), ...cas(STATE), ...get(1), NE, ...returnIf(-1),

@@ -235,14 +235,17 @@ export class Locks {
     const w = base >> 2;
     const me = -this.id;
     const core = this.core;
+    // got: 0 = not taken, 1 = taken and no reader holds it, 2 = taken, readers to drain
     let got;
     if (core !== null) {
-      got = core.tryWrite(base, me, this.id) === 1;
+      got = core.tryWrite(base, me, this.id);
     } else {
       const next = Atomics.load(i32, w + L.LK_WNEXT);
-      got = (next === 0 || next === this.id) && Atomics.compareExchange(i32, w + L.LK_STATE, 0, me) === 0;
+      const won = (next === 0 || next === this.id) && Atomics.compareExchange(i32, w + L.LK_STATE, 0, me) === 0;
+      got = won ? 2 : 0;
     }
-    if (!got) {
+    if (got === 0) {
+      got = 2;
       if (Atomics.load(i32, w + L.LK_STATE) === me) {
         throw new Error(`extmemfs: write lock @${base} taken twice by one instance`);
       }
@@ -278,7 +281,7 @@ export class Locks {
           "waited for a lock (it was presumed dead); attach again");
       }
     }
-    this.drain(base);
+    if (got === 2) this.drain(base);
     this._spins = 0;
   }
 

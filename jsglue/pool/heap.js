@@ -364,11 +364,12 @@ export class Heap {
    * META). Holds no lock itself.
    * @template T
    * @param {() => T} fn
+   * @param {number} [tried] tries the caller made already (each followed by a grow)
    * @returns {T}
    */
-  deferringGrow(fn) {
+  deferringGrow(fn, tried = 0) {
     if (this.deferGrow) return fn(); // inside another deferringGrow: that one retries
-    for (let tries = 0; ; tries++) {
+    for (let tries = tried; ; tries++) {
       this.deferGrow = tries < GROW_RETRIES;
       try {
         return fn();
