@@ -13,12 +13,14 @@
 // the same way. Nothing here waits; the slow paths (sleeping, spinning, naming the next
 // waiter, recovery) stay in locks.js.
 //
-// Exports (byte offsets; `base` is a lock's first byte, `rw` the byte of a slot's RLOCK):
-//   tryRead(base, rw)       reader's fast path: STATE and WNEXT 0 → RLOCK = base, then
+// Exports (byte offsets; `base` is a lock's first byte, `rw` the byte of a slot's RLOCK;
+// `pages` the Memory pages the caller's views cover: `| 4` on a "got it" answer says
+// that SB_HEAP_PAGES, read once the lock is held, is larger: renew the views):
+//   tryRead(base, rw, pages) reader's fast path: STATE and WNEXT 0 → RLOCK = base, then
 //                           STATE still 0 → 1 (in); a writer got in between → RLOCK = 0,
 //                           2 (stepped back: wake the lock's sleepers); else 0 (untouched)
 //   readExit(rw, base)      RLOCK ≠ base → -1 (not held); else RLOCK = 0 and → SLEEPERS
-//   tryWrite(base, me, id)  WNEXT is 0 or id, and CAS STATE 0 → me succeeds → 1 if no
+//   tryWrite(base, me, id, pages) WNEXT is 0 or id, and CAS STATE 0 → me succeeds → 1 if no
 //                           slot read-holds the lock (readerOf), 2 if one does (the
 //                           caller drains them); else 0 (untouched)
 //   writeExit(base, me)     CAS STATE me → 0 fails → -1 (not ours); else → SLEEPERS
@@ -65,6 +67,8 @@ const GT_U = 0x4b;
 const GE_U = 0x4f;
 const GE_S = 0x4e;
 const ADD = 0x6a;
+const OR = 0x72;
+const SHL = 0x74;
 const CALL = 0x10;
 const MUL = 0x6c;
 const IF = [0x04, 0x40];
@@ -80,15 +84,18 @@ const WNEXT = L.LK_WNEXT * 4;
 const SLEEPERS = L.LK_SLEEPERS * 4;
 
 const READER_OF = 4; // function index of readerOf (the order of FUNCS)
+const SELECT = 0x1b;
+/** 4 if SB_HEAP_PAGES > local `pages` (unsigned), else 0. */
+const grownBit = (pages) => [...i32(L.SB_HEAP_PAGES * 4), ...load(0), ...get(pages), GT_U, ...i32(2), SHL];
 
 // Each function: [type index, local i32 count, code]. Types: 0 (i32 i32)->i32,
-// 1 (i32 i32 i32)->i32, 2 (i32)->i32.
+// 1 (i32 i32 i32)->i32, 2 (i32)->i32, 3 (i32 i32 i32 i32)->i32.
 const FUNCS = {
-  tryRead: [0, 0, [
+  tryRead: [1, 0, [
     ...get(0), ...load(STATE), ...returnIf(0),
     ...get(0), ...load(WNEXT), ...returnIf(0),
     ...get(1), ...get(0), ...store(0),
-    ...get(0), ...load(STATE), EQZ, ...returnIf(1),
+    ...get(0), ...load(STATE), EQZ, ...IF, ...i32(1), ...grownBit(2), OR, RETURN, END,
     ...get(1), ...i32(0), ...store(0),
     ...i32(2),
   ]],
@@ -97,14 +104,15 @@ const FUNCS = {
     ...get(0), ...i32(0), ...store(0),
     ...get(1), ...load(SLEEPERS),
   ]],
-  tryWrite: [1, 1, [
-    // local 3 = WNEXT; someone else named next → 0
-    ...get(0), ...load(WNEXT), ...tee(3), ...IF,
-    ...get(3), ...get(2), NE, ...returnIf(0),
+  tryWrite: [3, 1, [
+    // local 4 = WNEXT; someone else named next → 0
+    ...get(0), ...load(WNEXT), ...tee(4), ...IF,
+    ...get(4), ...get(2), NE, ...returnIf(0),
     END,
     ...get(0), ...i32(0), ...get(1), ...cas(STATE), ...returnIf(0), // not taken
-    ...get(0), ...i32(0), CALL, READER_OF, ...i32(0), GE_S, ...returnIf(2),
-    ...i32(1),
+    // a reader holds it ? 2 : 1, | grown
+    ...i32(2), ...i32(1), ...get(0), ...i32(0), CALL, READER_OF, ...i32(0), GE_S, SELECT,
+    ...grownBit(3), OR,
   ]],
   writeExit: [0, 0, [
     ...get(0), ...get(1), ...i32(0), ...cas(STATE), ...get(1), NE, ...returnIf(-1),
@@ -135,10 +143,11 @@ function moduleBytes() {
   });
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, [3,
+    ...section(1, [4,
       0x60, 2, 0x7f, 0x7f, 1, 0x7f,
       0x60, 3, 0x7f, 0x7f, 0x7f, 1, 0x7f,
-      0x60, 1, 0x7f, 1, 0x7f]),
+      0x60, 1, 0x7f, 1, 0x7f,
+      0x60, 4, 0x7f, 0x7f, 0x7f, 0x7f, 1, 0x7f]),
     // (import "e" "m" (memory 1 65536 shared)): any pool Memory (1 page to 4 GiB)
     ...section(2, [1, ...name("e"), ...name("m"), 0x02, 0x03, ...uleb(1), ...uleb(65536)]),
     ...section(3, [names.length, ...names.map((n) => FUNCS[n][0])]),
@@ -152,9 +161,9 @@ let compiled;
 
 /**
  * @typedef {object} LockCore
- * @property {(base: number, rw: number) => number} tryRead
+ * @property {(base: number, rw: number, pages: number) => number} tryRead
  * @property {(rw: number, base: number) => number} readExit
- * @property {(base: number, me: number, id: number) => number} tryWrite
+ * @property {(base: number, me: number, id: number, pages: number) => number} tryWrite
  * @property {(base: number, me: number) => number} writeExit
  * @property {(base: number, from: number) => number} readerOf
  * @property {(addr: number) => number} load32

@@ -81,6 +81,11 @@ export class Locks {
     this.i32 = null;
     /** @type {import("./lockcore.js").LockCore | null} the wasm fast paths, see bind() */
     this.core = null;
+    /** Memory pages the views over it cover (set with i32 by the pool's views). */
+    this.pages = 0;
+    /** @type {(() => void) | null} renews those views: every lock taken leaves them
+     *  covering the heap as it is (SB_HEAP_PAGES, read with the lock held) */
+    this.grown = null;
     this.canBlock = canBlock;
     this.slot = -1;
     this.id = 0;
@@ -165,12 +170,18 @@ export class Locks {
     // Fast path: no writer in, nobody named next.
     const core = this.core;
     if (core !== null) {
-      const r = core.tryRead(base, rw << 2);
-      if (r === 1) return;
+      const r = core.tryRead(base, rw << 2, this.pages);
+      if (r & 1) {
+        if (r & 4 && this.grown !== null) this.grown();
+        return;
+      }
       if (r === 2 && Atomics.load(i32, w + L.LK_SLEEPERS) > 0) this.wake(w); // stepped back
     } else if (Atomics.load(i32, w + L.LK_STATE) === 0 && Atomics.load(i32, w + L.LK_WNEXT) === 0) {
       Atomics.store(i32, rw, base);
-      if (Atomics.load(i32, w + L.LK_STATE) === 0) return;
+      if (Atomics.load(i32, w + L.LK_STATE) === 0) {
+        this._viewsCurrent();
+        return;
+      }
       Atomics.store(i32, rw, 0); // a writer got in first: step back, let it drain
       if (Atomics.load(i32, w + L.LK_SLEEPERS) > 0) this.wake(w);
     }
@@ -181,6 +192,7 @@ export class Locks {
           Atomics.store(i32, rw, base);
           if (Atomics.load(i32, w + L.LK_STATE) === 0) {
             this._spins = 0;
+            this._viewsCurrent();
             return;
           }
           Atomics.store(i32, rw, 0);
@@ -235,10 +247,13 @@ export class Locks {
     const w = base >> 2;
     const me = -this.id;
     const core = this.core;
-    // got: 0 = not taken, 1 = taken and no reader holds it, 2 = taken, readers to drain
+    // got: 0 = not taken, 1 = taken and no reader holds it, 2 = taken, readers to drain;
+    // | 4: the heap grew past our views (fresh: the core's answer says whether it did)
     let got;
+    let fresh = false;
     if (core !== null) {
-      got = core.tryWrite(base, me, this.id);
+      got = core.tryWrite(base, me, this.id, this.pages);
+      fresh = got !== 0;
     } else {
       const next = Atomics.load(i32, w + L.LK_WNEXT);
       const won = (next === 0 || next === this.id) && Atomics.compareExchange(i32, w + L.LK_STATE, 0, me) === 0;
@@ -281,8 +296,17 @@ export class Locks {
           "waited for a lock (it was presumed dead); attach again");
       }
     }
-    if (got === 2) this.drain(base);
+    if (got & 2) this.drain(base);
     this._spins = 0;
+    if (!fresh) this._viewsCurrent();
+    else if (got & 4 && this.grown !== null) this.grown();
+  }
+
+  /** Renew the views (grown) if SB_HEAP_PAGES is past what they cover. A lock is held. */
+  _viewsCurrent() {
+    if (this.grown === null) return;
+    const pages = this.core !== null ? this.core.load32(L.SB_HEAP_PAGES << 2) : Atomics.load(this.i32, L.SB_HEAP_PAGES);
+    if (pages > this.pages) this.grown();
   }
 
   /** Wait until no instance holds `base` for reading (we hold STATE). */

@@ -124,8 +124,10 @@ export class Pool {
    * Attach to a formatted pool.
    * @param {WebAssembly.Memory | Pool | {memory: WebAssembly.Memory}} memory the pool's
    *   shared Memory, or a Pool (also one that was posted to this thread)
-   * @param {{canBlock?: boolean}} [opts] canBlock: may this thread Atomics.wait
-   *   (detected if omitted)
+   * @param {{canBlock?: boolean, lockCore?: boolean}} [opts] canBlock: may this thread
+   *   Atomics.wait (detected if omitted); lockCore: false takes the lock words'
+   *   uncontended paths with JS Atomics instead of the wasm module of lockcore.js (for
+   *   tests and comparisons; the protocol is the same)
    * @throws {import("./errors.js").PoolError} EINVAL (not a shared Memory, not a pool,
    *   another layout version), EMFILE (all instance slots taken)
    */
@@ -135,7 +137,7 @@ export class Pool {
     /** The pool's shared Memory: post it (or the Pool) to other threads. */
     this.memory = memory;
     const locks = new Locks(opts.canBlock ?? detectCanBlock());
-    const v = new Views(memory, locks);
+    const v = new Views(memory, locks, opts.lockCore ?? true);
     if (v.u8.length < L.HEAP_START) fail("EINVAL", "the Memory is too small to be a pool");
     const magic = Atomics.load(v.u32, L.SB_MAGIC) >>> 0;
     if (magic !== L.MAGIC) {
@@ -772,6 +774,10 @@ export class Pool {
   /** True once the test kill happened (crashAfter). */
   get killed() {
     return this.#tx.dead;
+  }
+  /** True if this instance takes its locks through the wasm module of lockcore.js. */
+  get lockCore() {
+    return this.#v.locks.core !== null;
   }
   /** Renew this instance's views of the Memory (after another instance grew it). */
   refreshViews() {

@@ -98,9 +98,8 @@ export class Content {
    */
   read(ino, gen, dst, dstOff, len, pos, copyOut) {
     const stripe = this.stripe(ino);
-    this.locks.readLock(stripe);
+    this.locks.readLock(stripe); // (renews the views if the Memory grew)
     try {
-      this.v.ensure();
       let w = this.inodes.ib(ino) >>> 2;
       let size = this.v.u32[w + L.I_SIZE];
       if (pos >= size || len <= 0) return 0;
@@ -122,7 +121,6 @@ export class Content {
               // Hand over; the file may have been written, truncated or moved meanwhile.
               this.locks.readUnlock(stripe);
               this.locks.readLock(stripe);
-              this.v.ensure();
               w = this.inodes.ib(ino) >>> 2;
               size = this.v.u32[w + L.I_SIZE];
               if (pos + done >= size) break;
@@ -241,8 +239,7 @@ export class Content {
    */
   _lockForWrite(ino, stripe) {
     for (;;) {
-      this.locks.writeLock(stripe);
-      this.v.ensure();
+      this.locks.writeLock(stripe); // (renews the views if the Memory grew)
       const w = this.inodes.ib(ino) >>> 2;
       if (this.v.u32[w + L.I_MOVING] === 0 || !isRegMode(this.v.u32[w + L.I_MODE])) return w;
       this.locks.writeUnlock(stripe);

@@ -76,8 +76,7 @@ export class TxLog {
 
   /** Take META for reading. */
   rlock() {
-    this.locks.readLock(META);
-    this.v.ensure();
+    this.locks.readLock(META); // (renews the views if the Memory grew)
   }
   /** Release META's read hold. */
   runlock() {
@@ -85,8 +84,7 @@ export class TxLog {
   }
   /** Take META for writing and open a transaction (undoing a dead holder's first). */
   wlock() {
-    this.locks.writeLock(META);
-    this.v.ensure();
+    this.locks.writeLock(META); // (renews the views if the Memory grew)
     this.begin();
   }
   /** Commit the transaction and release META. */

@@ -1,6 +1,6 @@
 // jsglue/pool/views.js — this instance's typed-array views of the pool's Memory, and the
-// checks that a Memory is a pool. Views go stale when another instance grows the Memory;
-// ensure() renews them and is called after taking any pool lock.
+// checks that a Memory is a pool. Views go stale when another instance grows the Memory:
+// every lock taken renews them (Locks.grown), and ensure() does too.
 import { L } from "../layout.js";
 import { fail, describe } from "../errors.js";
 
@@ -28,8 +28,9 @@ export class Views {
    * @param {WebAssembly.Memory} memory a shared Memory (checked by the caller)
    * @param {import("../locks.js").Locks} locks this instance's lock helper; its i32 view
    *   is kept current too
+   * @param {boolean} [lockCore] let the locks use the wasm module of lockcore.js
    */
-  constructor(memory, locks) {
+  constructor(memory, locks, lockCore = true) {
     this.memory = memory;
     this.locks = locks;
     /** @type {Uint8Array} */ this.u8 = null;
@@ -38,7 +39,8 @@ export class Views {
     /** @type {Float64Array} */ this.f64 = null;
     /** Bytes the views cover (kept: reading a shared view's length is not free). */
     this.bytes = 0;
-    locks.bind(memory);
+    if (lockCore) locks.bind(memory);
+    locks.grown = () => this.refresh();
     /** Atomics.load of a word by byte offset, through the wasm core where there is one
      *  (a JS Atomics.load is a builtin call, several times dearer). */
     this._load32 = locks.core ? locks.core.load32 : null;
@@ -54,9 +56,13 @@ export class Views {
     this.f64 = new Float64Array(buf);
     this.bytes = buf.byteLength;
     this.locks.i32 = this.i32;
+    this.locks.pages = this.bytes / L.PAGE;
   }
 
-  /** Renew the views if another instance grew the heap. Call after taking a lock. */
+  /**
+   * Renew the views if another instance grew the heap. Taking a lock does it already
+   * (Locks.grown); this is for code that found the Memory grown otherwise.
+   */
   ensure() {
     const load = this._load32;
     const pages = load !== null ? load(L.SB_HEAP_PAGES << 2) : Atomics.load(this.u32, L.SB_HEAP_PAGES);

@@ -215,6 +215,45 @@ test("the pool grows from 1 MiB by writes and a file can pass 2 GiB", { timeout:
   assert.deepEqual(pool.validate(), []);
 });
 
+test("a lock taken after another instance grew the Memory renews this instance's views", () => {
+  // Each instance keeps typed-array views over the Memory; they cover only what it was
+  // when made. Taking any lock (a stripe to read or write, META) renews them if the heap
+  // grew: the first call after another instance's growth must see the new pages.
+  for (const core of [true, false]) {
+    const memory = newPool(MiB, 256 * MiB).memory;
+    const pool = new Pool(memory, { lockCore: core });
+    const other = new Pool(memory, { lockCore: core });
+    assert.equal(pool.lockCore, core);
+    const r = pool.rootHandle();
+    const small = pool.create(r.ino, r.gen, "small", FILE);
+    writeAt(pool, small, bytes(1000, 1), 0);
+    pool.open(small.ino, small.gen);
+    const before = pool.memory.buffer.byteLength;
+    // The other instance grows the Memory by far and puts a file in the new pages.
+    const o = other.rootHandle();
+    const big = other.create(o.ino, o.gen, "big", FILE);
+    const data = bytes(64 * MiB, 2);
+    writeAt(other, big, data, 0);
+    assert.ok(pool.memory.buffer.byteLength > before + 32 * MiB, "the Memory grew");
+    // This instance: a read (stripe, read), a write (stripe, write), stat (META).
+    const h = pool.lookup(r.ino, r.gen, "big");
+    assert.equal(pool.getattr(h.ino, h.gen).size, data.length);
+    pool.open(h.ino, h.gen);
+    const tail = new Uint8Array(4096);
+    assert.equal(pool.read(h.ino, h.gen, tail, 0, 4096, data.length - 4096), 4096);
+    assert.deepEqual(tail, data.subarray(data.length - 4096), `read (core ${core})`);
+    pool.write(h.ino, h.gen, bytes(4096, 3), 0, 4096, data.length - 4096, false);
+    pool.close(h.ino, h.gen);
+    pool.close(small.ino, small.gen);
+    const back = new Uint8Array(4096);
+    other.open(big.ino, big.gen);
+    other.read(big.ino, big.gen, back, 0, 4096, data.length - 4096);
+    other.close(big.ino, big.gen);
+    assert.deepEqual(back, bytes(4096, 3), `write (core ${core})`);
+    assert.deepEqual(pool.validate(), []);
+  }
+});
+
 test("writes and truncates grow the Memory holding no lock; what others take meanwhile is retried", () => {
   // Growing a big Memory takes milliseconds (Chrome: 5-30 ms); every open and close in
   // the pool waits for META, so file growth grows it before taking META (heap NEED_GROW).
