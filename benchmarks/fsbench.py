@@ -156,14 +156,19 @@ def group_random(fs: str, size: int, nops: int, seed: int) -> dict:
     finally:
         os.close(fd)
     t3 = perf()
+    _check_and_remove(fs, path, offs[-1], buf)
+    return {"read": nops / (t1 - t0), "write": nops / (t3 - t2)}
+
+
+def _check_and_remove(fs: str, path: str, off: int, buf: bytes) -> None:
+    """Check that the last random write reads back, then remove the file."""
     fd = os.open(path, os.O_RDONLY)
     try:
-        if os.pread(fd, 4096, offs[-1]) != buf:
+        if os.pread(fd, len(buf), off) != buf:
             raise AssertionError(f"{fs}: random write not read back")
     finally:
         os.close(fd)
         os.unlink(path)
-    return {"read": nops / (t1 - t0), "write": nops / (t3 - t2)}
 
 
 def group_random_pair(fs: str, base: str, size: int, nops: int, seed: int, slices: int) -> dict:
@@ -208,13 +213,7 @@ def group_random_pair(fs: str, base: str, size: int, nops: int, seed: int, slice
                 if op == "write":
                     spent[k][op] += perf() - t0
     for k, path in paths.items():
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            if os.pread(fd, 4096, offs[-1]) != buf:
-                raise AssertionError(f"{k}: random write not read back")
-        finally:
-            os.close(fd)
-            os.unlink(path)
+        _check_and_remove(k, path, offs[-1], buf)
     return {k: {op: nops / t for op, t in v.items()} for k, v in spent.items()}
 
 

@@ -28,29 +28,7 @@
 //                           RLOCK is base, or -1
 //   load32(addr)            Atomics.load of the u32 word at byte addr (as an i32)
 import { L } from "./layout.js";
-
-const uleb = (n) => {
-  const out = [];
-  do {
-    out.push((n & 0x7f) | (n >>> 7 ? 0x80 : 0));
-    n >>>= 7;
-  } while (n);
-  return out;
-};
-const sleb = (n) => {
-  const out = [];
-  for (;;) {
-    const b = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) {
-      out.push(b);
-      return out;
-    }
-    out.push(b | 0x80);
-  }
-};
-const name = (t) => [t.length, ...Array.from(t, (c) => c.charCodeAt(0))];
-const section = (id, body) => [id, ...uleb(body.length), ...body];
+import { HEADER, name, section, sleb, uleb } from "./wasm_encode.js";
 
 // The instructions used (memory 0, natural alignment 2^2 for i32 atomics).
 const get = (i) => [0x20, i];
@@ -142,7 +120,7 @@ function moduleBytes() {
     return [...uleb(body.length), ...body];
   });
   return new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...HEADER,
     ...section(1, [4,
       0x60, 2, 0x7f, 0x7f, 1, 0x7f,
       0x60, 3, 0x7f, 0x7f, 0x7f, 1, 0x7f,
