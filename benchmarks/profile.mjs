@@ -225,6 +225,24 @@ os.close(fd)`;
   };
   both("JS FS.write 4 KiB, random offsets", (fs) => jsRand(fs, (s, off) => FS.write(s, page, 0, 4096, off)));
   both("JS FS.read 4 KiB, random offsets", (fs) => jsRand(fs, (s, off) => FS.read(s, page, 0, 4096, off)));
+  // 8 bytes at one of 8 offsets, to and from the instance's heap (as Python's calls do,
+  // through the copier where there is one): next to nothing to copy, so the time is the
+  // calls' own (locks, checks, the clock for mtime).
+  const ptr = py._module._malloc(8);
+  const near = offs.map((_, i) => (i & 7) * 64);
+  const heapCall = (fs, fn) => {
+    const s = FS.open(big[fs], "r+");
+    const t0 = performance.now();
+    for (const off of near) fn(s, off);
+    const r = us(t0, n);
+    FS.close(s);
+    return r;
+  };
+  both("JS FS.write 8 B from the heap (the call's own cost)", (fs) =>
+    heapCall(fs, (s, off) => FS.write(s, py._module.HEAP8, ptr, 8, off)));
+  both("JS FS.read 8 B into the heap (the call's own cost)", (fs) =>
+    heapCall(fs, (s, off) => FS.read(s, py._module.HEAP8, ptr, 8, off)));
+  py._module._free(ptr);
   // The pool itself (no Emscripten): lookup / getattr / create+write / unlink.
   const xmfs = py.pyimport("pyodide_extmemfs");
   const pool = bench.pool.js;
