@@ -215,10 +215,10 @@ os.close(fd)`;
   both("Python os.pwrite 4 KiB, random offsets (fd open)", (fs) => pyTime(pyRand("os.pwrite(fd, buf, off)"), fs));
   both("Python os.pread 4 KiB, random offsets (fd open)", (fs) => pyTime(pyRand("os.pread(fd, 4096, off)"), fs));
   const page = new Uint8Array(4096).fill(7);
-  const jsRand = (fs, fn) => {
+  const jsRand = (fs, fn, at = offs) => {
     const s = FS.open(big[fs], "r+");
     const t0 = performance.now();
-    for (const off of offs) fn(s, off);
+    for (const off of at) fn(s, off);
     const r = us(t0, n);
     FS.close(s);
     return r;
@@ -230,18 +230,10 @@ os.close(fd)`;
   // calls' own (locks, checks, the clock for mtime).
   const ptr = py._module._malloc(8);
   const near = offs.map((_, i) => (i & 7) * 64);
-  const heapCall = (fs, fn) => {
-    const s = FS.open(big[fs], "r+");
-    const t0 = performance.now();
-    for (const off of near) fn(s, off);
-    const r = us(t0, n);
-    FS.close(s);
-    return r;
-  };
   both("JS FS.write 8 B from the heap (the call's own cost)", (fs) =>
-    heapCall(fs, (s, off) => FS.write(s, py._module.HEAP8, ptr, 8, off)));
+    jsRand(fs, (s, off) => FS.write(s, py._module.HEAP8, ptr, 8, off), near));
   both("JS FS.read 8 B into the heap (the call's own cost)", (fs) =>
-    heapCall(fs, (s, off) => FS.read(s, py._module.HEAP8, ptr, 8, off)));
+    jsRand(fs, (s, off) => FS.read(s, py._module.HEAP8, ptr, 8, off), near));
   py._module._free(ptr);
   // The pool itself (no Emscripten): lookup / getattr / create+write / unlink.
   const xmfs = py.pyimport("pyodide_extmemfs");
