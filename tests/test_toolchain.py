@@ -71,10 +71,12 @@ def test_jsglue_is_es_modules_without_a_loader(request):
         assert "eval(" not in text, rel
         assert "export " in text, rel
         # the leaves: the layout, the errors, the persistence format, the path fixes and
-        # the fast path walk, which Web Locks to trust, and the two whose source text runs
-        # in Workers' workers (jsglue/workers.js sends it; they must stay self-contained)
+        # the fast path walk, which Web Locks to trust, the wasm byte helpers, and the two
+        # whose source text runs in Workers' workers (jsglue/workers.js sends it; they
+        # must stay self-contained)
         leaves = (
             "layout.js",
+            "wasm_encode.js",
             "errors.js",
             "persist/format.js",
             "backend_paths.js",
