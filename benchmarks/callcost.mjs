@@ -7,8 +7,7 @@
 //
 //   node benchmarks/callcost.mjs [--n CALLS] [--rounds R] [--dist build/dist]
 //   (--len 4096 --random: 4 KiB calls at random offsets of a 64 MiB file instead)
-import { join, resolve } from "node:path";
-import { dirname } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));

@@ -49,6 +49,7 @@ const OR = 0x72;
 const SHL = 0x74;
 const CALL = 0x10;
 const MUL = 0x6c;
+const SELECT = 0x1b;
 const IF = [0x04, 0x40];
 const BLOCK = [0x02, 0x40];
 const LOOP = [0x03, 0x40];
@@ -61,8 +62,7 @@ const STATE = L.LK_STATE * 4;
 const WNEXT = L.LK_WNEXT * 4;
 const SLEEPERS = L.LK_SLEEPERS * 4;
 
-const READER_OF = 4; // function index of readerOf (the order of FUNCS)
-const SELECT = 0x1b;
+const READER_OF = 4; // function index of readerOf (the order of FUNCS; moduleBytes checks)
 /** 4 if SB_HEAP_PAGES > local `pages` (unsigned), else 0. */
 const grownBit = (pages) => [...i32(L.SB_HEAP_PAGES * 4), ...load(0), ...get(pages), GT_U, ...i32(2), SHL];
 
@@ -114,6 +114,7 @@ const FUNCS = {
 
 function moduleBytes() {
   const names = Object.keys(FUNCS);
+  if (names.indexOf("readerOf") !== READER_OF) throw new Error("lockcore: READER_OF is off");
   const bodies = names.map((n) => {
     const [, locals, code] = FUNCS[n];
     const body = [...(locals ? [1, locals, 0x7f] : [0]), ...code, END];

@@ -179,7 +179,7 @@ export class Locks {
     } else if (Atomics.load(i32, w + L.LK_STATE) === 0 && Atomics.load(i32, w + L.LK_WNEXT) === 0) {
       Atomics.store(i32, rw, base);
       if (Atomics.load(i32, w + L.LK_STATE) === 0) {
-        this._viewsCurrent();
+        this.renewViews();
         return;
       }
       Atomics.store(i32, rw, 0); // a writer got in first: step back, let it drain
@@ -192,7 +192,7 @@ export class Locks {
           Atomics.store(i32, rw, base);
           if (Atomics.load(i32, w + L.LK_STATE) === 0) {
             this._spins = 0;
-            this._viewsCurrent();
+            this.renewViews();
             return;
           }
           Atomics.store(i32, rw, 0);
@@ -298,12 +298,15 @@ export class Locks {
     }
     if (got & 2) this.drain(base);
     this._spins = 0;
-    if (!fresh) this._viewsCurrent();
+    if (!fresh) this.renewViews();
     else if (got & 4 && this.grown !== null) this.grown();
   }
 
-  /** Renew the views (grown) if SB_HEAP_PAGES is past what they cover. A lock is held. */
-  _viewsCurrent() {
+  /**
+   * Renew the views (grown) if SB_HEAP_PAGES is past the pages they cover. Taking a lock
+   * does it; Views.ensure() asks for it otherwise.
+   */
+  renewViews() {
     if (this.grown === null) return;
     const pages = this.core !== null ? this.core.load32(L.SB_HEAP_PAGES << 2) : Atomics.load(this.i32, L.SB_HEAP_PAGES);
     if (pages > this.pages) this.grown();

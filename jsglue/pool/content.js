@@ -8,7 +8,7 @@
 // progress (I_MOVING) lets readers in but makes writers of that file wait until it is done.
 import { L } from "../layout.js";
 import { fail } from "../errors.js";
-import { MAX_FILE, NEED_GROW, blockFor } from "./heap.js";
+import { MAX_FILE, blockFor } from "./heap.js";
 import { isDirMode, isRegMode } from "./inodes.js";
 
 
@@ -156,23 +156,9 @@ export class Content {
    */
   write(ino, gen, src, srcOff, len, pos, append, copyIn) {
     if (len === 0) return pos; // POSIX: writing nothing changes nothing, not even the size
-    const heap = this.heap;
     try {
-      // A Memory grow for room happens before anything is written, holding no lock
-      // (heap.deferringGrow). The first try is written out here without a closure: a
-      // write is the call made most often, and most need no room.
-      if (!heap.deferGrow) {
-        heap.deferGrow = true;
-        try {
-          return this._write(ino, src, srcOff, len, pos, append, true, copyIn);
-        } catch (e) {
-          if (e !== NEED_GROW) throw e;
-        } finally {
-          heap.deferGrow = false;
-        }
-        heap.growUnlocked();
-      }
-      return heap.deferringGrow(() => this._write(ino, src, srcOff, len, pos, append, true, copyIn), 1);
+      // A Memory grow for room happens before anything is written, holding no lock.
+      return this.heap.deferringGrow(() => this._write(ino, src, srcOff, len, pos, append, true, copyIn));
     } catch (e) {
       if (e !== NEED_COMPACTION) throw e;
     }

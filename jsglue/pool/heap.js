@@ -364,12 +364,11 @@ export class Heap {
    * META). Holds no lock itself.
    * @template T
    * @param {() => T} fn
-   * @param {number} [tried] tries the caller made already (each followed by a grow)
    * @returns {T}
    */
-  deferringGrow(fn, tried = 0) {
+  deferringGrow(fn) {
     if (this.deferGrow) return fn(); // inside another deferringGrow: that one retries
-    for (let tries = tried; ; tries++) {
+    for (let tries = 0; ; tries++) {
       this.deferGrow = tries < GROW_RETRIES;
       try {
         return fn();

@@ -41,9 +41,6 @@ export class Views {
     this.bytes = 0;
     if (lockCore) locks.bind(memory);
     locks.grown = () => this.refresh();
-    /** Atomics.load of a word by byte offset, through the wasm core where there is one
-     *  (a JS Atomics.load is a builtin call, several times dearer). */
-    this._load32 = locks.core ? locks.core.load32 : null;
     this.refresh();
   }
 
@@ -64,9 +61,7 @@ export class Views {
    * (Locks.grown); this is for code that found the Memory grown otherwise.
    */
   ensure() {
-    const load = this._load32;
-    const pages = load !== null ? load(L.SB_HEAP_PAGES << 2) : Atomics.load(this.u32, L.SB_HEAP_PAGES);
-    if (pages * L.PAGE > this.bytes) this.refresh();
+    this.locks.renewViews();
   }
 
   /** Byte offset just past the heap (= the Memory's size after every completed grow). */

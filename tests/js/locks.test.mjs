@@ -27,7 +27,7 @@ function liveSlots(memory, n) {
  * own thread through wasm, the others in JS), so that both follow one protocol and
  * exclude each other. `fn(core)` passes `core` on to runWorkers and to mine().
  */
-function both(name, fn) {
+function inEachMode(name, fn) {
   for (const core of [false, true, "mixed"]) {
     const how = core === "mixed" ? "mixed" : core ? "wasm core" : "JS Atomics";
     test(`${name} (${how})`, () => fn(core));
@@ -74,7 +74,7 @@ function runWorkers(n, body, memory, extra = {}) {
   );
 }
 
-both("writers are exclusive: non-atomic increments under the lock are exact", async (core) => {
+inEachMode("writers are exclusive: non-atomic increments under the lock are exact", async (core) => {
   const memory = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
   // lock at byte 0 (16 bytes), counter at word 8
   await runWorkers(4, `
@@ -87,7 +87,7 @@ both("writers are exclusive: non-atomic increments under the lock are exact", as
   assert.equal(new Int32Array(memory.buffer)[LOCK >> 2], 0, "lock left held");
 });
 
-both("readers share the lock; a stream of readers does not starve a writer", async (core) => {
+inEachMode("readers share the lock; a stream of readers does not starve a writer", async (core) => {
   const memory = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
   const i32 = new Int32Array(memory.buffer);
   // word 8: stop flag; word 9: max readers seen inside at once; word 10: inside now;
@@ -128,7 +128,7 @@ both("readers share the lock; a stream of readers does not starve a writer", asy
   assert.ok(elapsed < 60000, `writer took ${elapsed} ms`);
 });
 
-both("a waiting reader gets in at the next release of a writer that re-takes the lock in a loop", async (core) => {
+inEachMode("a waiting reader gets in at the next release of a writer that re-takes the lock in a loop", async (core) => {
   // A worker writing a file takes its stripe for each write and takes it back microseconds
   // after releasing it. A reader that spins (a page's main thread cannot sleep) with
   // growing pauses would miss that gap again and again; named as next (WNEXT), it goes
@@ -208,7 +208,7 @@ both("a waiting reader gets in at the next release of a writer that re-takes the
   assert.equal(Atomics.load(i32, (LOCK >> 2) + L.LK_WNEXT), 0, "a waiter left named");
 });
 
-both("a writer evicted while it waits gives the lock back and stops (EvictedError)", async (core) => {
+inEachMode("a writer evicted while it waits gives the lock back and stops (EvictedError)", async (core) => {
   const memory = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
   const i32 = new Int32Array(memory.buffer);
   liveSlots(memory, 2);
