@@ -23,6 +23,7 @@ export const FULL = {
   seqTotal: 256 * MiB,
   seqReps: 5,
   seq4kReps: 3,
+  seqSlices: 16, // each repetition interleaves the two file systems in this many slices
   randSize: 64 * MiB,
   randOps: 100000,
   randReps: 5,
@@ -30,6 +31,7 @@ export const FULL = {
   smallFiles: 10000,
   listdirReps: 20,
   smallReps: 9,
+  smallSlices: 20, // (the small-file and rename groups too)
   renameFiles: 5000,
   renameReps: 9,
   mmapSize: 64 * MiB,
@@ -329,29 +331,39 @@ export async function runSuite(env) {
   t = performance.now();
   if (want("single")) {
     const c = out.cases;
-    await group(c, "xm", "seq 1 MiB", P.seqReps, (fs) => bench.group_seq(fs, P.seqTotal, MiB),
-      (r) => ({ seq_write_1m: r.write, seq_read_1m: r.read }));
-    await group(c, "xm", "seq 4 KiB", P.seq4kReps, (fs) => bench.group_seq(fs, P.seqTotal, 4096),
-      (r) => ({ seq_write_4k: r.write, seq_read_4k: r.read }));
-    // Random 4 KiB: both file systems in each call, interleaved in slices (see fsbench).
-    for (let rep = 0; rep < P.randReps; rep++) {
-      await new Promise((resolve) => setTimeout(resolve, 0));
-      const r = toPlain(bench.group_random_pair("xm", "mem", P.randSize, P.randOps, 1 + rep, P.randSlices));
-      const parts = [];
-      for (const [id, op] of [["rand_read_4k", "read"], ["rand_write_4k", "write"]]) {
-        const cs = (c[id] ||= { xm: [], base: [] });
-        cs.xm.push(r.xm[op]);
-        cs.base.push(r.mem[op]);
-        parts.push(`xm.${id}=${fmt(r.xm[op])} mem.${id}=${fmt(r.mem[op])}`);
+    // The data cases run both file systems in each call, interleaved in slices (see
+    // fsbench.group_seq_pair / group_random_pair): whole repetitions one after the other
+    // met the VM at different speeds.
+    const paired = async (name, reps, fn, ids) => {
+      for (let rep = 0; rep < reps; rep++) {
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        const r = toPlain(fn(rep));
+        const parts = [];
+        for (const [id, op] of ids) {
+          const cs = (c[id] ||= { xm: [], base: [] });
+          cs.xm.push(r.xm[op]);
+          cs.base.push(r.mem[op]);
+          parts.push(`xm.${id}=${fmt(r.xm[op])} mem.${id}=${fmt(r.mem[op])}`);
+        }
+        log(`${name} rep ${rep + 1}/${reps}: ${parts.join(" ")}`);
       }
-      log(`random 4 KiB rep ${rep + 1}/${P.randReps}: ${parts.join(" ")}`);
-    }
-    await group(c, "xm", "small files", P.smallReps,
-      (fs) => bench.group_small(fs, P.smallFiles, P.listdirReps),
-      (r) => ({ create_small: r.create, stat_small: r.stat, listdir: r.listdir,
-        unlink_small: r.unlink }));
-    await group(c, "xm", "rename", P.renameReps, (fs) => bench.group_rename(fs, P.renameFiles),
-      (r) => ({ rename_within: r.within, rename_across: r.across }));
+    };
+    await paired("seq 1 MiB", P.seqReps,
+      () => bench.group_seq_pair("xm", "mem", P.seqTotal, MiB, P.seqSlices),
+      [["seq_write_1m", "write"], ["seq_read_1m", "read"]]);
+    await paired("seq 4 KiB", P.seq4kReps,
+      () => bench.group_seq_pair("xm", "mem", P.seqTotal, 4096, P.seqSlices),
+      [["seq_write_4k", "write"], ["seq_read_4k", "read"]]);
+    await paired("random 4 KiB", P.randReps,
+      (rep) => bench.group_random_pair("xm", "mem", P.randSize, P.randOps, 1 + rep, P.randSlices),
+      [["rand_read_4k", "read"], ["rand_write_4k", "write"]]);
+    await paired("small files", P.smallReps,
+      () => bench.group_small_pair("xm", "mem", P.smallFiles, P.listdirReps, P.smallSlices),
+      [["create_small", "create"], ["stat_small", "stat"], ["listdir", "listdir"],
+        ["unlink_small", "unlink"]]);
+    await paired("rename", P.renameReps,
+      () => bench.group_rename_pair("xm", "mem", P.renameFiles, P.smallSlices),
+      [["rename_within", "within"], ["rename_across", "across"]]);
     await group(c, "xm", "mmap", P.mmapReps, (fs) => bench.group_mmap(fs, P.mmapSize),
       (r) => ({ mmap_read: r.read, mmap_write: r.write }));
     log(`single-instance cases took ${((performance.now() - t) / 1000).toFixed(1)} s`);
