@@ -121,6 +121,21 @@ def cpu_model() -> str:
         return "unknown"
 
 
+def print_self_time(profile: dict, top: int = 30) -> None:
+    """The functions with most self time in a V8 .cpuprofile (as profile.mjs prints)."""
+    nodes = {n["id"]: n for n in profile["nodes"]}
+    self_us: dict[str, float] = {}
+    for sample, dt in zip(profile["samples"], profile["timeDeltas"]):
+        f = nodes[sample]["callFrame"]
+        where = "/".join(f["url"].split("/")[-2:])
+        key = f"{f['functionName'] or '(anonymous)'} {where}:{f['lineNumber'] + 1}"
+        self_us[key] = self_us.get(key, 0.0) + dt
+    total = sum(self_us.values()) or 1.0
+    print(f"[chrome] self time ({total / 1000:.0f} ms sampled):", file=sys.stderr)
+    for key, t in sorted(self_us.items(), key=lambda kv: -kv[1])[:top]:
+        print(f"[chrome]   {100 * t / total:5.1f}%  {key}", file=sys.stderr)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -132,6 +147,19 @@ def main() -> int:
         help="leave the ZenFS peer out (it runs when build/zenfs-peer.mjs exists)",
     )
     ap.add_argument("--only", help="sections: single,memory,workers,wait,zenfs")
+    ap.add_argument(
+        "--probe",
+        help="run benchmarks/PROBE.mjs (its runProbe) in the page instead of the suite",
+    )
+    ap.add_argument(
+        "--probe-args", default="", help="the probe's options as a query string (a=1&b=x)"
+    )
+    ap.add_argument(
+        "--cpuprofile",
+        type=Path,
+        help="sample the page's main thread with the V8 CPU profiler (DevTools protocol) "
+        "while it runs, save the .cpuprofile here and print the functions with most self time",
+    )
     ap.add_argument("--timeout", type=float, default=900.0)
     ap.add_argument("--out", type=Path, default=HERE / "results" / "raw-chrome.json")
     ap.add_argument(
@@ -141,6 +169,8 @@ def main() -> int:
         help="wait up to this many seconds for other processes to go quiet",
     )
     args = ap.parse_args()
+    if args.probe and args.out == ap.get_default("out"):
+        args.out = HERE / "results" / f"probe-{args.probe}-chrome.json"
 
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
@@ -174,8 +204,16 @@ def main() -> int:
         ]
         if args.only:
             query.append(f"only={args.only}")
+        if args.probe:
+            query.append(f"probe={args.probe}")
+            if args.probe_args:
+                query.append(args.probe_args)
         url = f"{base}/bench/page.html" + ("?" + "&".join(query) if query else "")
         driver.get(url)
+        if args.cpuprofile:
+            driver.execute_cdp_cmd("Profiler.enable", {})
+            driver.execute_cdp_cmd("Profiler.setSamplingInterval", {"interval": 100})
+            driver.execute_cdp_cmd("Profiler.start", {})
         seen = 0
         while True:
             st = driver.execute_script(
@@ -197,6 +235,10 @@ def main() -> int:
             print(f"[chrome] the page failed: {st['error']}", file=sys.stderr)
             return 1
         result = driver.execute_script("return window.benchState.result")
+        if args.cpuprofile:
+            profile = driver.execute_cdp_cmd("Profiler.stop", {})["profile"]
+            args.cpuprofile.write_text(json.dumps(profile))
+            print_self_time(profile)
     finally:
         driver.quit()
         server.shutdown()

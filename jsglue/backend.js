@@ -304,7 +304,9 @@ export function install(em) {
       // Reads into the instance's own heap (what Python's read() does) take the
       // wasm copier where there is one; offsets into HEAP8 are heap addresses.
       const c = heapCopier(st, buffer);
-      return st.pool.read(node.xino, node.xgen, buffer, offset, length, position, c ? c.copyOut : undefined);
+      return c
+        ? st.pool.read(node.xino, node.xgen, buffer, offset, length, position, c.copyOut, c.read)
+        : st.pool.read(node.xino, node.xgen, buffer, offset, length, position);
     },
     write(stream, buffer, offset, length, position) {
       const node = stream.node;

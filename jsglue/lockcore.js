@@ -28,35 +28,10 @@
 //                           RLOCK is base, or -1
 //   load32(addr)            Atomics.load of the u32 word at byte addr (as an i32)
 import { L } from "./layout.js";
-import { HEADER, name, section, sleb, uleb } from "./wasm_encode.js";
-
-// The instructions used (memory 0, natural alignment 2^2 for i32 atomics).
-const get = (i) => [0x20, i];
-const set = (i) => [0x21, i];
-const tee = (i) => [0x22, i];
-const i32 = (n) => [0x41, ...sleb(n)];
-const load = (off) => [0xfe, 0x10, 2, ...uleb(off)];
-const store = (off) => [0xfe, 0x17, 2, ...uleb(off)];
-const cas = (off) => [0xfe, 0x48, 2, ...uleb(off)];
-const EQ = 0x46;
-const NE = 0x47;
-const EQZ = 0x45;
-const GT_U = 0x4b;
-const GE_U = 0x4f;
-const GE_S = 0x4e;
-const ADD = 0x6a;
-const OR = 0x72;
-const SHL = 0x74;
-const CALL = 0x10;
-const MUL = 0x6c;
-const SELECT = 0x1b;
-const IF = [0x04, 0x40];
-const BLOCK = [0x02, 0x40];
-const LOOP = [0x03, 0x40];
-const END = 0x0b;
-const RETURN = 0x0f;
-/** `if (top of stack) return n;` */
-const returnIf = (n) => [...IF, ...i32(n), RETURN, END];
+import {
+  ADD, BLOCK, CALL, END, EQ, EQZ, GE_S, GE_U, GT_U, HEADER, IF, LOOP, MUL, NE, OR, RETURN, SELECT,
+  SHL, body, cas, get, i32, load, name, returnIf, section, set, store, tee, uleb,
+} from "./wasm_encode.js";
 
 const STATE = L.LK_STATE * 4;
 const WNEXT = L.LK_WNEXT * 4;
@@ -115,11 +90,7 @@ const FUNCS = {
 function moduleBytes() {
   const names = Object.keys(FUNCS);
   if (names.indexOf("readerOf") !== READER_OF) throw new Error("lockcore: READER_OF is off");
-  const bodies = names.map((n) => {
-    const [, locals, code] = FUNCS[n];
-    const body = [...(locals ? [1, locals, 0x7f] : [0]), ...code, END];
-    return [...uleb(body.length), ...body];
-  });
+  const bodies = names.map((n) => body(FUNCS[n][1], FUNCS[n][2]));
   return new Uint8Array([
     ...HEADER,
     ...section(1, [4,

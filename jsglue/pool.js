@@ -467,9 +467,11 @@ export class Pool {
    * @param {number} pos
    * @param {(dstOff: number, poolOffset: number, n: number) => void} [copyOut] does the
    *   copy instead of dst.set (a faster engine path, e.g. wasm memory.copy)
+   * @param {import("./copier.js").Copier["read"]} [fastRead] a whole small read as one
+   *   wasm call (the copier's read, over the heap copyOut copies into), tried first
    */
-  read(ino, gen, dst, dstOff, len, pos, copyOut) {
-    return this.#content.read(ino, gen, dst, dstOff, len, pos, copyOut);
+  read(ino, gen, dst, dstOff, len, pos, copyOut, fastRead) {
+    return this.#content.read(ino, gen, dst, dstOff, len, pos, copyOut, fastRead);
   }
   /**
    * Write src[srcOff, srcOff+len) at `pos` (at the end if `append`), zero-filling a gap;

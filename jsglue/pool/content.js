@@ -8,6 +8,7 @@
 // progress (I_MOVING) lets readers in but makes writers of that file wait until it is done.
 import { L } from "../layout.js";
 import { fail } from "../errors.js";
+import { FAST_MAX_POS, FAST_WAKE } from "../fastread.js";
 import { MAX_FILE, blockFor } from "./heap.js";
 import { isDirMode, isRegMode } from "./inodes.js";
 
@@ -95,10 +96,27 @@ export class Content {
    * @param {number} pos
    * @param {(dstOff: number, poolOffset: number, n: number) => void} [copyOut] does the
    *   copy instead of dst.set (a faster engine path, e.g. wasm memory.copy)
+   * @param {import("../copier.js").Copier["read"]} [fastRead] the whole read as one wasm
+   *   call (fastread.js), tried first for reads of under BULK_COPY bytes into the heap
+   *   that copyOut copies into
    */
-  read(ino, gen, dst, dstOff, len, pos, copyOut) {
+  read(ino, gen, dst, dstOff, len, pos, copyOut, fastRead) {
     const stripe = this.stripe(ino);
-    this.locks.readLock(stripe); // (renews the views if the Memory grew)
+    const locks = this.locks;
+    if (fastRead !== undefined && len < L.BULK_COPY && pos <= FAST_MAX_POS && !locks.dead) {
+      const r = fastRead(stripe, locks.sw << 2, locks.gen, ino, dstOff, len, pos);
+      if (r >= 0) {
+        if (r & FAST_WAKE) locks.wake(stripe >> 2);
+        return r & ~FAST_WAKE;
+      }
+      if (r === -3) {
+        throw new Error(`extmemfs: read-unlock of lock @${stripe}, which this instance does not hold`);
+      }
+      // -2: it took the lock and gave it back; -1: it took nothing. The JS path below
+      // handles (and reports) whatever made it give up.
+      if (r === -2 && Atomics.load(locks.i32, (stripe >> 2) + L.LK_SLEEPERS) > 0) locks.wake(stripe >> 2);
+    }
+    locks.readLock(stripe); // (renews the views if the Memory grew)
     try {
       let w = this.inodes.ib(ino) >>> 2;
       let size = this.v.u32[w + L.I_SIZE];
@@ -134,7 +152,7 @@ export class Content {
         if (bulk) this.copyEnd();
       }
     } finally {
-      this.locks.readUnlock(stripe);
+      locks.readUnlock(stripe);
     }
   }
 
