@@ -137,6 +137,7 @@ def print_self_time(profile: dict, top: int = 30) -> None:
 
 
 def main() -> int:
+    global DIST
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -150,6 +151,12 @@ def main() -> int:
     ap.add_argument(
         "--probe",
         help="run benchmarks/PROBE.mjs (its runProbe) in the page instead of the suite",
+    )
+    ap.add_argument(
+        "--dist",
+        type=Path,
+        default=DIST,
+        help="the Pyodide distribution to serve (default build/dist; another build for A/B)",
     )
     ap.add_argument(
         "--probe-args", default="", help="the probe's options as a query string (a=1&b=x)"
@@ -169,6 +176,7 @@ def main() -> int:
         help="wait up to this many seconds for other processes to go quiet",
     )
     args = ap.parse_args()
+    DIST = args.dist.resolve()
     if args.probe and args.out == ap.get_default("out"):
         args.out = HERE / "results" / f"probe-{args.probe}-chrome.json"
 
