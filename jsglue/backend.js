@@ -314,8 +314,9 @@ export function install(em) {
       if (st.readonly) throw erofs();
       // Writes from the instance's own heap (Python's write()) take the copier too.
       const c = heapCopier(st, buffer);
-      st.pool.write(node.xino, node.xgen, buffer, offset, length, position, (stream.flags & O_APPEND) !== 0,
-        c ? c.copyIn : undefined);
+      const append = (stream.flags & O_APPEND) !== 0;
+      if (c) st.pool.write(node.xino, node.xgen, buffer, offset, length, position, append, c.copyIn, c.write);
+      else st.pool.write(node.xino, node.xgen, buffer, offset, length, position, append);
       return length;
     },
     llseek(stream, offset, whence) {

@@ -485,10 +485,12 @@ export class Pool {
    * @param {boolean} [append]
    * @param {(poolOffset: number, srcOff: number, n: number) => void} [copyIn] does the
    *   copy instead of TypedArray.set (a faster engine path, e.g. wasm memory.copy)
+   * @param {import("./copier.js").Copier["write"]} [fastWrite] a whole small write as one
+   *   wasm call (the copier's write, over the heap copyIn copies from), tried first
    * @throws {import("./errors.js").PoolError} ENOSPC (nothing written), EFBIG
    */
-  write(ino, gen, src, srcOff, len, pos, append, copyIn) {
-    return this.#content.write(ino, gen, src, srcOff, len, pos, append, copyIn);
+  write(ino, gen, src, srcOff, len, pos, append, copyIn, fastWrite) {
+    return this.#content.write(ino, gen, src, srcOff, len, pos, append, copyIn, fastWrite);
   }
   /**
    * Set the size of file (ino, gen) in bytes, zero-filling growth.

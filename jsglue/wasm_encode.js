@@ -1,5 +1,5 @@
 // jsglue/wasm_encode.js — the few pieces of the WebAssembly binary format that the tiny
-// modules of lockcore.js, copier.js and fastread.js are written in: LEB128 numbers,
+// modules of lockcore.js, copier.js and fastio.js are written in: LEB128 numbers,
 // names, sections, and the instructions they use. Pure functions over arrays of bytes;
 // touches nothing.
 

@@ -8,7 +8,8 @@
 // progress (I_MOVING) lets readers in but makes writers of that file wait until it is done.
 import { L } from "../layout.js";
 import { fail } from "../errors.js";
-import { FAST_MAX_POS, FAST_WAKE } from "../fastread.js";
+import { FAST_MAX_POS, FAST_WAKE } from "../fastio.js";
+import { EvictedError } from "../locks.js";
 import { MAX_FILE, blockFor } from "./heap.js";
 import { isDirMode, isRegMode } from "./inodes.js";
 
@@ -97,7 +98,7 @@ export class Content {
    * @param {(dstOff: number, poolOffset: number, n: number) => void} [copyOut] does the
    *   copy instead of dst.set (a faster engine path, e.g. wasm memory.copy)
    * @param {import("../copier.js").Copier["read"]} [fastRead] the whole read as one wasm
-   *   call (fastread.js), tried first for reads of under BULK_COPY bytes into the heap
+   *   call (fastio.js), tried first for reads of under BULK_COPY bytes into the heap
    *   that copyOut copies into
    */
   read(ino, gen, dst, dstOff, len, pos, copyOut, fastRead) {
@@ -170,10 +171,30 @@ export class Content {
    * @param {boolean} [append]
    * @param {(poolOffset: number, srcOff: number, n: number) => void} [copyIn] does the
    *   copy instead of TypedArray.set (a faster engine path, e.g. wasm memory.copy)
+   * @param {import("../copier.js").Copier["write"]} [fastWrite] the whole write as one
+   *   wasm call (fastio.js), tried first for writes of under BULK_COPY bytes from the heap
+   *   that copyIn copies from
    * @throws {PoolError} ENOSPC (nothing written), EFBIG
    */
-  write(ino, gen, src, srcOff, len, pos, append, copyIn) {
+  write(ino, gen, src, srcOff, len, pos, append, copyIn, fastWrite) {
     if (len === 0) return pos; // POSIX: writing nothing changes nothing, not even the size
+    const locks = this.locks;
+    if (fastWrite !== undefined && len < L.BULK_COPY && pos <= FAST_MAX_POS && !locks.dead &&
+        this.tx._crashAt === undefined) {
+      const stripe = this.stripe(ino);
+      const r = fastWrite(stripe, locks.sw << 2, locks.gen, -locks.id, ino, srcOff, len, pos, append ? 1 : 0,
+        this.tx.now());
+      if (r >= 0) {
+        if (r & FAST_WAKE) locks.wake(stripe >> 2);
+        return r & ~FAST_WAKE;
+      }
+      if (r === -3) {
+        throw new EvictedError(`extmemfs: write-unlock of lock @${stripe}, which this instance ` +
+          `does not hold (were its locks reclaimed after it was presumed dead?)`);
+      }
+      // -2: taken and given back; -1: nothing taken. The JS path handles the rest.
+      if (r === -2 && Atomics.load(locks.i32, (stripe >> 2) + L.LK_SLEEPERS) > 0) locks.wake(stripe >> 2);
+    }
     try {
       // A Memory grow for room happens before anything is written, holding no lock.
       return this.heap.deferringGrow(() => this._write(ino, src, srcOff, len, pos, append, true, copyIn));

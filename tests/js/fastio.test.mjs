@@ -1,4 +1,4 @@
-// The whole small read as one wasm call (jsglue/fastread.js, the copier's `read`): the
+// The whole small read as one wasm call (jsglue/fastio.js, the copier's `read`): the
 // same bytes as the JS path, the same lock protocol, and giving up to the JS path, holding
 // nothing, wherever it should. Plain node; needs wasm multi-memory (node ≥ 24), skipped
 // where the copier cannot be made (node 20).
@@ -6,13 +6,22 @@ import test from "node:test";
 import assert from "node:assert/strict";
 import { Pool, layout as L } from "../../jsglue/index.js";
 import { makeCopier } from "../../jsglue/copier.js";
-import { FAST_WAKE } from "../../jsglue/fastread.js";
+import { FAST_WAKE } from "../../jsglue/fastio.js";
 import { bytes, rng } from "./helpers.mjs";
 
 const MiB = 1 << 20;
 const FILE = L.S_IFREG | 0o644;
+// A module importing two memories validates only where the engine has multi-memory.
+const twoMemories = new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 2, 15, 2, 1, 0x65, 1, 0x61, 2, 0, 1,
+  1, 0x65, 1, 0x62, 2, 0, 1]);
+const skip = WebAssembly.validate(twoMemories) ? false : "no wasm multi-memory in this engine (node 20)";
 const probe = makeCopier(new WebAssembly.Memory({ initial: 1, maximum: 2, shared: true }), new WebAssembly.Memory({ initial: 1 }));
-const skip = probe === null ? "no wasm multi-memory in this engine (node 20)" : false;
+
+test("the copier module compiles wherever the engine has multi-memory", { skip }, () => {
+  assert.ok(probe, "makeCopier returned null: the module did not compile or instantiate");
+  assert.equal(typeof probe.read, "function");
+  assert.equal(typeof probe.write, "function");
+});
 
 /** A pool with one file of `size` bytes, an instance "heap" of 4 MiB and its copier. */
 function setup(size) {
@@ -39,7 +48,23 @@ function setup(size) {
     const n = pool.read(h.ino, h.gen, new Uint8Array(heap.buffer), dst, len, pos, copier.copyOut, read);
     return [n, new Uint8Array(heap.buffer).slice(dst, dst + n)];
   };
-  return { pool, h, data, heap, copier, i32, stripe, sw, seen, fastRead };
+  const wrote = { done: 0, gaveUp: 0 };
+  const write = (...a) => {
+    const r = copier.write(...a);
+    wrote[r >= 0 ? "done" : "gaveUp"]++;
+    return r;
+  };
+  /** Pool.write of `data` (copied into the heap at src first), fast path first. */
+  const fastWrite = (data, pos, append = false, src = 3 * MiB) => {
+    new Uint8Array(heap.buffer).set(data, src);
+    return pool.write(h.ino, h.gen, new Uint8Array(heap.buffer), src, data.length, pos, append, copier.copyIn, write);
+  };
+  /** The inode's record (word index), found as the pool finds it. */
+  const record = () => {
+    const u32 = new Uint32Array(pool.memory.buffer);
+    return (u32[L.SB_CHUNK_DIR + (h.ino >>> 10)] + (h.ino & 1023) * L.INODE_BYTES) >> 2;
+  };
+  return { pool, h, data, heap, copier, i32, stripe, sw, seen, fastRead, wrote, fastWrite, record };
 }
 
 test("fast reads return the bytes the JS path returns, at every size and offset", { skip }, () => {
@@ -109,10 +134,9 @@ test("a writer in or named next: the fast path takes nothing and the JS path dec
 });
 
 test("a corrupt extent or a read past the heap: lock given back, the JS path reports it", { skip }, () => {
-  const { pool, h, heap, copier, i32, stripe, sw, fastRead } = setup(100000);
-  // The inode's record: find it through the chunk directory, as the pool does.
+  const { pool, h, heap, copier, i32, stripe, sw, fastRead, record } = setup(100000);
   const u32 = new Uint32Array(pool.memory.buffer);
-  const rec = (u32[L.SB_CHUNK_DIR + (h.ino >>> 10)] + (h.ino & 1023) * L.INODE_BYTES) >> 2;
+  const rec = record();
   const cap = u32[rec + L.I_CAP];
   u32[rec + L.I_CAP] = 10; // smaller than the size
   assert.equal(copier.read(stripe << 2, sw << 2, i32()[sw + L.S_GEN], h.ino, 0, 4096, 0), -2);
@@ -165,19 +189,117 @@ test("fast reads see writes, truncates and moves made since (the pool is the tru
   assert.deepEqual(pool.validate(), []);
 });
 
-test("threads: fast readers never see a 4 KiB block half-written while a writer rewrites and grows the file", { skip, timeout: 120000 }, async () => {
+test("fast writes store what the JS path stores: bytes, gaps, appends, sizes, growth", { skip }, () => {
+  const { pool, h, data, wrote, fastWrite } = setup(150000);
+  let model = new Uint8Array(data);
+  const r = rng(21);
+  const lens = [1, 7, 8, 100, 4096, 4097, 30000, 65535, 65536, 100000];
+  for (let k = 0; k < 600; k++) {
+    const len = lens[r(lens.length)];
+    const append = k % 11 === 0;
+    const pos = append ? 0 : k % 7 === 0 ? model.length + r(70000) : r(model.length);
+    const buf = bytes(len, k + 100);
+    const end = fastWrite(buf, pos, append);
+    const at = append ? model.length : pos;
+    assert.equal(end, at + len, `write ${len} at ${at}`);
+    const next = new Uint8Array(Math.max(model.length, at + len));
+    next.set(model);
+    next.set(buf, at);
+    model = next;
+    if (k % 100 === 0) assert.deepEqual(pool.validate(), []);
+  }
+  assert.equal(pool.getattr(h.ino, h.gen).size, model.length);
+  const out = new Uint8Array(model.length);
+  assert.equal(pool.read(h.ino, h.gen, out, 0, out.length, 0), model.length);
+  assert.ok(Buffer.from(out).equals(Buffer.from(model)), "content differs from the model");
+  // Most took the fast path; growth past the extent's room took the JS path.
+  assert.ok(wrote.done > 300 && wrote.gaveUp > 5, JSON.stringify(wrote));
+  assert.deepEqual(pool.validate(), []);
+});
+
+test("a fast write sets mtime and ctime, marks its pages dirty and wakes sleepers", { skip }, () => {
+  const { pool, h, i32, stripe, sw, fastWrite, record } = setup(300000);
+  const before = pool.getattr(h.ino, h.gen);
+  const bm = L.DIRTY_AT >> 2;
+  const words = L.DIRTY_BYTES >> 2;
+  for (let k = 0; k < words; k++) i32()[bm + k] = 0;
+  const u32 = new Uint32Array(pool.memory.buffer);
+  const ext = u32[record() + L.I_EXTENT];
+  // 5000 bytes across a 64 KiB page boundary of the extent
+  const boundary = (Math.floor(ext / 65536) + 1) * 65536;
+  const pos = boundary - ext - 2000;
+  const hb = i32()[sw + L.S_HB];
+  i32()[stripe + L.LK_SLEEPERS] = 1;
+  const seq = i32()[stripe + L.LK_SEQ];
+  const t0 = Date.now();
+  assert.equal(fastWrite(bytes(5000, 3), pos), pos + 5000);
+  i32()[stripe + L.LK_SLEEPERS] = 0;
+  assert.equal(i32()[stripe + L.LK_SEQ], seq + 1, "sleepers woken");
+  assert.equal(i32()[sw + L.S_HB], (hb + 1) | 0, "heartbeat");
+  assert.equal(i32()[stripe + L.LK_STATE], 0, "lock released");
+  const after = pool.getattr(h.ino, h.gen);
+  assert.ok(after.mtime >= t0 && after.mtime >= before.mtime && after.ctime === after.mtime, JSON.stringify(after));
+  const marked = [];
+  for (let k = 0; k < words; k++) {
+    for (let b = 0; b < 32; b++) if (i32()[bm + k] & (1 << b)) marked.push(k * 32 + b);
+  }
+  const want = [...new Set([(boundary - 65536) / 65536, boundary / 65536, Math.floor((record() * 4) / 65536)])].sort((a, b) => a - b);
+  assert.deepEqual(marked, want);
+});
+
+test("a fast write gives the stripe back to a reader, a move, a write needing room", { skip }, () => {
+  const { pool, h, copier, i32, stripe, sw, record, fastWrite } = setup(100000);
+  const gen = i32()[sw + L.S_GEN];
+  const me = -(pool.slot + 1);
+  const call = (len = 100, pos = 0) => copier.write(stripe << 2, sw << 2, gen, me, h.ino, 0, len, pos, 0, Date.now());
+  // Another slot (live, say) read-holds the stripe: given back.
+  const other = (L.SLOTS_AT + 5 * L.SLOT_BYTES) >> 2;
+  const high = i32()[L.SB_SLOTS_HIGH];
+  i32()[L.SB_SLOTS_HIGH] = Math.max(high, 6);
+  i32()[other + L.S_RLOCK] = stripe << 2;
+  assert.equal(call(), -2);
+  assert.equal(i32()[stripe + L.LK_STATE], 0);
+  i32()[other + L.S_RLOCK] = 0;
+  i32()[L.SB_SLOTS_HIGH] = high;
+  // A writer holds it / is named next: nothing taken.
+  i32()[stripe + L.LK_STATE] = -9;
+  assert.equal(call(), -1);
+  assert.equal(i32()[stripe + L.LK_STATE], -9);
+  i32()[stripe + L.LK_STATE] = 0;
+  i32()[stripe + L.LK_WNEXT] = 9;
+  assert.equal(call(), -1);
+  i32()[stripe + L.LK_WNEXT] = 0;
+  // The extent is being moved: given back.
+  const rec = record();
+  const u32 = new Uint32Array(pool.memory.buffer);
+  u32[rec + L.I_MOVING] = 1;
+  assert.equal(call(), -2);
+  u32[rec + L.I_MOVING] = 0;
+  // Past the extent's room: given back, then the JS path grows it.
+  const cap = u32[rec + L.I_CAP];
+  assert.equal(call(100, cap), -2);
+  assert.equal(i32()[stripe + L.LK_STATE], 0);
+  assert.equal(fastWrite(bytes(100, 1), cap), cap + 100);
+  assert.equal(pool.getattr(h.ino, h.gen).size, cap + 100);
+  // Evicted: refused.
+  assert.equal(copier.write(stripe << 2, sw << 2, gen + 1, me, h.ino, 0, 100, 0, 0, 0), -1);
+  assert.equal(call(), 100);
+  assert.deepEqual(pool.validate(), []);
+});
+
+test("threads: fast and JS readers never see a 4 KiB block half-written by fast and JS writers, as the file grows", { skip, timeout: 120000 }, async () => {
   const { Worker } = await import("node:worker_threads");
   const { JSGLUE } = await import("./helpers.mjs");
   const pool = Pool.create({ initialBytes: MiB, maximumBytes: 256 * MiB });
   const root = pool.rootHandle();
   const h = pool.create(root.ino, root.gen, "blocks", FILE);
   pool.open(h.ino, h.gen);
-  pool.write(h.ino, h.gen, new Uint8Array(MiB).fill(1), 0, MiB, 0);
+  pool.write(h.ino, h.gen, new Uint8Array(65536).fill(1), 0, 65536, 0);
   const stop = new Int32Array(new SharedArrayBuffer(8));
-  // Every 4 KiB block of the file holds one byte value at any time: the writer rewrites
-  // blocks (and runs of blocks) whole, with a new value each, and appends blocks (the
+  // Every 4 KiB block of the file holds one byte value at any time: the writers rewrite
+  // blocks (and runs of blocks) whole, each with its own values, and append blocks (the
   // extent grows, and moves when it cannot grow in place); readers check each block they
-  // read is uniform. Readers 0 and 1 take the fast path, reader 2 the JS path.
+  // read is uniform. Writer 0 and readers 2 and 3 take the fast paths, the others JS.
   const src = `
     const { parentPort, workerData: wd } = require("node:worker_threads");
     (async () => {
@@ -187,27 +309,25 @@ test("threads: fast readers never see a 4 KiB block half-written while a writer 
       const stop = new Int32Array(wd.stop);
       let s = wd.id * 7919 + 1;
       const rand = (n) => { s ^= s << 13; s ^= s >>> 17; s ^= s << 5; return (s >>> 0) % n; };
-      if (wd.role === "writer") {
-        let v = 2, size = ${MiB}, writes = 0;
-        while (!Atomics.load(stop, 0)) {
-          const blocks = rand(4) === 0 ? 1 + rand(64) : 1;
-          const at = rand(size / 4096);
-          const buf = new Uint8Array(blocks * 4096).fill(v = (v % 250) + 2);
-          if (rand(50) === 0 && size < ${48 * MiB}) {
-            pool.write(wd.h.ino, wd.h.gen, buf, 0, buf.length, size);
-            size += buf.length;
-          } else {
-            pool.write(wd.h.ino, wd.h.gen, buf, 0, buf.length, at * 4096);
-            size = Math.max(size, (at + blocks) * 4096);
-          }
-          writes++;
-        }
-        parentPort.postMessage({ writes });
-        return;
-      }
       const heap = new WebAssembly.Memory({ initial: 16 });
       const c = wd.fast ? makeCopier(pool.memory, heap) : null;
       if (wd.fast && !c) throw new Error("no copier");
+      if (wd.role === "writer") {
+        let v = 2 + wd.id, writes = 0, fast = 0;
+        const fw = c && ((...a) => { const r = c.write(...a); if (r >= 0) fast++; return r; });
+        const src = new Uint8Array(heap.buffer);
+        while (!Atomics.load(stop, 0)) {
+          const size = pool.getattr(wd.h.ino, wd.h.gen).size;
+          const blocks = rand(4) === 0 ? 1 + rand(15) : 1;
+          const at = rand(50) === 0 && size < ${MiB} ? size : rand(size / 4096) * 4096;
+          src.fill(v = (v % 250) + 2, 0, blocks * 4096);
+          if (c) pool.write(wd.h.ino, wd.h.gen, src, 0, blocks * 4096, at, false, c.copyIn, fw);
+          else pool.write(wd.h.ino, wd.h.gen, src, 0, blocks * 4096, at);
+          writes++;
+        }
+        parentPort.postMessage({ writes, fast });
+        return;
+      }
       let reads = 0, fast = 0;
       const fr = c && ((...a) => { const r = c.read(...a); if (r >= 0) fast++; return r; });
       const dst = new Uint8Array(heap.buffer);
@@ -227,7 +347,7 @@ test("threads: fast readers never see a 4 KiB block half-written while a writer 
     })().catch((e) => parentPort.postMessage({ error: String(e && e.stack || e) }));
   `;
   const copierUrl = new URL("../../jsglue/copier.js", import.meta.url).href;
-  const roles = [["writer", false], ["reader", true], ["reader", true], ["reader", false]];
+  const roles = [["writer", true], ["writer", false], ["reader", true], ["reader", true], ["reader", false]];
   const workers = roles.map(([role, fast], id) => new Worker(src, {
     eval: true,
     workerData: { jsglue: JSGLUE, copier: copierUrl, memory: pool.memory, stop: stop.buffer, h, role, fast, id },
@@ -241,8 +361,8 @@ test("threads: fast readers never see a 4 KiB block half-written while a writer 
   const out = await Promise.all(done);
   await Promise.all(workers.map((w) => w.terminate()));
   for (const o of out) assert.ok(!o.error, o.error);
-  assert.ok(out[0].writes > 100, JSON.stringify(out));
-  for (const o of out.slice(1)) assert.ok(o.reads > 100, JSON.stringify(out));
-  assert.ok(out[1].fast > 50 && out[2].fast > 50, `fast readers took the fast path: ${JSON.stringify(out)}`);
+  assert.ok(out[0].writes > 100 && out[1].writes > 100, JSON.stringify(out));
+  for (const o of out.slice(2)) assert.ok(o.reads > 100, JSON.stringify(out));
+  assert.ok(out[0].fast > 50 && out[2].fast > 50 && out[3].fast > 50, `the fast paths were taken: ${JSON.stringify(out)}`);
   assert.deepEqual(pool.validate(), []);
 });
