@@ -68,22 +68,20 @@ function memCopyBytes() {
   ]);
 }
 
-/** Single memory ops on the pool (memory 0): aload, astore (seq-cst), pstore (plain), fence. */
+/** One memory op on the pool (memory 0): astore(addr, v), a seq-cst store (as a lock's). */
 function opsBytes() {
   const fn = (code) => {
     const body = [0, ...code, 0x0b];
     return [...uleb(body.length), ...body];
   };
   const funcs = {
-    aload: [0, [0x20, 0, 0xfe, 0x10, 2, 0]], // (i32) -> i32
-    astore: [1, [0x20, 0, 0x20, 1, 0xfe, 0x17, 2, 0]], // (i32 i32) -> ()
-    pstore: [1, [0x20, 0, 0x20, 1, 0x36, 2, 0]],
-    fence: [2, [0xfe, 0x03, 0x00]], // () -> ()
+    astore: [0, [0x20, 0, 0x20, 1, 0xfe, 0x17, 2, 0]], // (i32 i32) -> ()
   };
+
   const names = Object.keys(funcs);
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
-    ...section(1, [3, 0x60, 1, 0x7f, 1, 0x7f, 0x60, 2, 0x7f, 0x7f, 0, 0x60, 0, 0]),
+    ...section(1, [1, 0x60, 2, 0x7f, 0x7f, 0]),
     ...section(2, [1, ...name("e"), ...name("pool"), 0x02, 0x03, ...uleb(1), ...uleb(65536)]),
     ...section(3, [names.length, ...names.map((n) => funcs[n][0])]),
     ...section(7, [names.length, ...names.flatMap((n, i) => [...name(n), 0x00, i])]),
@@ -162,7 +160,7 @@ for d in ("/xm", "/tmp/probe"):
   // Each variant reads its own bytes: sequentially from its own start (spread over the
   // file), or at its own random pages, so that none reads what another just brought
   // into the cache (the files are larger than the caches; the order alternates).
-  const nvar = 24;
+  const nvar = 16;
   /** @param {string} kind @param {number} v variant number */
   const offsetsOf = (kind, v) => kind === "seq"
     ? Array.from({ length: SEQ / 4096 }, (_, i) => ((v * Math.floor(SEQ / 4096 / nvar) + i) % (SEQ / 4096)) * 4096)
@@ -174,10 +172,6 @@ for d in ("/xm", "/tmp/probe"):
     "EXTMEMFS stream op read": (k, o) => streams.xm[k].stream_ops.read(streams.xm[k], M.HEAP8, ptr, N, o),
     "Pool.read, memory.copy": (k, o) => poolJs.read(xino[k], xgen[k], M.HEAP8, ptr, N, o, memCopy),
     "Pool.read, no copy": (k, o) => poolJs.read(xino[k], xgen[k], M.HEAP8, ptr, N, o, noCopy),
-    "Pool.read, no copy; memory.copy after": (k, o) => {
-      poolJs.read(xino[k], xgen[k], M.HEAP8, ptr, N, o, noCopy);
-      memCopy(ptr, ext[k] + o, N);
-    },
     "MEMFS's copy: HEAP8.set(contents.subarray)": (k, o) => M.HEAP8.set(memContents[k].subarray(o, o + N), ptr),
     "pool → heap: memory.copy (multi-memory)": (k, o) => memCopy(ptr, ext[k] + o, N),
     "pool → heap: TypedArray.set": (k, o) => {
@@ -185,37 +179,13 @@ for d in ("/xm", "/tmp/probe"):
       M.HEAPU8.set(poolU8().subarray(at, at + N), ptr);
     },
     ...(simd ? { "pool → heap: wasm v128 loop": (k, o) => simd(ptr, ext[k] + o, N) } : {}),
-    "memory.copy + Atomics.load": (k, o) => {
-      memCopy(ptr, ext[k] + o, N);
-      Atomics.load(i32, 8);
-    },
     "memory.copy + Atomics.store": (k, o) => {
       memCopy(ptr, ext[k] + o, N);
       Atomics.store(i32, 60, o);
     },
-    "memory.copy + plain JS load": (k, o) => {
-      memCopy(ptr, ext[k] + o, N);
-      return i32[8];
-    },
-    "memory.copy + wasm atomic load": (k, o) => {
-      memCopy(ptr, ext[k] + o, N);
-      ops.aload(32);
-    },
     "memory.copy + wasm atomic store": (k, o) => {
       memCopy(ptr, ext[k] + o, N);
       ops.astore(240, o);
-    },
-    "memory.copy + wasm plain store": (k, o) => {
-      memCopy(ptr, ext[k] + o, N);
-      ops.pstore(240, o);
-    },
-    "memory.copy + wasm atomic.fence": (k, o) => {
-      memCopy(ptr, ext[k] + o, N);
-      ops.fence();
-    },
-    "wasm atomic store + memory.copy": (k, o) => {
-      ops.astore(240, o);
-      memCopy(ptr, ext[k] + o, N);
     },
   };
   // Python's own calls, a slice at a time (f(kind, offsets)): os.pread, and readinto on
@@ -239,67 +209,6 @@ def probe_readinto(fs, offs):
     for _ in range(len(offs)):
         r(b)
 `);
-  // The cost of a JS → wasm call made inside a call from Python (wasm → JS import →
-  // wasm), against the same JS called from JS.
-  const jsNoop = () => 0;
-  const js3Wasm = () => ops.aload(32) + ops.aload(36) + ops.aload(40);
-  py.globals.set("probe_js_noop", jsNoop);
-  py.globals.set("probe_js_3wasm", js3Wasm);
-  py.runPython(`
-def probe_call(f, offs):
-    for _ in offs:
-        f()
-`);
-  const pyCall = py.globals.get("probe_call");
-  variants["Python calls a JS no-op"] = (k, offs) => pyCall(jsNoop, offs);
-  variants["Python calls JS making 3 wasm calls"] = (k, offs) => pyCall(js3Wasm, offs);
-  variants["JS calls JS making 3 wasm calls"] = (k, offs) => {
-    for (let i = 0; i < offs.length; i++) js3Wasm();
-  };
-  // The copies themselves, made inside a call from Python: js gets each slice's offsets
-  // first (one call), then Python calls it once per offset.
-  let nestedKind = "seq";
-  let nestedOffs = [];
-  let nestedI = 0;
-  const nestedCopy = { memcopy: () => {
-    memCopy(ptr, ext[nestedKind] + nestedOffs[nestedI++], N);
-  }, typedset: () => {
-    const at = ext[nestedKind] + nestedOffs[nestedI++];
-    M.HEAPU8.set(poolU8().subarray(at, at + N), ptr);
-  }, memfs: () => {
-    const o = nestedOffs[nestedI++];
-    M.HEAP8.set(memContents[nestedKind].subarray(o, o + N), ptr);
-  } };
-  for (const [label, f] of [["memory.copy out of the pool", nestedCopy.memcopy],
-    ["TypedArray.set out of the pool", nestedCopy.typedset], ["MEMFS's copy", nestedCopy.memfs]]) {
-    const name = `Python calls JS: ${label}`;
-    variants[name] = (k, offs) => {
-      nestedKind = k;
-      nestedOffs = offs;
-      nestedI = 0;
-      pyCall(f, offs);
-    };
-    batched.add(name);
-  }
-  for (const n of ["Python calls a JS no-op", "Python calls JS making 3 wasm calls", "JS calls JS making 3 wasm calls"]) batched.add(n);
-  // Python's readinto on EXTMEMFS with the mount's copy swapped (Pool.read wrapped):
-  // memory.copy (as mounted), TypedArray.set, the wasm SIMD loop.
-  let copyMode = "memory.copy";
-  const origRead = poolJs.read;
-  poolJs.read = function (ino, gen, dst, dstOff, len, pos, copyOut) {
-    const c = copyMode === "memory.copy" ? copyOut : copyMode === "TypedArray.set" ? undefined
-      : (d, at, n) => simd(d, at, n);
-    return origRead.call(this, ino, gen, dst, dstOff, len, pos, c);
-  };
-  for (const mode of ["memory.copy", "TypedArray.set", ...(simd ? ["wasm v128 loop"] : [])]) {
-    const name = `EXTMEMFS Python readinto, Pool.read wrapped, ${mode}`;
-    variants[name] = (k, offs) => {
-      copyMode = mode;
-      if (k === "seq") py.globals.get("probe_readinto")("xm", offs);
-      copyMode = "memory.copy";
-    };
-    batched.add(name);
-  }
   const pyPread = py.globals.get("probe_pread");
   const pyReadinto = py.globals.get("probe_readinto");
   for (const fs of ["MEMFS", "EXTMEMFS"]) {
