@@ -29,7 +29,7 @@
 // fcntl/flock/lockf locks for our descriptors enter through backend_locks.js.
 import { L } from "./layout.js";
 import { PoolError } from "./errors.js";
-import { installPathFixes } from "./backend_paths.js";
+import { basename, installPathFixes } from "./backend_paths.js";
 import { installFastResolve } from "./backend_resolve.js";
 import { fdLocks } from "./backend_locks.js";
 import { makeCopier } from "./copier.js";
@@ -42,11 +42,6 @@ const O_APPEND = 1024;
 const O_DIRECTORY = 65536;
 const O_NOFOLLOW = 131072;
 const MODE_FLAGS = { r: 0, "r+": 2, w: 577, "w+": 578, a: 1089, "a+": 1090 };
-/** Emscripten's PATH.basename. */
-const basename = (path) => {
-  const m = /([^/]+|\/)\/*$/.exec(path);
-  return m ? m[1] : "";
-};
 export const DEV = 0x584d; // st_dev of EXTMEMFS files ("XM"), distinct from MEMFS's 1
 
 /**

@@ -15,6 +15,20 @@
 //     set with setUmask — pyodide_extmemfs makes os.umask do that (_posix.py).
 // Locks: none of its own (the wrapped functions call the backend, which takes pool locks).
 
+/**
+ * Emscripten's PATH.basename: the last component, trailing slashes dropped ("/" for a path
+ * of slashes only, "" for ""). What /([^/]+|\/)\/*$/ matches, without a regular
+ * expression: tried at every position, that one cost ~0.3 µs of a ~4 µs unlink.
+ * @param {string} path
+ * @returns {string}
+ */
+export function basename(path) {
+  let end = path.length;
+  while (end > 0 && path.charCodeAt(end - 1) === 47) end--;
+  if (end === 0) return path.length > 0 ? "/" : "";
+  return path.slice(path.lastIndexOf("/", end - 1) + 1, end);
+}
+
 const O_CREAT = 64;
 const O_EXCL = 128;
 const MODE_FLAGS = { r: 0, "r+": 2, w: 577, "w+": 578, a: 1089, "a+": 1090 };

@@ -237,3 +237,19 @@ test("open(O_CREAT): every outcome as MEMFS's (existing, missing, symlinks, perm
   assert.equal(pins(), 0);
   assert.deepEqual(pool.validate(), []);
 });
+
+test("basename answers as Emscripten's PATH.basename (its regular expression) on every path", async () => {
+  const { basename } = await import("../../jsglue/backend_paths.js");
+  const emscripten = (p) => {
+    const m = /([^/]+|\/)\/*$/.exec(p);
+    return m ? m[1] : "";
+  };
+  const fixed = ["", "/", "//", "a", "a/", "a//", "/a", "/a/", "/a/b", "/a/b/", "a/b/c//", ".", "..", "/.", "a/.", "/x y/z"];
+  for (const p of fixed) assert.equal(basename(p), emscripten(p), JSON.stringify(p));
+  // every string of up to 7 characters over "/", "a", "." (3,280 of them)
+  const walk = (p) => {
+    assert.equal(basename(p), emscripten(p), JSON.stringify(p));
+    if (p.length < 7) for (const c of "/a.") walk(p + c);
+  };
+  walk("");
+});
