@@ -21,21 +21,27 @@ export function installFastResolve({ FS, mayBeOurs }) {
     if (typeof path !== "string" || path.charCodeAt(0) !== 47 || !mayBeOurs(path)) {
       return slow.call(FS, path, opts);
     }
-    const parts = path.split("/"); // parts[0] is "" (the path is absolute)
-    const n = parts.length;
-    for (let i = 1; i < n; i++) {
-      const p = parts[i];
-      if (p === "" || p === "." || p === "..") return slow.call(FS, path, opts);
+    // Plain components only: no "" (a "//" or a trailing "/"), "." or "..".
+    const n = path.length;
+    for (let i = 0; i < n; i++) {
+      if (path.charCodeAt(i) !== 47) continue;
+      const c1 = i + 1 < n ? path.charCodeAt(i + 1) : 47;
+      if (c1 === 47) return slow.call(FS, path, opts);
+      if (c1 === 46) {
+        const c2 = i + 2 < n ? path.charCodeAt(i + 2) : 47;
+        if (c2 === 47 || (c2 === 46 && (i + 3 >= n || path.charCodeAt(i + 3) === 47))) return slow.call(FS, path, opts);
+      }
     }
     opts.follow_mount ??= true; // (as Emscripten's, which sets it on the caller's object)
     let current = FS.root;
-    for (let i = 1; i < n; i++) {
-      const last = i === n - 1;
-      if (last && opts.parent) {
-        return { path: i === 1 ? "/" : path.slice(0, path.length - parts[i].length - 1), node: current };
-      }
+    // Component by component, without splitting the path: [start, end) is the next one.
+    for (let start = 1; start < n;) {
+      let end = path.indexOf("/", start);
+      if (end < 0) end = n;
+      const last = end === n;
+      if (last && opts.parent) return { path: start === 1 ? "/" : path.slice(0, start - 1), node: current };
       try {
-        current = FS.lookupNode(current, parts[i]);
+        current = FS.lookupNode(current, path.slice(start, end));
       } catch (e) {
         if (e?.errno === 44 && last && opts.noent_okay) return { path };
         throw e;
@@ -44,6 +50,7 @@ export function installFastResolve({ FS, mayBeOurs }) {
       // A symlink to follow: Emscripten's walk resolves it (it repeats the lookups so far,
       // which changed nothing).
       if (FS.isLink(current.mode) && (!last || opts.follow)) return slow.call(FS, path, opts);
+      start = end + 1;
     }
     return { path, node: current };
   };
