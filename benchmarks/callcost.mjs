@@ -6,15 +6,19 @@
 // the median and the best round in µs per call.
 //
 //   node benchmarks/callcost.mjs [--n CALLS] [--rounds R] [--dist build/dist]
-//   (--len 4096 --random: 4 KiB calls at random offsets of a 64 MiB file instead)
+//   (--len 4096 --random: 4 KiB calls at random offsets of a 64 MiB file instead;
+//   --shift B: the heap buffer B bytes past a 4 KiB boundary, default 0)
 //   .venv/bin/python benchmarks/chrome.py --probe callcost [--probe-args "n=300000&rounds=5"]
 
 /**
  * @param {{loadPyodide: Function, indexURL: string, log: (s: string) => void,
- *   n?: number|string, rounds?: number|string, len?: number|string, random?: any}} o
+ *   n?: number|string, rounds?: number|string, len?: number|string, random?: any,
+ *   shift?: number|string}} o
  */
-export async function runProbe({ loadPyodide, indexURL, log, n = 1000000, rounds = 7, len = 8, random = false }) {
+export async function runProbe({ loadPyodide, indexURL, log, n = 1000000, rounds = 7, len = 8, random = false,
+  shift = 0 }) {
   n = Number(n);
+  shift = Number(shift);
   rounds = Number(rounds);
   len = Number(len);
   random = random !== false && random !== "0";
@@ -37,7 +41,9 @@ for p in ${JSON.stringify(Object.values(files))}:
   const offs = Array.from({ length: n }, (_, i) => (random ? ((i * 2654435761) % 16384) * 4096 : (i & 7) * 64));
   py.globals.set("call_offs", offs);
   py.globals.set("call_len", len);
-  const ptr = M._malloc(len);
+  // (shift: the heap buffer's offset from a 4 KiB boundary, to see address effects)
+  const base = M._malloc(len + 8192);
+  const ptr = ((base + 4095) & ~4095) + shift;
 
   /** µs per call of `body(stream, offset)` over every offset. */
   const jsTime = (fs, body) => {
@@ -58,7 +64,47 @@ for off in call_offs:
 dt = time.perf_counter() - t0
 os.close(fd)
 dt * 1e6 / len(call_offs)`);
+  // The bare copy each read makes: MEMFS's TypedArray.set out of the file's array, and
+  // the mount's copier (wasm memory.copy) out of the file's extent in the pool (found by
+  // a marker written at its offset 0). Reads only.
+  FS.writeFile("/xm/marker.bin", "");
+  const marker = new TextEncoder().encode("callcost-extent!");
+  const xs = FS.open(files.xm, "r+");
+  FS.write(xs, marker, 0, marker.length, 0);
+  FS.close(xs);
+  const st = FS.lookupPath(files.xm).node.mount.xmfs;
+  const pu8 = new Uint8Array(st.pool.memory.buffer);
+  let ext = -1;
+  for (let i = 0; i + 16 <= pu8.length && ext < 0; i += 8) {
+    if (pu8[i] === marker[0] && marker.every((b, k) => pu8[i + k] === b)) ext = i;
+  }
+  const contents = FS.lookupPath(files.mem).node.contents;
+  const copyOnly = {
+    xm: st.copier ? (off) => st.copier.copyOut(ptr, ext + off, len) : null,
+    mem: (off) => M.HEAP8.set(contents.subarray(off, off + len), ptr),
+  };
+  // The same copy by wasm loops of 16-byte loads and stores (v128): 4, 8 or 16 per
+  // iteration, each stored after its load or all loaded first.
+  const simd = {};
+  try {
+    const { simdCopyBytes, pieceCopyBytes } = await import("./copyprobe.mjs");
+    const mems = { e: { pool: st.pool.memory, heap: M.wasmMemory || M.memory } };
+    for (const [name, unroll] of [["v128 ×4", 4], ["v128 ×8", 8]]) {
+      simd[name] = new WebAssembly.Instance(new WebAssembly.Module(simdCopyBytes(unroll)), mems).exports.copy;
+    }
+    for (const piece of [256, 1024, 2048]) {
+      simd[`memory.copy in ${piece} B pieces`] = new WebAssembly.Instance(new WebAssembly.Module(
+        pieceCopyBytes(piece)), mems).exports.copy;
+    }
+  } catch (e) {
+    log(`no v128 copy: ${e.message}`);
+  }
   const cases = {
+    ...(ext >= 0 && copyOnly.xm ? {
+      "copy only": (fs) => jsTime(fs, (s, off) => copyOnly[fs](off)),
+    } : {}),
+    ...(ext >= 0 && len % 256 === 0 ? Object.fromEntries(Object.entries(simd).map(([name, f]) =>
+      [`copy only, ${name}`, (fs) => jsTime(fs, (s, off) => (fs === "xm" ? f(ptr, ext + off, len) : copyOnly.mem(off)))])) : {}),
     "stream op read": (fs) => jsTime(fs, (s, off) => s.stream_ops.read(s, M.HEAP8, ptr, len, off)),
     "stream op write": (fs) => jsTime(fs, (s, off) => s.stream_ops.write(s, M.HEAP8, ptr, len, off)),
     "FS.read": (fs) => jsTime(fs, (s, off) => FS.read(s, M.HEAP8, ptr, len, off)),
@@ -81,7 +127,7 @@ dt * 1e6 / len(call_offs)`);
   for (const name of Object.keys(cases)) {
     log(`${name.padEnd(20)} ${show(times[`${name} xm`]).padStart(16)} ${show(times[`${name} mem`]).padStart(16)}`);
   }
-  M._free(ptr);
+  M._free(base);
   return Object.fromEntries(Object.entries(times).map(([k, v]) => [k, med(v)]));
 }
 
@@ -98,6 +144,7 @@ if (isMain) {
   const dist = resolve(opt("--dist", join(here, "..", "build", "dist")));
   const { loadPyodide } = await import(join(dist, "pyodide.mjs"));
   await runProbe({ loadPyodide, indexURL: dist + "/", log: console.log, n: opt("--n", 1000000),
-    rounds: opt("--rounds", 7), len: opt("--len", 8), random: argv.includes("--random") });
+    rounds: opt("--rounds", 7), len: opt("--len", 8), random: argv.includes("--random"),
+    shift: opt("--shift", 0) });
   process.exit(0);
 }

@@ -29,19 +29,70 @@ const IMPORTS = section(2, [2, ...name("e"), ...name("pool"), 0x02, 0x03, ...ule
   ...name("e"), ...name("heap"), 0x02, 0x00, ...uleb(1)]);
 
 /** The wasm module of the SIMD copy: copy(dst in memory 1, src in memory 0, n % 64 == 0). */
-function simdCopyBytes() {
+export function simdCopyBytes(unroll = 4, loadsFirst = false) {
   const get = (i) => [0x20, i];
   const set = (i) => [0x21, i];
-  const pair = (off) => [
-    ...get(0), ...get(1), 0xfd, 0x00, 4, off, // v128.load (memory 0) offset off
-    0xfd, 0x0b, 4 | 0x40, 1, off, // v128.store (memory 1) offset off
-  ];
-  const bump = (i, by) => [...get(i), 0x41, ...by, 0x6a, ...set(i)]; // local i += by
+  const sleb = (n) => {
+    const out = [];
+    for (;;) {
+      const b = n & 0x7f;
+      n >>= 7;
+      if ((n === 0 && !(b & 0x40)) || (n === -1 && b & 0x40)) return [...out, b];
+      out.push(b | 0x80);
+    }
+  };
+  const load = (off) => [...get(1), 0xfd, 0x00, 4, ...uleb(off)]; // v128.load (memory 0)
+  const storeTop = (off) => [0xfd, 0x0b, 4 | 0x40, 1, ...uleb(off)]; // v128.store (memory 1)
+  const step = 16 * unroll;
+  const bump = (i, by) => [...get(i), 0x41, ...sleb(by), 0x6a, ...set(i)]; // local i += by
+  const moves = [];
+  if (loadsFirst) { // locals 3.. are v128: load them all, then store them all
+    for (let k = 0; k < unroll; k++) moves.push(...load(16 * k), ...set(3 + k));
+    for (let k = 0; k < unroll; k++) moves.push(...get(0), ...get(3 + k), ...storeTop(16 * k));
+  } else {
+    for (let k = 0; k < unroll; k++) moves.push(...get(0), ...load(16 * k), ...storeTop(16 * k));
+  }
   const code = [
     0x02, 0x40, 0x03, 0x40,
     ...get(2), 0x45, 0x0d, 1, // n == 0 → out
-    ...pair(0), ...pair(16), ...pair(32), ...pair(48),
-    ...bump(0, [0xc0, 0x00]), ...bump(1, [0xc0, 0x00]), ...bump(2, [0x40]), // +64, +64, -64
+    ...moves,
+    ...bump(0, step), ...bump(1, step), ...bump(2, -step),
+    0x0c, 0, 0x0b, 0x0b,
+  ];
+  const body = [...(loadsFirst ? [1, unroll, 0x7b] : [0]), ...code, 0x0b];
+  return new Uint8Array([
+    0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
+    ...section(1, [1, 0x60, 3, 0x7f, 0x7f, 0x7f, 0]),
+    ...IMPORTS,
+    ...section(3, [1, 0]),
+    ...section(7, [1, ...name("copy"), 0x00, 0]),
+    ...section(10, [1, ...uleb(body.length), ...body]),
+  ]);
+}
+
+/**
+ * copy(dst, src, n) by memory.copy in pieces of `piece` bytes (n % piece == 0): libc's
+ * memmove, which V8 may call for memory.copy, picks its method by size (glibc: `rep
+ * movsb` from 2 KiB on), so pieces below that take its vector loop.
+ */
+export function pieceCopyBytes(piece) {
+  const get = (i) => [0x20, i];
+  const set = (i) => [0x21, i];
+  const sleb = (n) => {
+    const out = [];
+    for (;;) {
+      const b = n & 0x7f;
+      n >>= 7;
+      if ((n === 0 && !(b & 0x40)) || (n === -1 && b & 0x40)) return [...out, b];
+      out.push(b | 0x80);
+    }
+  };
+  const bump = (i, by) => [...get(i), 0x41, ...sleb(by), 0x6a, ...set(i)];
+  const code = [
+    0x02, 0x40, 0x03, 0x40,
+    ...get(2), 0x45, 0x0d, 1,
+    ...get(0), ...get(1), 0x41, ...sleb(piece), 0xfc, 0x0a, 1, 0, // memory.copy 1 0
+    ...bump(0, piece), ...bump(1, piece), ...bump(2, -piece),
     0x0c, 0, 0x0b, 0x0b,
   ];
   const body = [0, ...code, 0x0b];
