@@ -149,6 +149,13 @@ CASES = [
         target=0.9,
         zenfs_key="writerTotal",
     ),
+    Case(
+        "two_writers_vs_shared_copy",
+        "2 workers writing separate {writerTotal} files",
+        "MiB/s",
+        base="two-thread copy limit into shared memory",
+        zenfs_key="writerTotal",
+    ),
 ]
 CASE_BY_ID = {c.id: c for c in CASES}
 META_TARGET = 256  # bytes of pool metadata per small file, at most
@@ -263,7 +270,7 @@ def zenfs_rows(raw: dict) -> dict:
         "small files": ("create_small", "stat_small", "listdir", "unlink_small"),
         "rename": ("rename_within", "rename_across"),
         "pingpong": ("pingpong",),
-        "two_writers": ("two_writers", "two_writers_vs_copy"),
+        "two_writers": ("two_writers", "two_writers_vs_copy", "two_writers_vs_shared_copy"),
     }
     for group, msg in errors.items():
         for cid in group_of.get(group, (group,)):
@@ -340,6 +347,17 @@ def build_rows(raw: dict) -> list[dict]:
                 samples=cl["two"],
             )
         )
+        if cl.get("two_shared"):
+            rows.append(
+                value_row(
+                    "copy_limit_two_shared",
+                    f"copy limit: 2 threads × {total} into shared memory (each its own "
+                    "shared WebAssembly.Memory) at once",
+                    "MiB/s",
+                    statistics.median(cl["two_shared"]),
+                    samples=cl["two_shared"],
+                )
+            )
         rows.append(
             value_row(
                 "copy_limit_one",

@@ -503,30 +503,34 @@ export async function runSuite(env) {
         for (const p of paths) await callPy(A, "unlink", p);
         return (ws.length * total) / MiB / Math.max(...secs);
       };
-      const copyRound = async (ws) => {
+      const copyRound = async (ws, shared = false) => {
         const s = slot++;
         const secs = await Promise.all(ws.map((w) =>
-          w.send({ op: "copyLimit", args: [P.writerTotal, MiB, bar, s, ws.length] })));
+          w.send({ op: "copyLimit", args: [P.writerTotal, MiB, bar, s, ws.length, shared] })));
         return (ws.length * P.writerTotal) / MiB / Math.max(...secs);
       };
       await writeRound([A, B], "/xm", P.writerTotal);
       await copyRound([A, B]);
+      await copyRound([A, B], true);
       const tw = (out.cases.two_writers = { xm: [], base: [] });
-      const cl = (out.copy_limit = { two: [], one: [], total: P.writerTotal, chunk: MiB });
+      const cl = (out.copy_limit = { two: [], one: [], two_shared: [], total: P.writerTotal, chunk: MiB });
       for (let rep = 0; rep < P.writerReps; rep++) {
         const one = await writeRound([A], "/xm", P.writerTotal);
         const two = await writeRound([A, B], "/xm", P.writerTotal);
         const copy2 = await copyRound([A, B]);
         const copy1 = await copyRound([A]);
+        const copy2s = await copyRound([A, B], true);
         tw.base.push(one);
         tw.xm.push(two);
         cl.two.push(copy2);
         cl.one.push(copy1);
+        cl.two_shared.push(copy2s);
         log(`writers rep ${rep + 1}/${P.writerReps}: one ${fmt(one)} MiB/s, two ${fmt(two)} ` +
           `MiB/s; copy limit into private memory: two threads ${fmt(copy2)} MiB/s, one ` +
-          `${fmt(copy1)} MiB/s`);
+          `${fmt(copy1)} MiB/s; into shared memory, two threads ${fmt(copy2s)} MiB/s`);
       }
       out.cases.two_writers_vs_copy = { xm: [...tw.xm], base: [...cl.two] };
+      out.cases.two_writers_vs_shared_copy = { xm: [...tw.xm], base: [...cl.two_shared] };
       const ws = toPlain(bench.worker_pool_stats());
       tw.peak_parallel_copies = ws.peak_parallel_copies;
       out.info.worker_pool = ws;
@@ -552,6 +556,7 @@ export async function runSuite(env) {
               `${fmt(two)} MiB/s`);
           }
           out.zenfs.cases.two_writers_vs_copy = { xm: [...zw.xm], base: [...cl.two] };
+          out.zenfs.cases.two_writers_vs_shared_copy = { xm: [...zw.xm], base: [...cl.two_shared] };
         } catch (e) {
           delete out.zenfs.cases.two_writers;
           out.zenfs.errors.two_writers = `${stage}: ${errorLine(e)}`;

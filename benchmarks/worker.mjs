@@ -11,7 +11,7 @@
 //        the port; an awaitable result is awaited; dicts come back as plain objects
 //   {op: "jsPingPong", args: [role, seconds]}  the same ping-pong as
 //        fsbench.pingpong_msg, in plain JS (the reference for postMessage latency)
-//   {op: "copyLimit", args: [total, chunk, barrier, slot, parties]}  the machine's copy
+//   {op: "copyLimit", args: [total, chunk, barrier, slot, parties, shared]}  the machine's copy
 //        limit: after a barrier, copy `total` bytes in `chunk`-byte TypedArray.set calls
 //        from Pyodide's heap into this worker's private (unshared) buffer; seconds
 const isNode = typeof process === "object" && !!(process.versions && process.versions.node);
@@ -42,18 +42,25 @@ function toPlain(r) {
   return r;
 }
 
-let privateBuffer = null;
+/** @type {{private: Uint8Array | null, shared: Uint8Array | null}} */
+const copyBuffers = { private: null, shared: null };
 
 /**
  * Copy `total` bytes from a `chunk`-byte block of Pyodide's heap (where Python's bytes
- * live) into a private ArrayBuffer of `total` bytes, as the writers copy into the pool,
- * once every party reached barrier `slot`. The buffer is kept between calls (its pages
- * touched once, untimed, like the pool's after the writers' first round). Seconds.
+ * live) into a buffer of `total` bytes, as the writers copy into the pool, once every
+ * party reached barrier `slot`: a private ArrayBuffer, or (`shared`) a shared
+ * WebAssembly.Memory as the pool is, each thread its own. The buffer is kept between
+ * calls (its pages touched once, untimed, like the pool's after the writers' first
+ * round). Seconds.
  */
-function copyLimit(total, chunk, barrier, slot, parties) {
+function copyLimit(total, chunk, barrier, slot, parties, shared = false) {
   const M = py._module;
+  const kind = shared ? "shared" : "private";
+  let privateBuffer = copyBuffers[kind];
   if (!privateBuffer || privateBuffer.length !== total) {
-    privateBuffer = new Uint8Array(total);
+    privateBuffer = copyBuffers[kind] = shared
+      ? new Uint8Array(new WebAssembly.Memory({ initial: total / 65536, maximum: total / 65536, shared: true }).buffer)
+      : new Uint8Array(total);
     privateBuffer.fill(1);
   }
   const ptr = M._malloc(chunk);
