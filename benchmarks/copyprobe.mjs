@@ -28,30 +28,26 @@ const section = (id, body) => [id, ...uleb(body.length), ...body];
 const IMPORTS = section(2, [2, ...name("e"), ...name("pool"), 0x02, 0x03, ...uleb(1), ...uleb(65536),
   ...name("e"), ...name("heap"), 0x02, 0x00, ...uleb(1)]);
 
-/** The wasm module of the SIMD copy: copy(dst in memory 1, src in memory 0, n % 64 == 0). */
-export function simdCopyBytes(unroll = 4, loadsFirst = false) {
-  const get = (i) => [0x20, i];
-  const set = (i) => [0x21, i];
-  const sleb = (n) => {
-    const out = [];
-    for (;;) {
-      const b = n & 0x7f;
-      n >>= 7;
-      if ((n === 0 && !(b & 0x40)) || (n === -1 && b & 0x40)) return [...out, b];
-      out.push(b | 0x80);
-    }
-  };
-  const load = (off) => [...get(1), 0xfd, 0x00, 4, ...uleb(off)]; // v128.load (memory 0)
-  const storeTop = (off) => [0xfd, 0x0b, 4 | 0x40, 1, ...uleb(off)]; // v128.store (memory 1)
-  const step = 16 * unroll;
-  const bump = (i, by) => [...get(i), 0x41, ...sleb(by), 0x6a, ...set(i)]; // local i += by
-  const moves = [];
-  if (loadsFirst) { // locals 3.. are v128: load them all, then store them all
-    for (let k = 0; k < unroll; k++) moves.push(...load(16 * k), ...set(3 + k));
-    for (let k = 0; k < unroll; k++) moves.push(...get(0), ...get(3 + k), ...storeTop(16 * k));
-  } else {
-    for (let k = 0; k < unroll; k++) moves.push(...get(0), ...load(16 * k), ...storeTop(16 * k));
+const get = (i) => [0x20, i];
+const set = (i) => [0x21, i];
+const sleb = (n) => {
+  const out = [];
+  for (;;) {
+    const b = n & 0x7f;
+    n >>= 7;
+    if ((n === 0 && !(b & 0x40)) || (n === -1 && b & 0x40)) return [...out, b];
+    out.push(b | 0x80);
   }
+};
+/** local i += by */
+const bump = (i, by) => [...get(i), 0x41, ...sleb(by), 0x6a, ...set(i)];
+
+/**
+ * A module exporting copy(dst in memory 1, src in memory 0, n): a loop that runs `moves`
+ * while n > 0, then advances dst and src by `step` and takes `step` from n. `locals` is
+ * the body's locals declaration.
+ */
+function copyLoopModule(step, moves, locals = [0]) {
   const code = [
     0x02, 0x40, 0x03, 0x40,
     ...get(2), 0x45, 0x0d, 1, // n == 0 → out
@@ -59,7 +55,11 @@ export function simdCopyBytes(unroll = 4, loadsFirst = false) {
     ...bump(0, step), ...bump(1, step), ...bump(2, -step),
     0x0c, 0, 0x0b, 0x0b,
   ];
-  const body = [...(loadsFirst ? [1, unroll, 0x7b] : [0]), ...code, 0x0b];
+  return copyModule([...locals, ...code, 0x0b]);
+}
+
+/** A module over IMPORTS exporting copy (i32 i32 i32) -> () with this function body. */
+function copyModule(body) {
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
     ...section(1, [1, 0x60, 3, 0x7f, 0x7f, 0x7f, 0]),
@@ -71,52 +71,35 @@ export function simdCopyBytes(unroll = 4, loadsFirst = false) {
 }
 
 /**
+ * The SIMD copy: v128 loads and stores, `unroll` per iteration (n % (16 × unroll) == 0),
+ * each stored after its load or (`loadsFirst`) all loaded first.
+ */
+export function simdCopyBytes(unroll = 4, loadsFirst = false) {
+  const load = (off) => [...get(1), 0xfd, 0x00, 4, ...uleb(off)]; // v128.load (memory 0)
+  const storeTop = (off) => [0xfd, 0x0b, 4 | 0x40, 1, ...uleb(off)]; // v128.store (memory 1)
+  const moves = [];
+  if (loadsFirst) { // locals 3.. are v128: load them all, then store them all
+    for (let k = 0; k < unroll; k++) moves.push(...load(16 * k), ...set(3 + k));
+    for (let k = 0; k < unroll; k++) moves.push(...get(0), ...get(3 + k), ...storeTop(16 * k));
+  } else {
+    for (let k = 0; k < unroll; k++) moves.push(...get(0), ...load(16 * k), ...storeTop(16 * k));
+  }
+  return copyLoopModule(16 * unroll, moves, loadsFirst ? [1, unroll, 0x7b] : [0]);
+}
+
+/**
  * copy(dst, src, n) by memory.copy in pieces of `piece` bytes (n % piece == 0): libc's
  * memmove, which V8 may call for memory.copy, picks its method by size (glibc: `rep
  * movsb` from 2 KiB on), so pieces below that take its vector loop.
  */
 export function pieceCopyBytes(piece) {
-  const get = (i) => [0x20, i];
-  const set = (i) => [0x21, i];
-  const sleb = (n) => {
-    const out = [];
-    for (;;) {
-      const b = n & 0x7f;
-      n >>= 7;
-      if ((n === 0 && !(b & 0x40)) || (n === -1 && b & 0x40)) return [...out, b];
-      out.push(b | 0x80);
-    }
-  };
-  const bump = (i, by) => [...get(i), 0x41, ...sleb(by), 0x6a, ...set(i)];
-  const code = [
-    0x02, 0x40, 0x03, 0x40,
-    ...get(2), 0x45, 0x0d, 1,
-    ...get(0), ...get(1), 0x41, ...sleb(piece), 0xfc, 0x0a, 1, 0, // memory.copy 1 0
-    ...bump(0, piece), ...bump(1, piece), ...bump(2, -piece),
-    0x0c, 0, 0x0b, 0x0b,
-  ];
-  const body = [0, ...code, 0x0b];
-  return new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
-    ...section(1, [1, 0x60, 3, 0x7f, 0x7f, 0x7f, 0]),
-    ...IMPORTS,
-    ...section(3, [1, 0]),
-    ...section(7, [1, ...name("copy"), 0x00, 0]),
-    ...section(10, [1, ...uleb(body.length), ...body]),
-  ]);
+  // memory.copy 1 0 of `piece` bytes
+  return copyLoopModule(piece, [...get(0), ...get(1), 0x41, ...sleb(piece), 0xfc, 0x0a, 1, 0]);
 }
 
 /** The same memory.copy module the mount uses (jsglue/copier.js), copyOut only. */
 function memCopyBytes() {
-  const body = [0x00, 0x20, 0x00, 0x20, 0x01, 0x20, 0x02, 0xfc, 0x0a, 0x01, 0x00, 0x0b];
-  return new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
-    ...section(1, [1, 0x60, 3, 0x7f, 0x7f, 0x7f, 0]),
-    ...IMPORTS,
-    ...section(3, [1, 0]),
-    ...section(7, [1, ...name("copy"), 0x00, 0]),
-    ...section(10, [1, body.length, ...body]),
-  ]);
+  return copyModule([0x00, 0x20, 0x00, 0x20, 0x01, 0x20, 0x02, 0xfc, 0x0a, 0x01, 0x00, 0x0b]);
 }
 
 /** One memory op on the pool (memory 0): astore(addr, v), a seq-cst store (as a lock's). */

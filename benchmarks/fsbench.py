@@ -318,31 +318,27 @@ def group_small_pair(fs: str, base: str, n: int, listdir_reps: int, slices: int)
         os.mkdir(d)
     data = b"x" * 100
     spent = {k: dict.fromkeys(("create", "stat", "listdir", "unlink"), 0.0) for k in keys}
-    st, unlink = os.stat, os.unlink
-    for k, a, b in _turns(fs, base, n, slices):
-        part = paths[k][a:b]
-        t0 = perf()
-        for p in part:
-            with open(p, "wb") as f:
-                f.write(data)
-        spent[k]["create"] += perf() - t0
-    for k, a, b in _turns(fs, base, n, slices):
-        part = paths[k][a:b]
-        t0 = perf()
-        for p in part:
-            st(p)
-        spent[k]["stat"] += perf() - t0
+
+    def create(p: str) -> None:
+        with open(p, "wb") as f:
+            f.write(data)
+
+    def phase(op: str, call) -> None:
+        for k, a, b in _turns(fs, base, n, slices):
+            part = paths[k][a:b]
+            t0 = perf()
+            for p in part:
+                call(p)
+            spent[k][op] += perf() - t0
+
+    phase("create", create)
+    phase("stat", os.stat)
     names = {}
     for k, _, _ in _turns(fs, base, listdir_reps, listdir_reps):
         t0 = perf()
         names[k] = os.listdir(dirs[k])
         spent[k]["listdir"] += perf() - t0
-    for k, a, b in _turns(fs, base, n, slices):
-        part = paths[k][a:b]
-        t0 = perf()
-        for p in part:
-            unlink(p)
-        spent[k]["unlink"] += perf() - t0
+    phase("unlink", os.unlink)
     for k in keys:
         os.rmdir(dirs[k])
         if len(names[k]) != n:
@@ -376,13 +372,18 @@ def group_rename_pair(fs: str, base: str, n: int, slices: int) -> dict:
             spent[k][op] += perf() - t0
     for k in keys:
         d1, d2, _, _, c = names[k]
-        if os.listdir(d1) or len(os.listdir(d2)) != n:
-            raise AssertionError(f"{k}: renames lost files")
-        for p in c:
-            os.unlink(p)
-        os.rmdir(d1)
-        os.rmdir(d2)
+        _check_renamed(k, d1, d2, c)
     return {k: {op: n / t for op, t in v.items()} for k, v in spent.items()}
+
+
+def _check_renamed(fs: str, d1: str, d2: str, moved: list) -> None:
+    """Check that every file went from d1 to d2 (as `moved`), then remove them both."""
+    if os.listdir(d1) or len(os.listdir(d2)) != len(moved):
+        raise AssertionError(f"{fs}: renames lost files")
+    for p in moved:
+        os.unlink(p)
+    os.rmdir(d1)
+    os.rmdir(d2)
 
 
 def group_rename(fs: str, n: int) -> dict:
@@ -403,12 +404,7 @@ def group_rename(fs: str, n: int) -> dict:
     for x, y in zip(b, c):
         rename(x, y)
     t2 = perf()
-    if os.listdir(d1) or len(os.listdir(d2)) != n:
-        raise AssertionError(f"{fs}: renames lost files")
-    for p in c:
-        os.unlink(p)
-    os.rmdir(d1)
-    os.rmdir(d2)
+    _check_renamed(fs, d1, d2, c)
     return {"within": n / (t1 - t0), "across": n / (t2 - t1)}
 
 
