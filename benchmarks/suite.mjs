@@ -510,6 +510,7 @@ export async function runSuite(env) {
         return (ws.length * P.writerTotal) / MiB / Math.max(...secs);
       };
       await writeRound([A, B], "/xm", P.writerTotal);
+      log(`writers: pool ${fmt(toPlain(bench.worker_pool_stats()).size / MiB)} MiB after the untimed round`);
       await copyRound([A, B]);
       await copyRound([A, B], true);
       const tw = (out.cases.two_writers = { xm: [], base: [] });
@@ -525,9 +526,11 @@ export async function runSuite(env) {
         cl.two.push(copy2);
         cl.one.push(copy1);
         cl.two_shared.push(copy2s);
+        const poolSize = toPlain(bench.worker_pool_stats()).size;
         log(`writers rep ${rep + 1}/${P.writerReps}: one ${fmt(one)} MiB/s, two ${fmt(two)} ` +
           `MiB/s; copy limit into private memory: two threads ${fmt(copy2)} MiB/s, one ` +
-          `${fmt(copy1)} MiB/s; into shared memory, two threads ${fmt(copy2s)} MiB/s`);
+          `${fmt(copy1)} MiB/s; into shared memory, two threads ${fmt(copy2s)} MiB/s; pool ` +
+          `${fmt(poolSize / MiB)} MiB`);
       }
       out.cases.two_writers_vs_copy = { xm: [...tw.xm], base: [...cl.two] };
       out.cases.two_writers_vs_shared_copy = { xm: [...tw.xm], base: [...cl.two_shared] };
