@@ -25,6 +25,10 @@
 //   reader: RLOCK = lock; if STATE == 0 it is in, else RLOCK = 0 and wait.
 //   writer: CAS STATE 0 → -(slot+1); then wait until no slot's RLOCK names the lock.
 // One of the two always sees the other's store, so they never both get in.
+// The uncontended paths of this protocol are written three times: here with JS Atomics,
+// in lockcore.js (wasm, what this file calls first), and inlined in fastio.js (a whole
+// small read or write as one wasm call). A change to the protocol changes all three;
+// tests/js/locks.test.mjs and tests/js/fastio.test.mjs run them against each other.
 //
 // Waiting: a short spin on SEQ (SPIN_CHECKS), then Atomics.wait on SEQ in slices of
 // WAIT_SLICE_MS; after each slice the waiter bumps its own heartbeat (slot.HB: a waiter
