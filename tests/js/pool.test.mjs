@@ -3,6 +3,7 @@ import test from "node:test";
 import assert from "node:assert/strict";
 import { Pool, PoolError, layout as L } from "../../jsglue/index.js";
 import { Content } from "../../jsglue/pool/content.js";
+import { makeCopier } from "../../jsglue/copier.js";
 import { bytes } from "./helpers.mjs";
 
 const MiB = 1 << 20;
@@ -327,10 +328,45 @@ function rng(seed) {
   };
 }
 
+/**
+ * Reads and writes between the pool and a "heap" of this test's own, through the copier
+ * (one wasm call for each small one, fastio.js), as a mount makes them; null where the
+ * engine has no multi-memory (node 20).
+ */
+function heapIO(pool) {
+  const heap = new WebAssembly.Memory({ initial: 256 }); // 16 MiB
+  const c = makeCopier(pool.memory, heap);
+  if (!c) return null;
+  const u8 = () => new Uint8Array(heap.buffer);
+  return {
+    write(h, data, pos, append) {
+      pool.open(h.ino, h.gen);
+      try {
+        u8().set(data, 4096);
+        return pool.write(h.ino, h.gen, u8(), 4096, data.length, pos, append, c.copyIn, c.write);
+      } finally {
+        pool.close(h.ino, h.gen);
+      }
+    },
+    read(h, pos, len) {
+      pool.open(h.ino, h.gen);
+      try {
+        const n = pool.read(h.ino, h.gen, u8(), 8192, len, pos, c.copyOut, c.read);
+        return u8().slice(8192, 8192 + n);
+      } finally {
+        pool.close(h.ino, h.gen);
+      }
+    },
+  };
+}
+
 function fuzz(seed, steps) {
   const rand = rng(seed);
   const pick = (a) => a[Math.floor(rand() * a.length)];
   const pool = newPool(128 * 1024, 8 * MiB);
+  // Odd seeds read and write through the copier where there is one (a mount's path).
+  const io = seed % 2 ? heapIO(pool) : null;
+  const write = io ? io.write : (h, data, pos, append) => writeAt(pool, h, data, pos, append);
   const root = pool.rootHandle();
   // model: path -> {dir: true} | {data: Uint8Array}
   const model = new Map([["", { dir: true, h: root }]]);
@@ -339,7 +375,7 @@ function fuzz(seed, steps) {
   const split = (p) => [p.slice(0, p.lastIndexOf("/")), p.slice(p.lastIndexOf("/") + 1)];
   const sizes = [0, 1, 100, 4096, 70000, 300000, 1500000];
   for (let step = 0; step < steps; step++) {
-    const op = pick(["create", "mkdir", "write", "append", "truncate", "unlink", "rmdir", "rename", "rename"]);
+    const op = pick(["create", "mkdir", "write", "append", "truncate", "unlink", "rmdir", "rename", "rename", "read"]);
     const where = `seed ${seed} step ${step} ${op}`;
     try {
       if (op === "create" || op === "mkdir") {
@@ -365,7 +401,7 @@ function fuzz(seed, steps) {
         } else {
           const data = bytes(n, step + 1);
           const pos = op === "append" ? ent.data.length : Math.floor(rand() * (ent.data.length + 5000));
-          const c = code(() => writeAt(pool, ent.h, data, pos, op === "append"));
+          const c = code(() => write(ent.h, data, pos, op === "append"));
           if (c) {
             assert.equal(c, "ENOSPC", where);
           } else if (n > 0) { // POSIX: a write of nothing changes nothing
@@ -375,6 +411,21 @@ function fuzz(seed, steps) {
             ent.data = nd;
           }
         }
+      } else if (op === "read" && files().length) {
+        // A slice of a file (past its end too), as the model has it.
+        const ent = model.get(pick(files()));
+        const pos = Math.floor(rand() * (ent.data.length + 100));
+        const len = pick([1, 8, 100, 4096, 65535, 70000, 2 * MiB]);
+        const want = ent.data.subarray(Math.min(pos, ent.data.length), Math.min(ent.data.length, pos + len));
+        let got;
+        if (io) got = io.read(ent.h, pos, len);
+        else {
+          const out = new Uint8Array(len);
+          pool.open(ent.h.ino, ent.h.gen);
+          got = out.subarray(0, pool.read(ent.h.ino, ent.h.gen, out, 0, len, pos));
+          pool.close(ent.h.ino, ent.h.gen);
+        }
+        assert.deepEqual(got, want, `${where}: ${len} at ${pos}`);
       } else if (op === "unlink" && files().length) {
         const path = pick(files());
         const [parent, name] = split(path);
