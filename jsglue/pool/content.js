@@ -202,7 +202,8 @@ export class Content {
       if (e !== NEED_COMPACTION) throw e;
     }
     this.compactor.compact();
-    return this._write(ino, src, srcOff, len, pos, append, false, copyIn);
+    // (After a compaction the room may still have to be grown: holding no lock, too.)
+    return this.heap.deferringGrow(() => this._write(ino, src, srcOff, len, pos, append, false, copyIn));
   }
 
   _write(ino, src, srcOff, len, pos, append, mayCompact, copyIn) {
@@ -300,7 +301,7 @@ export class Content {
       } catch (e) {
         if (e !== NEED_COMPACTION) throw e;
         this.compactor.compact();
-        this._truncate(ino, newSize, false);
+        this.heap.deferringGrow(() => this._truncate(ino, newSize, false));
       }
     } finally {
       this.close(ino, gen);
@@ -407,8 +408,13 @@ export class Content {
       if (!p && want > need) p = this.heap.alloc(need, L.K_DATA, mayCompact);
       if (!p && mayCompact) {
         // No free block fits. If free space is plentiful (or the pool cannot grow
-        // enough), the cause is fragmentation: compact, then try again.
-        if (this.heap.fragmented(blockFor(need))) throw NEED_COMPACTION;
+        // enough), the cause is fragmentation: compact, then try again. So too when
+        // growing cannot make the room but the free bytes and the room left to grow can
+        // together: compaction puts the free bytes at the end, where growing adds to
+        // them (two big files written side by side met ENOSPC with a third of the
+        // maximum free: a 512 MiB pool took 2 × 139 MiB, now 2 × 174 MiB).
+        const block = blockFor(need);
+        if (this.heap.fragmented(block) || this.heap.fitsOnlyAfterCompaction(block)) throw NEED_COMPACTION;
         p = this.heap.alloc(want, L.K_DATA) || (want > need && this.heap.alloc(need, L.K_DATA));
       }
       if (!p) fail("ENOSPC", `no room for ${need} bytes (pool maximum ${this.v.maxBytes} bytes)`);

@@ -472,6 +472,18 @@ export class Heap {
     return free >= need && (free >= this.v.heapEnd / 8 || this.v.maxBytes - this.v.heapEnd < need);
   }
 
+  /**
+   * True when a block of `need` bytes fits only once compaction gathers every free byte
+   * at the heap's end: growing the Memory behind the free block at the end, as far as
+   * the maximum allows, is not enough, but all free bytes and that room are.
+   * @param {number} need
+   */
+  fitsOnlyAfterCompaction(need) {
+    const room = this.v.maxBytes - this.v.heapEnd;
+    const tail = this.tailFree();
+    return this.v.u32[L.SB_FREE_BYTES] + room >= need && (tail ? this.bsize(tail) : 0) + room < need;
+  }
+
   /** Shrink used block p to `need` bytes, freeing the tail. META write lock held. */
   shrinkInPlace(p, need) {
     const size = this.bsize(p);

@@ -183,6 +183,56 @@ test("ENOSPC at the maximum harms nothing already stored, and space is reused", 
   assert.deepEqual(pool.validate(), []);
 });
 
+test("two big files written side by side: ENOSPC only when compaction and growth together cannot make the room", { timeout: 120000 }, () => {
+  // A file that cannot grow in place moves, so it needs a second block of its new size.
+  // Near the maximum that block may be made only by compacting the free bytes to the
+  // end and growing the Memory behind them. (Before, this pool of at most 512 MiB said
+  // ENOSPC at 2 × 139 MiB with 126 MiB free and room to grow by 90 MiB more.)
+  const pool = Pool.create({ initialBytes: 64 * MiB, maximumBytes: 512 * MiB });
+  // Every grow, after a compaction too, happens holding no lock (as writes grow).
+  const metaState = () => Atomics.load(new Int32Array(pool.memory.buffer), (L.SB_META_LOCK >> 2) + L.LK_STATE);
+  const grows = [];
+  const realGrow = pool.memory.grow.bind(pool.memory);
+  pool.memory.grow = (pages) => {
+    grows.push({ pages, meta: metaState() });
+    return realGrow(pages);
+  };
+  const r = pool.rootHandle();
+  const chunk = bytes(MiB, 3);
+  const hs = [0, 1].map((i) => pool.create(r.ino, r.gen, `side${i}`, FILE));
+  for (const h of hs) pool.open(h.ino, h.gen);
+  let failed = null;
+  let o = 0;
+  for (; !failed; o += MiB) {
+    for (const h of hs) {
+      const c = code(() => pool.write(h.ino, h.gen, chunk, 0, MiB, o));
+      if (c) {
+        assert.equal(c, "ENOSPC");
+        failed = h;
+        break;
+      }
+    }
+  }
+  const st = pool.stats();
+  const size = pool.getattr(failed.ino, failed.gen).size;
+  // The failed write needed a block of more than the file's size: not there, even after
+  // a compaction and growing to the maximum.
+  assert.ok(st.free_bytes + (512 * MiB - st.size) < size + MiB,
+    `ENOSPC with ${st.free_bytes} free and ${512 * MiB - st.size} to grow for a ${size}-byte file`);
+  assert.ok(o >= 170 * MiB, `only ${o / MiB} MiB each`);
+  assert.equal(st.size, 512 * MiB, "grown to the maximum");
+  assert.deepEqual(grows.filter((g) => g.meta !== 0), [], "no grow while META was held");
+  // Nothing stored was lost, and the other file goes on.
+  for (const h of hs) {
+    const out = new Uint8Array(MiB);
+    const n = pool.getattr(h.ino, h.gen).size;
+    assert.equal(pool.read(h.ino, h.gen, out, 0, MiB, n - MiB), MiB);
+    assert.deepEqual(out, chunk);
+  }
+  assert.deepEqual(pool.validate(), []);
+  for (const h of hs) pool.close(h.ino, h.gen);
+});
+
 test("a directory of 100,000 entries: every name found by hashing", () => {
   const pool = newPool(16 * MiB, 256 * MiB);
   const r = pool.rootHandle();
