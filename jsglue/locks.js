@@ -39,6 +39,7 @@
 // instead, yielding the CPU with short busy pauses of growing length.
 import { L } from "./layout.js";
 import { lockCore } from "./lockcore.js";
+import { FAST_WAKE } from "./fastio.js";
 export const WAIT_SLICE_MS = 50;
 /** Checks of the lock's SEQ before a waiter that may block goes to sleep (~2-5 µs). */
 const SPIN_CHECKS = 64;
@@ -179,7 +180,7 @@ export class Locks {
         if (r & 4 && this.grown !== null) this.grown();
         return;
       }
-      if (r === 2 && Atomics.load(i32, w + L.LK_SLEEPERS) > 0) this.wake(w); // stepped back
+      if (r === 2) this.wakeSleepers(w); // stepped back
     } else if (Atomics.load(i32, w + L.LK_STATE) === 0 && Atomics.load(i32, w + L.LK_WNEXT) === 0) {
       Atomics.store(i32, rw, base);
       if (Atomics.load(i32, w + L.LK_STATE) === 0) {
@@ -187,7 +188,7 @@ export class Locks {
         return;
       }
       Atomics.store(i32, rw, 0); // a writer got in first: step back, let it drain
-      if (Atomics.load(i32, w + L.LK_SLEEPERS) > 0) this.wake(w);
+      this.wakeSleepers(w);
     }
     try {
       for (;;) {
@@ -200,7 +201,7 @@ export class Locks {
             return;
           }
           Atomics.store(i32, rw, 0);
-          if (Atomics.load(i32, w + L.LK_SLEEPERS) > 0) this.wake(w);
+          this.wakeSleepers(w);
         }
         // Name ourselves next, so that a writer releasing and re-taking the lock in a
         // loop lets us in (see WNEXT).
@@ -238,9 +239,7 @@ export class Locks {
     } else {
       sleepers = -1;
     }
-    if (sleepers < 0) {
-      throw new Error(`extmemfs: read-unlock of lock @${base}, which this instance does not hold`);
-    }
+    if (sleepers < 0) throw this._notHeld(base, false);
     if (sleepers > 0) this.wake(base >> 2);
   }
 
@@ -364,17 +363,46 @@ export class Locks {
     } else {
       sleepers = -1;
     }
-    if (sleepers < 0) {
-      throw new EvictedError(`extmemfs: write-unlock of lock @${base}, which this instance ` +
-        `does not hold (were its locks reclaimed after it was presumed dead?)`);
-    }
+    if (sleepers < 0) throw this._notHeld(base, true);
     if (sleepers > 0) this.wake(w);
+  }
+
+  /** The error of an unlock of `base` (a write hold's if `write`) that we do not hold. */
+  _notHeld(base, write) {
+    return write
+      ? new EvictedError(`extmemfs: write-unlock of lock @${base}, which this instance ` +
+        `does not hold (were its locks reclaimed after it was presumed dead?)`)
+      : new Error(`extmemfs: read-unlock of lock @${base}, which this instance does not hold`);
+  }
+
+  /**
+   * End a hold that one wasm call took and gave back (fastio.js) as an unlock ends it:
+   * `r` is the call's answer. Returns its result (≥ 0), or -1 when the caller must take
+   * the JS path; throws as the unlock would if the lock was no longer ours (-3).
+   * @param {number} base
+   * @param {number} r
+   * @param {boolean} write
+   * @returns {number}
+   */
+  fastDone(base, r, write) {
+    if (r >= 0) {
+      if (r & FAST_WAKE) this.wake(base >> 2);
+      return r & ~FAST_WAKE;
+    }
+    if (r === -3) throw this._notHeld(base, write);
+    if (r === -2) this.wakeSleepers(base >> 2); // taken and given back
+    return -1;
   }
 
   /** Wake the sleepers of the lock whose first word is `w` (a word index). */
   wake(w) {
     Atomics.add(this.i32, w + L.LK_SEQ, 1);
     Atomics.notify(this.i32, w + L.LK_SEQ);
+  }
+
+  /** Wake them if there are any (after stepping back from, or giving back, a lock). */
+  wakeSleepers(w) {
+    if (Atomics.load(this.i32, w + L.LK_SLEEPERS) > 0) this.wake(w);
   }
 
   /**

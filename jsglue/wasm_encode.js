@@ -86,7 +86,6 @@ export const LT_S = 0x48;
 export const LT_U = 0x49;
 export const GT_S = 0x4a;
 export const GT_U = 0x4b;
-export const LE_U = 0x4d;
 export const GE_U = 0x4f;
 export const GE_S = 0x4e;
 export const ADD = 0x6a;

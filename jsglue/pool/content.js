@@ -8,8 +8,7 @@
 // progress (I_MOVING) lets readers in but makes writers of that file wait until it is done.
 import { L } from "../layout.js";
 import { fail } from "../errors.js";
-import { FAST_MAX_POS, FAST_WAKE } from "../fastio.js";
-import { EvictedError } from "../locks.js";
+import { FAST_MAX_POS } from "../fastio.js";
 import { MAX_FILE, blockFor } from "./heap.js";
 import { isDirMode, isRegMode } from "./inodes.js";
 
@@ -105,17 +104,9 @@ export class Content {
     const stripe = this.stripe(ino);
     const locks = this.locks;
     if (fastRead !== undefined && len < L.BULK_COPY && pos <= FAST_MAX_POS && !locks.dead) {
-      const r = fastRead(stripe, locks.sw << 2, locks.gen, ino, dstOff, len, pos);
-      if (r >= 0) {
-        if (r & FAST_WAKE) locks.wake(stripe >> 2);
-        return r & ~FAST_WAKE;
-      }
-      if (r === -3) {
-        throw new Error(`extmemfs: read-unlock of lock @${stripe}, which this instance does not hold`);
-      }
-      // -2: it took the lock and gave it back; -1: it took nothing. The JS path below
-      // handles (and reports) whatever made it give up.
-      if (r === -2 && Atomics.load(locks.i32, (stripe >> 2) + L.LK_SLEEPERS) > 0) locks.wake(stripe >> 2);
+      const n = locks.fastDone(stripe, fastRead(stripe, locks.sw << 2, locks.gen, ino, dstOff, len, pos), false);
+      if (n >= 0) return n;
+      // It gave up: the JS path below handles (and reports) whatever made it.
     }
     locks.readLock(stripe); // (renews the views if the Memory grew)
     try {
@@ -182,18 +173,10 @@ export class Content {
     if (fastWrite !== undefined && len < L.BULK_COPY && pos <= FAST_MAX_POS && !locks.dead &&
         this.tx._crashAt === undefined) {
       const stripe = this.stripe(ino);
-      const r = fastWrite(stripe, locks.sw << 2, locks.gen, -locks.id, ino, srcOff, len, pos, append ? 1 : 0,
-        this.tx.now());
-      if (r >= 0) {
-        if (r & FAST_WAKE) locks.wake(stripe >> 2);
-        return r & ~FAST_WAKE;
-      }
-      if (r === -3) {
-        throw new EvictedError(`extmemfs: write-unlock of lock @${stripe}, which this instance ` +
-          `does not hold (were its locks reclaimed after it was presumed dead?)`);
-      }
-      // -2: taken and given back; -1: nothing taken. The JS path handles the rest.
-      if (r === -2 && Atomics.load(locks.i32, (stripe >> 2) + L.LK_SLEEPERS) > 0) locks.wake(stripe >> 2);
+      const end = locks.fastDone(stripe, fastWrite(stripe, locks.sw << 2, locks.gen, -locks.id, ino, srcOff, len,
+        pos, append ? 1 : 0, this.tx.now()), true);
+      if (end >= 0) return end;
+      // It gave up: the JS path below handles (and reports) whatever made it.
     }
     try {
       // A Memory grow for room happens before anything is written, holding no lock.
