@@ -18,15 +18,22 @@ const BIG_FILE = 1 << 20; // files at least this big move to the heap's end when
 /** Files at least this big that must move and fit no hole grow the Memory for room. */
 const ROOMY_GROWTH = 8 << 20;
 /**
- * Long copies (reads, writes, extent moves) go in pieces of this many bytes; between two
- * pieces the holder bumps its heartbeat and, if someone waits for the file's stripe,
- * hands it over and takes it back, so that a small call waits about one piece, not the
- * whole copy. A piece is sized for the slowest copies, into fresh pages the kernel still
- * has to fault in: 512 KiB takes ~30 µs warm, ~250 µs at 2 GB/s of fresh pages and ~3.5 ms
- * at the 150 MiB/s seen on a loaded VM (where 4 MiB pieces of an extent move made a
- * page's small calls wait 20-30 ms each); the check between pieces costs ~0.1 µs.
+ * Long copies (reads, writes, extent moves) go in pieces of PIECE to 2 × PIECE bytes
+ * (piece()); between two pieces the holder bumps its heartbeat and, if someone waits for
+ * the file's stripe, hands it over and takes it back, so that a small call waits about
+ * one piece, not the whole copy. The check between pieces costs ~0.1 µs. A piece is
+ * sized for the slowest copies, into fresh pages the kernel still has to fault in
+ * (~0.5 ms per MiB at 2 GB/s; ~7 ms at the 150 MiB/s seen on a loaded VM, where 4 MiB
+ * pieces of an extent move made a page's small calls wait 20-30 ms each), and not below
+ * 1 MiB: glibc's memmove (which V8 calls for memory.copy and TypedArray.set) copies with
+ * `rep movsb` below its rep_movsb_stop_threshold, on AMD the L2 cache size (1 MiB on the
+ * EPYC we measure on), and with a vector loop from there on, ~35% faster there: 1 MiB
+ * writes copied as two 512 KiB pieces ran at 11 GB/s, as one piece at 15 GB/s (Chrome,
+ * benchmarks/bulkprobe.mjs), and MEMFS copies a 1 MiB call in one.
  */
-const PIECE = 512 << 10;
+const PIECE = 1 << 20;
+/** Bytes of the next piece of a long copy with `left` bytes to go (no short last piece). */
+const piece = (left) => (left < 2 * PIECE ? left : PIECE);
 /** Thrown (never escapes this module) when an allocation should wait for a compaction. */
 const NEED_COMPACTION = { reason: "fragmented: compact and retry" };
 
@@ -120,7 +127,7 @@ export class Content {
       try {
         let done = 0;
         while (done < n) {
-          const c = Math.min(PIECE, n - done);
+          const c = piece(n - done);
           const at = ext + pos + done;
           if (copyOut) copyOut(dstOff + done, at, c);
           else dst.set(this.v.u8.subarray(at, at + c), dstOff + done);
@@ -207,7 +214,7 @@ export class Content {
       if (bulk) this.copyBegin();
       try {
         for (let done = 0; done < len;) {
-          const c = Math.min(PIECE, len - done);
+          const c = piece(len - done);
           if (copyIn) copyIn(ext + pos + done, srcOff + done, c);
           else this.v.u8.set(src.subarray(srcOff + done, srcOff + done + c), ext + pos + done);
           done += c;
@@ -437,7 +444,7 @@ export class Content {
     const stripe = this.stripe(ino);
     try {
       for (let done = 0; done < size;) {
-        const c = Math.min(PIECE, size - done);
+        const c = piece(size - done);
         this.tx.hook();
         this.v.u8.copyWithin(to + done, from + done, from + done + c);
         done += c;

@@ -1,0 +1,177 @@
+// benchmarks/bulkprobe.mjs — where a big sequential write's time goes: Python writing a
+// new 128 MiB file in 1 MiB unbuffered writes into the pool, next to the same bytes
+// copied by JS — FS.write on a stream, the mount's wasm memory.copy into the same pool
+// offsets, TypedArray.set into the same offsets, and into a private buffer (the copy
+// limit the writers benchmark compares with). Variants run in turns, every round in a
+// new order; prints the median and best GB/s per variant.
+//
+//   node benchmarks/bulkprobe.mjs [--rounds R] [--total MiB] [--filter TEXT]   (build/dist)
+//   .venv/bin/python benchmarks/chrome.py --probe bulkprobe [--probe-args "rounds=9&filter=TEXT"]
+const MiB = 1 << 20;
+
+/**
+ * @param {{loadPyodide: Function, indexURL: string, log: (s: string) => void,
+ *   rounds?: number|string, total?: number|string, filter?: string}} o `filter`: only the
+ *   variants whose name contains it
+ */
+export async function runProbe({ loadPyodide, indexURL, log, rounds = 9, total = 128, filter = "" }) {
+  rounds = Number(rounds);
+  const TOTAL = Number(total) * MiB;
+  const py = await loadPyodide({ indexURL });
+  await py.loadPackage("pyodide-extmemfs", { messageCallback: () => {} });
+  const FS = py.FS;
+  const M = py._module;
+  py.runPython(`
+import os, time, pyodide_extmemfs as xmfs
+pool = xmfs.create_pool("16MiB", "2GiB")
+xmfs.mount(pool, "/xm")
+probe_chunk = b"\\xa5" * (1 << 20)
+def probe_write(path, total):
+    w = probe_chunk
+    t0 = time.perf_counter()
+    with open(path, "wb", buffering=0) as f:
+        for _ in range(total >> 20):
+            f.write(w)
+    return time.perf_counter() - t0
+probe_write("/xm/warm.bin", 2 * ${TOTAL})   # grows the pool; its pages are touched
+os.unlink("/xm/warm.bin")
+`);
+  const pyWrite = py.globals.get("probe_write");
+  const poolJs = py.globals.get("pool")._js;
+  const poolMemory = poolJs.memory;
+  const heapMemory = M.wasmMemory || M.memory;
+  // The mount's copier (memory.copy, multi-memory) where the engine has one.
+  const copyIn = makeCopyIn(poolMemory, heapMemory);
+  const src = M._malloc(MiB);
+  M.HEAPU8.fill(0xa5, src, src + MiB);
+  const priv = new Uint8Array(TOTAL).fill(1);
+  /** Pool offset of the first byte of `path` (a file whose every byte is 0xa5 but the first 8). */
+  const extentOf = (path) => {
+    const fd = FS.open(path, "r+");
+    const tag = [0x42, 0x55, 0x4c, 0x4b, 0x70, 0x72, 0x6f, 0x62];
+    M.HEAPU8.set(tag, src);
+    FS.write(fd, M.HEAP8, src, 8, 0);
+    M.HEAPU8.fill(0xa5, src, src + 8);
+    FS.close(fd);
+    const u8 = new Uint8Array(poolMemory.buffer);
+    for (let i = 0; i + 8 <= u8.length; i += 8) {
+      if (u8[i] === tag[0] && tag.every((b, k) => u8[i + k] === b)) return i;
+    }
+    throw new Error(`bulkprobe: extent of ${path} not found`);
+  };
+  // A file kept for the copies' destination: the same kind of pages a write lands in.
+  pyWrite("/xm/kept.bin", TOTAL);
+  const at = extentOf("/xm/kept.bin");
+  const variants = {
+    "Python f.write 1 MiB, new file": () => pyWrite("/xm/new.bin", TOTAL) * 1000,
+    "FS.write 1 MiB, new file": () => {
+      const t0 = performance.now();
+      const s = FS.open("/xm/new.bin", "w");
+      for (let o = 0; o < TOTAL; o += MiB) FS.write(s, M.HEAP8, src, MiB);
+      FS.close(s);
+      return performance.now() - t0;
+    },
+    "FS.write 1 MiB, over kept.bin": () => {
+      const t0 = performance.now();
+      const s = FS.open("/xm/kept.bin", "r+");
+      for (let o = 0; o < TOTAL; o += MiB) FS.write(s, M.HEAP8, src, MiB, o);
+      FS.close(s);
+      return performance.now() - t0;
+    },
+    ...(copyIn ? {
+      "memory.copy → kept.bin's pool bytes": () => {
+        const t0 = performance.now();
+        for (let o = 0; o < TOTAL; o += MiB) copyIn(at + o, src, MiB);
+        return performance.now() - t0;
+      },
+      "memory.copy in 512 KiB pieces → kept.bin": () => {
+        const t0 = performance.now();
+        for (let o = 0; o < TOTAL; o += MiB) {
+          copyIn(at + o, src, MiB / 2);
+          copyIn(at + o + MiB / 2, src + MiB / 2, MiB / 2);
+        }
+        return performance.now() - t0;
+      },
+    } : {}),
+    "TypedArray.set → kept.bin's pool bytes": () => {
+      const t0 = performance.now();
+      const u8 = new Uint8Array(poolMemory.buffer);
+      const from = M.HEAPU8.subarray(src, src + MiB);
+      for (let o = 0; o < TOTAL; o += MiB) u8.set(from, at + o);
+      return performance.now() - t0;
+    },
+    "TypedArray.set → private buffer (copy limit)": () => {
+      const t0 = performance.now();
+      const from = M.HEAPU8.subarray(src, src + MiB);
+      for (let o = 0; o < TOTAL; o += MiB) priv.set(from, o);
+      return performance.now() - t0;
+    },
+  };
+  const names = Object.keys(variants).filter((n) => n.includes(filter));
+  const ms = Object.fromEntries(names.map((n) => [n, []]));
+  for (let r = 0; r < rounds + 1; r++) {
+    const order = names.map((n, i) => names[(i + r) % names.length]);
+    for (const n of order) {
+      const t = variants[n]();
+      if (FS.analyzePath("/xm/new.bin").exists) FS.unlink("/xm/new.bin");
+      if (r > 0) ms[n].push(t);
+    }
+    await new Promise((res) => setTimeout(res, 0));
+  }
+  const gbs = (t) => TOTAL / 1e6 / t; // GB/s from ms
+  const results = {};
+  log(`${TOTAL / MiB} MiB in 1 MiB pieces, GB/s: median of ${rounds} rounds (best); pool ` +
+    `${(poolJs.stats().size / MiB).toFixed(0)} MiB`);
+  for (const n of names) {
+    const s = [...ms[n]].sort((a, b) => a - b);
+    results[n] = { median: gbs(s[s.length >> 1]), best: gbs(s[0]) };
+    log(`  ${n.padEnd(46)} ${results[n].median.toFixed(1).padStart(6)} (${results[n].best.toFixed(1)})`);
+  }
+  return results;
+}
+
+/** (heapSrc → poolDst) by one memory.copy, or null without multi-memory (as jsglue/copier.js). */
+function makeCopyIn(poolMemory, heapMemory) {
+  const uleb = (n) => {
+    const out = [];
+    do {
+      let b = n & 0x7f;
+      n >>>= 7;
+      if (n) b |= 0x80;
+      out.push(b);
+    } while (n);
+    return out;
+  };
+  const name = (s) => [s.length, ...[...s].map((c) => c.charCodeAt(0))];
+  const section = (id, body) => [id, ...uleb(body.length), ...body];
+  const body = [0x00, 0x20, 0x00, 0x20, 0x01, 0x20, 0x02, 0xfc, 0x0a, 0x00, 0x01, 0x0b];
+  const bytes = new Uint8Array([
+    0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
+    ...section(1, [1, 0x60, 3, 0x7f, 0x7f, 0x7f, 0]),
+    ...section(2, [2, ...name("e"), ...name("pool"), 0x02, 0x03, ...uleb(1), ...uleb(65536),
+      ...name("e"), ...name("heap"), 0x02, 0x00, ...uleb(1)]),
+    ...section(3, [1, 0]),
+    ...section(7, [1, ...name("copy"), 0x00, 0]),
+    ...section(10, [1, ...uleb(body.length), ...body]),
+  ]);
+  try {
+    const mod = new WebAssembly.Module(bytes);
+    return new WebAssembly.Instance(mod, { e: { pool: poolMemory, heap: heapMemory } }).exports.copy;
+  } catch {
+    return null;
+  }
+}
+
+const isMain = typeof process !== "undefined" && process.argv && import.meta.url === `file://${process.argv[1]}`;
+if (isMain) {
+  const { dirname, join, resolve } = await import("node:path");
+  const { fileURLToPath } = await import("node:url");
+  const dist = resolve(dirname(fileURLToPath(import.meta.url)), "..", "build", "dist");
+  const { loadPyodide } = await import(join(dist, "pyodide.mjs"));
+  const opt = (name, dflt) => {
+    const i = process.argv.indexOf(name);
+    return i > 0 ? process.argv[i + 1] : dflt;
+  };
+  await runProbe({ loadPyodide, indexURL: dist + "/", log: console.log, rounds: opt("--rounds", 9),
+    total: opt("--total", 128), filter: opt("--filter", "") });
+}
