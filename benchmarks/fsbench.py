@@ -554,6 +554,27 @@ def create_file(path: str, size: int) -> None:
         f.write(b"\0" * size)
 
 
+def touch_free(directory: str) -> int:
+    """Write zeros over every free extent of this instance's pool of 1 MiB or more (files
+    of exactly the largest free extent's size, made by truncate, which zero-fills them),
+    then delete them: the pages the pool grew but never wrote are touched, so no timed
+    round pays their first-touch faults (the copy limit's buffers are touched too).
+    Returns the bytes written."""
+    made = []
+    total = 0
+    try:
+        while (n := pool.stats()["largest_free_extent"]) >= 1 << 20 and len(made) < 4096:
+            path = f"{directory}/touch{len(made)}.bin"
+            with open(path, "wb") as f:
+                made.append(path)
+                f.truncate(n)
+            total += n
+    finally:
+        for p in made:
+            os.unlink(p)
+    return total
+
+
 def _wait_barrier(bar, slot: int, parties: int) -> None:
     import js
 
