@@ -209,7 +209,7 @@ export class Content {
       this.tx.hook();
       const from = Math.min(pos, size);
       this.tx.wrote(ext + from, end - from); // (SIZE's page: touch() below marks it)
-      if (pos > size) this.v.u8.fill(0, ext + size, ext + pos);
+      if (pos > size) this.v.zero(ext + size, ext + pos);
       const bulk = len >= L.BULK_COPY;
       if (bulk) this.copyBegin();
       try {
@@ -307,7 +307,7 @@ export class Content {
         if (newSize > this.v.u32[w + L.I_CAP]) this._reserve(ino, newSize, size, true, mayCompact);
         const ext = this.v.u32[w + L.I_EXTENT];
         this.tx.wrote(ext + size, newSize - size);
-        this.v.u8.fill(0, ext + size, ext + newSize);
+        this.v.zero(ext + size, ext + newSize);
       }
       this.tx.wrote((w + L.I_SIZE) * 4, 4);
       Atomics.store(this.v.u32, w + L.I_SIZE, newSize);

@@ -26,7 +26,7 @@ export class Dirs {
     if (!p) fail("ENOSPC", "no room for a directory");
     const t = p + L.HDR;
     this.tx.wrote(t, L.DT_HDR + L.DT_MIN_SLOTS * L.DT_SLOT_BYTES);
-    this.v.u8.fill(0, t, t + L.DT_HDR + L.DT_MIN_SLOTS * L.DT_SLOT_BYTES);
+    this.v.zero(t, t + L.DT_HDR + L.DT_MIN_SLOTS * L.DT_SLOT_BYTES);
     this.v.u32[(t >>> 2) + L.DT_SLOTS] = L.DT_MIN_SLOTS;
     const w = this.inodes.ib(ino) >>> 2;
     this.tx.st(w + L.I_EXTENT, t);
@@ -77,7 +77,7 @@ export class Dirs {
     if (!p) fail("ENOSPC", "no room to grow a directory");
     const t = p + L.HDR;
     this.tx.wrote(t, bytes);
-    this.v.u8.fill(0, t, t + bytes);
+    this.v.zero(t, t + bytes);
     u32[(t >>> 2) + L.DT_SLOTS] = slots;
     const mask = slots - 1;
     const oldSlots = u32[(old >>> 2) + L.DT_SLOTS];

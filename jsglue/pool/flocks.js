@@ -130,7 +130,7 @@ export class Flocks {
       this.v.u8.copyWithin(nt, t, t + L.FT_HDR + n * L.FL_BYTES);
       this.heap.free(t - L.HDR);
     } else {
-      this.v.u8.fill(0, nt, nt + L.FT_HDR);
+      this.v.zero(nt, nt + L.FT_HDR);
     }
     u32[(nt >>> 2) + L.FT_CAP] = newCap;
     this.tx.st(L.SB_FLOCKS, nt);

@@ -107,7 +107,7 @@ export class Inodes {
     const base = p + L.HDR;
     // A fresh block: its payload needs no undo entries.
     this.tx.wrote(base, L.INODES_PER_CHUNK * L.INODE_BYTES);
-    this.v.u8.fill(0, base, base + L.INODES_PER_CHUNK * L.INODE_BYTES);
+    this.v.zero(base, base + L.INODES_PER_CHUNK * L.INODE_BYTES);
     const first = k * L.INODES_PER_CHUNK + (k === 0 ? 1 : 0);
     const last = (k + 1) * L.INODES_PER_CHUNK - 1;
     this.tx.st(L.SB_CHUNK_DIR + k, base);

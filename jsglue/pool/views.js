@@ -3,6 +3,7 @@
 // every lock taken renews them (Locks.grown), and ensure() does too.
 import { L } from "../layout.js";
 import { fail, describe } from "../errors.js";
+import { poolZero, zeroRange } from "../poolfill.js";
 
 const isSab = (b) => Object.prototype.toString.call(b) === "[object SharedArrayBuffer]";
 
@@ -39,6 +40,8 @@ export class Views {
     /** @type {Float64Array} */ this.f64 = null;
     /** Bytes the views cover (kept: reading a shared view's length is not free). */
     this.bytes = 0;
+    /** memory.fill over this Memory (poolfill.js), or null. */
+    this.zeroer = poolZero(memory);
     if (lockCore) locks.bind(memory);
     locks.grown = () => this.refresh();
     this.refresh();
@@ -54,6 +57,11 @@ export class Views {
     this.bytes = buf.byteLength;
     this.locks.i32 = this.i32;
     this.locks.pages = this.bytes / L.PAGE;
+  }
+
+  /** Zero bytes [start, end) of the Memory (memory.fill; TypedArray.fill is slow on shared buffers). */
+  zero(start, end) {
+    zeroRange(this.u8, this.zeroer, start, end);
   }
 
   /**
