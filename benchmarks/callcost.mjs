@@ -99,9 +99,24 @@ dt * 1e6 / len(call_offs)`);
   } catch (e) {
     log(`no v128 copy: ${e.message}`);
   }
+  // The same bytes at the same offset of a second, fresh shared Memory of the pool's size
+  // (copied there once), read by the same kind of copier: the pool's pages or any shared
+  // Memory's?
+  let twin = null;
+  if (ext >= 0 && st.copier && len % 256 === 0) {
+    const { pieceCopyBytes } = await import("./copyprobe.mjs");
+    const mem = new WebAssembly.Memory({ initial: pu8.length >> 16, maximum: 65536, shared: true });
+    new Uint8Array(mem.buffer).set(pu8.subarray(ext, ext + 64 * (1 << 20)), ext);
+    const copy = new WebAssembly.Instance(new WebAssembly.Module(pieceCopyBytes(len)),
+      { e: { pool: mem, heap: M.wasmMemory || M.memory } }).exports.copy; // one memory.copy
+    twin = (off) => copy(ptr, ext + off, len);
+  }
   const cases = {
     ...(ext >= 0 && copyOnly.xm ? {
       "copy only": (fs) => jsTime(fs, (s, off) => copyOnly[fs](off)),
+    } : {}),
+    ...(twin ? {
+      "copy only, a fresh shared Memory": (fs) => jsTime(fs, (s, off) => (fs === "xm" ? twin(off) : copyOnly.mem(off))),
     } : {}),
     ...(ext >= 0 && len % 256 === 0 ? Object.fromEntries(Object.entries(simd).map(([name, f]) =>
       [`copy only, ${name}`, (fs) => jsTime(fs, (s, off) => (fs === "xm" ? f(ptr, ext + off, len) : copyOnly.mem(off)))])) : {}),

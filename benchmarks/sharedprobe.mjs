@@ -6,8 +6,8 @@
 // Memory, by TypedArray.fill / copyWithin and by memory.fill / memory.copy. Variants run
 // in turns; prints the median of the rounds.
 //
-//   node benchmarks/sharedprobe.mjs [--rounds R]
-//   .venv/bin/python benchmarks/chrome.py --probe sharedprobe [--probe-args rounds=9]
+//   node benchmarks/sharedprobe.mjs [--rounds R] [--pyodide]
+//   .venv/bin/python benchmarks/chrome.py --probe sharedprobe [--probe-args "rounds=9&pyodide=1"]
 //
 // What it showed (2-CPU AMD EPYC): TypedArray.set and fill on shared buffers are slower
 // than on unshared ones (Chromium 156, random 4 KiB: set 0.67-0.77 µs against 0.43-0.55;
@@ -65,16 +65,25 @@ async function turns(variants, rounds) {
 }
 
 /**
- * @param {{log: (s: string) => void, rounds?: number|string}} o
+ * @param {{log: (s: string) => void, rounds?: number|string, pyodide?: string,
+ *   loadPyodide?: Function, indexURL?: string}} o `pyodide`: copy from and to a Pyodide's
+ *   heap (the page's or build/dist's Pyodide) instead of a small fresh Memory
  */
-export async function runProbe({ log, rounds = 9 }) {
+export async function runProbe({ log, rounds = 9, pyodide = "", loadPyodide, indexURL }) {
   rounds = Number(rounds);
   const N = 4096;
   const SIZE = 64 * MiB;
   const CALLS = 65536;
-  const heapMem = new WebAssembly.Memory({ initial: 256 });
+  let heapMem = new WebAssembly.Memory({ initial: 256 });
+  let ptr = MiB;
+  if (pyodide && pyodide !== "0") {
+    // The heap of a Pyodide instead of a small fresh Memory (as the file systems copy into).
+    const py = await loadPyodide({ indexURL });
+    heapMem = py._module.wasmMemory || py._module.memory;
+    ptr = (py._module._malloc(N + 4096) + 4095) & ~4095;
+    log(`destination: Pyodide's heap (${heapMem.buffer.byteLength >> 20} MiB), buffer at ${ptr}`);
+  }
   const heap = new Uint8Array(heapMem.buffer);
-  const ptr = MiB;
   const sharedMem = new WebAssembly.Memory({ initial: SIZE / 65536, maximum: 32768, shared: true });
   const unsharedMem = new WebAssembly.Memory({ initial: SIZE / 65536, maximum: 32768 });
   const kinds = {
@@ -155,5 +164,11 @@ export async function runProbe({ log, rounds = 9 }) {
 const isMain = typeof process !== "undefined" && process.argv && import.meta.url === `file://${process.argv[1]}`;
 if (isMain) {
   const i = process.argv.indexOf("--rounds");
-  await runProbe({ log: console.log, rounds: i > 0 ? process.argv[i + 1] : 9 });
+  const { dirname, join, resolve } = await import("node:path");
+  const { fileURLToPath } = await import("node:url");
+  const dist = resolve(dirname(fileURLToPath(import.meta.url)), "..", "build", "dist");
+  const pyodide = process.argv.includes("--pyodide") ? "1" : "";
+  const loadPyodide = pyodide ? (await import(join(dist, "pyodide.mjs"))).loadPyodide : undefined;
+  await runProbe({ log: console.log, rounds: i > 0 ? process.argv[i + 1] : 9, pyodide, loadPyodide,
+    indexURL: dist + "/" });
 }
