@@ -10,6 +10,7 @@
 import { L } from "../layout.js";
 import { slotWord } from "../locks.js";
 import { isDirMode } from "./inodes.js";
+import { alignsBlock, leadFor } from "./heap.js";
 
 /** Moving time after which a compaction lets waiters in (ms). */
 const ROUND_MS = 4;
@@ -131,9 +132,14 @@ export class Compactor {
       if (bp >= end) break;
       const bsize = this.heap.bsize(bp);
       const np = bp + bsize;
-      if (bsize > fsize * 4096) {
-        // A huge block behind a tiny hole would take too many undoable chunks: leave
-        // the hole, go on from the next free block.
+      // File data that starts aligned (heap.js ALIGN) lands aligned: the bytes before
+      // its new place (lead) stay a free block.
+      const lead = alignsBlock(u32[(bp >>> 2) + 1], bsize) ? leadFor(dst) : 0;
+      const by = fsize - lead;
+      if (by <= 0 || bsize > by * 4096) {
+        // Already as low as it goes aligned; or a huge block behind a tiny hole, which
+        // would take too many undoable chunks: leave the hole, go on from the next
+        // free block.
         let q = np;
         while (q < end && this.heap.bused(q)) q += this.heap.bsize(q);
         dst = q;
@@ -142,8 +148,13 @@ export class Compactor {
       const gsize = np < end && !this.heap.bused(np) ? this.heap.bsize(np) : 0;
       this.heap.binRemove(dst, fsize);
       if (gsize) this.heap.binRemove(np, gsize);
-      this.tx.moveDown(dst, bp, bsize);
-      const payload = dst + L.HDR;
+      if (lead) {
+        this.heap.setBlock(dst, lead, 0, L.K_FREE);
+        this.heap.binInsert(dst, lead);
+      }
+      const at = dst + lead;
+      this.tx.moveDown(at, bp, bsize);
+      const payload = at + L.HDR;
       const o = owners.get(bp);
       if (o[0] === 0) {
         this.tx.st(L.SB_CHUNK_DIR + o[1], payload);
@@ -160,9 +171,9 @@ export class Compactor {
       } else {
         this.tx.st(L.SB_FLOCKS, payload);
       }
-      const free = dst + bsize;
-      this.heap.setBlock(free, fsize + gsize, 0, L.K_FREE);
-      this.heap.binInsert(free, fsize + gsize);
+      const free = at + bsize;
+      this.heap.setBlock(free, by + gsize, 0, L.K_FREE);
+      this.heap.binInsert(free, by + gsize);
       this.tx.commit();
       this.locks.pulse();
       dst = free;

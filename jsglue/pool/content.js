@@ -9,7 +9,7 @@
 import { L } from "../layout.js";
 import { fail } from "../errors.js";
 import { FAST_MAX_POS } from "../fastio.js";
-import { MAX_FILE, blockFor } from "./heap.js";
+import { MAX_FILE, alignsBlock, blockFor, isAligned } from "./heap.js";
 import { isDirMode, isRegMode } from "./inodes.js";
 
 
@@ -17,6 +17,8 @@ const SMALL_MOVE = 65536; // extent moves below this copy under META (cheaper)
 const BIG_FILE = 1 << 20; // files at least this big move to the heap's end when they move
 /** Files at least this big that must move and fit no hole grow the Memory for room. */
 const ROOMY_GROWTH = 8 << 20;
+/** Files up to this size move to an aligned block when they grow past ALIGN_MIN (heap.js). */
+const REALIGN_MAX = 1 << 20;
 /**
  * Long copies (reads, writes, extent moves) go in pieces of PIECE to 2 × PIECE bytes
  * (piece()); between two pieces the holder bumps its heartbeat and, if someone waits for
@@ -360,14 +362,19 @@ export class Content {
       const cap = u32[w + L.I_CAP];
       // Headroom of a quarter keeps appends amortised O(1) without much slack.
       const want = exact ? need : Math.min(MAX_FILE, Math.max(need, cap + Math.floor(cap / 4)));
-      if (ext) {
+      // A file that reaches ALIGN_MIN bytes in an unaligned block (it began small) moves
+      // to an aligned one while that copy is cheap, rather than growing where it is.
+      const realign = ext !== 0 && size <= REALIGN_MAX && !isAligned(ext - L.HDR) &&
+        alignsBlock(L.K_DATA, blockFor(need));
+      const inPlace = () => {
         const q = this.heap.growInPlace(ext - L.HDR, blockFor(need), blockFor(want), size, mayCompact);
         if (q) {
           this.tx.st(w + L.I_EXTENT, q + L.HDR);
           this.tx.st(w + L.I_CAP, this.heap.bsize(q) - L.HDR - L.FTR);
-          return;
         }
-      }
+        return q;
+      };
+      if (ext && !realign && inPlace()) return;
       let p = 0;
       if (ext && size >= BIG_FILE && !exact) {
         // A big file that cannot grow where it is would soon be boxed in again by
@@ -389,9 +396,9 @@ export class Content {
         if (bsize >= 2 * roomy + L.MIN_BLOCK) {
           // Mid-way: the block before the hole keeps half of it to grow into.
           const off = Math.max(L.MIN_BLOCK, Math.floor((bsize - roomy) / 16) * 8);
-          p = this.heap.takeFreeAt(big, off, roomy, L.K_DATA);
+          p = this.heap.takeFreeAligned(big, off, roomy, L.K_DATA);
         } else if (bsize >= roomy) {
-          p = this.heap.takeFree(big, roomy, L.K_DATA);
+          p = this.heap.takeFreeAligned(big, 0, roomy, L.K_DATA);
         }
       }
       if (!p) p = this.heap.alloc(want, L.K_DATA, mayCompact);
@@ -407,6 +414,7 @@ export class Content {
         if (this.heap.fragmented(block) || this.heap.fitsOnlyAfterCompaction(block)) throw NEED_COMPACTION;
         p = this.heap.alloc(want, L.K_DATA) || (want > need && this.heap.alloc(need, L.K_DATA));
       }
+      if (!p && realign && inPlace()) return; // no room elsewhere: grow where it is
       if (!p) fail("ENOSPC", `no room for ${need} bytes (pool maximum ${this.v.maxBytes} bytes)`);
       to = p + L.HDR;
       if (!ext || size === 0) {

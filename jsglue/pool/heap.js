@@ -18,6 +18,32 @@ const roundUp8 = (n) => Math.ceil(n / 8) * 8;
  */
 export const blockFor = (payload) => Math.max(L.MIN_BLOCK, roundUp8(payload + L.HDR + L.FTR));
 /**
+ * File data of at least ALIGN_MIN bytes starts on an ALIGN-byte boundary of the pool (its
+ * extent, the payload): a 4 KiB read or write at a 4 KiB file offset then touches one
+ * memory page, not two, and its copy has the alignment of MEMFS's page-aligned arrays
+ * and of the caller's buffer. Random 4 KiB reads out of a file 288 bytes past a page
+ * boundary ran ~35% slower in Chromium than out of an aligned one (benchmarks/callcost.mjs
+ * in Chrome, 2-CPU AMD EPYC: 0.59-0.66 µs against 0.42). The free bytes before an aligned
+ * block (under ALIGN + MIN_BLOCK) stay a free block for smaller things; ALIGN_MIN keeps
+ * that under 7% of the block.
+ */
+export const ALIGN = 4096;
+export const ALIGN_MIN = 64 << 10;
+/**
+ * Bytes from block offset p to the first block offset q ≥ p whose payload is ALIGN-aligned
+ * and that leaves either nothing or a whole free block (≥ MIN_BLOCK) before it.
+ * @param {number} p
+ */
+export const leadFor = (p) => {
+  const lead = (ALIGN - ((p + L.HDR) % ALIGN)) % ALIGN;
+  return lead && lead < L.MIN_BLOCK ? lead + ALIGN : lead;
+};
+/** True if a block of `size` bytes of `kind` should start aligned (see ALIGN). */
+export const alignsBlock = (kind, size) => kind === L.K_DATA && size - L.HDR - L.FTR >= ALIGN_MIN;
+/** True if the payload of block p is ALIGN-aligned. */
+export const isAligned = (p) => (p + L.HDR) % ALIGN === 0;
+
+/**
  * The free-list size class of a block of `size` bytes.
  * @param {number} size
  */
@@ -240,12 +266,34 @@ export class Heap {
   }
 
   /**
+   * Mark `need` bytes of free block p used, at the first offset from `off` on where a
+   * block of its kind and size starts aligned (see ALIGN), if it fits there; else at
+   * `off` itself. Returns the used block's offset.
+   */
+  takeFreeAligned(p, off, need, kind) {
+    if (alignsBlock(kind, need)) {
+      // (off is 0 or ≥ MIN_BLOCK, and so is off + leadFor: the bytes before stay a block)
+      const at = off + leadFor(p + off);
+      if (at + need <= this.bsize(p)) return this.takeFreeAt(p, at, need, kind);
+    }
+    return off ? this.takeFreeAt(p, off, need, kind) : this.takeFree(p, need, kind);
+  }
+
+  /**
    * Allocate a block with `payload` bytes of payload; returns the block offset or 0
-   * when the pool cannot hold it even at its maximum. META write lock held.
+   * when the pool cannot hold it even at its maximum. File data of ALIGN_MIN bytes or
+   * more starts aligned (see ALIGN) where a free block, or the Memory grown, has room
+   * for that; else anywhere it fits. META write lock held.
    */
   alloc(payload, kind, noGrow) {
     const need = blockFor(payload);
     if (need > MAX_FILE) return 0;
+    if (alignsBlock(kind, need)) {
+      const roomy = need + ALIGN + L.MIN_BLOCK;
+      let p = this.findFree(roomy);
+      if (!p && !noGrow && roomy <= MAX_FILE && this.growFor(roomy)) p = this.findFree(roomy);
+      if (p) return this.takeFreeAt(p, leadFor(p), need, kind);
+    }
     let p = this.findFree(need);
     if (!p) {
       if (noGrow) return 0;
@@ -418,15 +466,19 @@ export class Heap {
     let next = n < end && !this.bused(n) ? this.bsize(n) : 0;
     let start = p;
     let prev = 0;
+    let lead = 0; // bytes of the free block before that stay free (to slide to alignment)
     if (size + next < need) {
       const heapStart = this.v.u32[L.SB_HEAP_START];
       const pf = p > heapStart ? this.v.u32[(p - 8) >>> 2] : L.USED_BIT;
       prev = pf & L.USED_BIT ? 0 : pf - (pf & 7);
+      if (prev && alignsBlock(kind, need)) lead = leadFor(p - prev);
+      const by = prev - lead;
       // (Slides overlapping by far more than the gap would take too many chunks.)
-      if (prev && prev + size + next >= need && content <= SLIDE_MAX && content <= prev * 4096) {
-        start = p - prev;
+      if (by > 0 && by + size + next >= need && content <= SLIDE_MAX && content <= by * 4096) {
+        start = p - by;
       } else {
         prev = 0;
+        lead = 0;
         // Growing the Memory behind the last block is cheap (no copy) but only right
         // when no free block could take the file anyway: otherwise the pool would
         // swell while free space sits unused (fragmentation).
@@ -438,8 +490,14 @@ export class Heap {
       }
     }
     if (next) this.binRemove(n, next);
-    if (prev) this.binRemove(start, prev);
-    const avail = prev + size + next;
+    if (prev) {
+      this.binRemove(p - prev, prev);
+      if (lead) {
+        this.setBlock(p - prev, lead, 0, L.K_FREE);
+        this.binInsert(p - prev, lead);
+      }
+    }
+    const avail = prev - lead + size + next;
     let newSize = Math.min(Math.max(need, want), avail);
     if (avail - newSize < L.MIN_BLOCK) newSize = avail;
     if (prev) {
