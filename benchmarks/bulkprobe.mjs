@@ -5,7 +5,7 @@
 // limit the writers benchmark compares with). Variants run in turns, every round in a
 // new order; prints the median and best GB/s per variant.
 //
-//   node benchmarks/bulkprobe.mjs [--rounds R] [--total MiB] [--filter TEXT]   (build/dist)
+//   node benchmarks/bulkprobe.mjs [--rounds R] [--total MiB] [--filter TEXT] [--dist DIR]
 //   .venv/bin/python benchmarks/chrome.py --probe bulkprobe [--probe-args "rounds=9&filter=TEXT"]
 const MiB = 1 << 20;
 
@@ -166,12 +166,12 @@ const isMain = typeof process !== "undefined" && process.argv && import.meta.url
 if (isMain) {
   const { dirname, join, resolve } = await import("node:path");
   const { fileURLToPath } = await import("node:url");
-  const dist = resolve(dirname(fileURLToPath(import.meta.url)), "..", "build", "dist");
-  const { loadPyodide } = await import(join(dist, "pyodide.mjs"));
   const opt = (name, dflt) => {
     const i = process.argv.indexOf(name);
     return i > 0 ? process.argv[i + 1] : dflt;
   };
+  const dist = resolve(opt("--dist", join(dirname(fileURLToPath(import.meta.url)), "..", "build", "dist")));
+  const { loadPyodide } = await import(join(dist, "pyodide.mjs"));
   await runProbe({ loadPyodide, indexURL: dist + "/", log: console.log, rounds: opt("--rounds", 9),
     total: opt("--total", 128), filter: opt("--filter", "") });
 }
