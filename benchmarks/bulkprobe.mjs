@@ -7,6 +7,8 @@
 //
 //   node benchmarks/bulkprobe.mjs [--rounds R] [--total MiB] [--filter TEXT] [--dist DIR]
 //   .venv/bin/python benchmarks/chrome.py --probe bulkprobe [--probe-args "rounds=9&filter=TEXT"]
+import { poolHeapCopier } from "./wasmbytes.mjs";
+
 const MiB = 1 << 20;
 
 /**
@@ -41,7 +43,7 @@ os.unlink("/xm/warm.bin")
   const poolMemory = poolJs.memory;
   const heapMemory = M.wasmMemory || M.memory;
   // The mount's copier (memory.copy, multi-memory) where the engine has one.
-  const copyIn = makeCopyIn(poolMemory, heapMemory);
+  const copyIn = poolHeapCopier(poolMemory, heapMemory)?.copyIn ?? null;
   const src = M._malloc(MiB);
   M.HEAPU8.fill(0xa5, src, src + MiB);
   const priv = new Uint8Array(TOTAL).fill(1);
@@ -128,38 +130,6 @@ os.unlink("/xm/warm.bin")
     log(`  ${n.padEnd(46)} ${results[n].median.toFixed(1).padStart(6)} (${results[n].best.toFixed(1)})`);
   }
   return results;
-}
-
-/** (heapSrc → poolDst) by one memory.copy, or null without multi-memory (as jsglue/copier.js). */
-function makeCopyIn(poolMemory, heapMemory) {
-  const uleb = (n) => {
-    const out = [];
-    do {
-      let b = n & 0x7f;
-      n >>>= 7;
-      if (n) b |= 0x80;
-      out.push(b);
-    } while (n);
-    return out;
-  };
-  const name = (s) => [s.length, ...[...s].map((c) => c.charCodeAt(0))];
-  const section = (id, body) => [id, ...uleb(body.length), ...body];
-  const body = [0x00, 0x20, 0x00, 0x20, 0x01, 0x20, 0x02, 0xfc, 0x0a, 0x00, 0x01, 0x0b];
-  const bytes = new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
-    ...section(1, [1, 0x60, 3, 0x7f, 0x7f, 0x7f, 0]),
-    ...section(2, [2, ...name("e"), ...name("pool"), 0x02, 0x03, ...uleb(1), ...uleb(65536),
-      ...name("e"), ...name("heap"), 0x02, 0x00, ...uleb(1)]),
-    ...section(3, [1, 0]),
-    ...section(7, [1, ...name("copy"), 0x00, 0]),
-    ...section(10, [1, ...uleb(body.length), ...body]),
-  ]);
-  try {
-    const mod = new WebAssembly.Module(bytes);
-    return new WebAssembly.Instance(mod, { e: { pool: poolMemory, heap: heapMemory } }).exports.copy;
-  } catch {
-    return null;
-  }
 }
 
 const isMain = typeof process !== "undefined" && process.argv && import.meta.url === `file://${process.argv[1]}`;

@@ -9,36 +9,15 @@
 //
 //   node benchmarks/copyprobe.mjs [--rounds R] [--filter TEXT]   (node; build/dist)
 //   .venv/bin/python benchmarks/chrome.py --probe copyprobe [--probe-args filter=TEXT]
+import { HEADER, TYPE_3I32, memImport, name, poolHeapCopyBytes, poolHeapImports, section, sleb, uleb } from "./wasmbytes.mjs";
+
 const MiB = 1 << 20;
 
-// (Wasm byte helpers as in jsglue/wasm_encode.js, which the page cannot import.)
-const uleb = (n) => {
-  const out = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n) b |= 0x80;
-    out.push(b);
-  } while (n);
-  return out;
-};
-const name = (s) => [s.length, ...[...s].map((c) => c.charCodeAt(0))];
-const section = (id, body) => [id, ...uleb(body.length), ...body];
 /** Imports memory 0 = the pool's (shared), memory 1 = the instance's heap. */
-const IMPORTS = section(2, [2, ...name("e"), ...name("pool"), 0x02, 0x03, ...uleb(1), ...uleb(65536),
-  ...name("e"), ...name("heap"), 0x02, 0x00, ...uleb(1)]);
+const IMPORTS = poolHeapImports();
 
 const get = (i) => [0x20, i];
 const set = (i) => [0x21, i];
-const sleb = (n) => {
-  const out = [];
-  for (;;) {
-    const b = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && !(b & 0x40)) || (n === -1 && b & 0x40)) return [...out, b];
-    out.push(b | 0x80);
-  }
-};
 /** local i += by */
 const bump = (i, by) => [...get(i), 0x41, ...sleb(by), 0x6a, ...set(i)];
 
@@ -61,8 +40,8 @@ function copyLoopModule(step, moves, locals = [0]) {
 /** A module over IMPORTS exporting copy (i32 i32 i32) -> () with this function body. */
 function copyModule(body) {
   return new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
-    ...section(1, [1, 0x60, 3, 0x7f, 0x7f, 0x7f, 0]),
+    ...HEADER,
+    ...TYPE_3I32,
     ...IMPORTS,
     ...section(3, [1, 0]),
     ...section(7, [1, ...name("copy"), 0x00, 0]),
@@ -98,9 +77,7 @@ export function pieceCopyBytes(piece) {
 }
 
 /** The same memory.copy module the mount uses (jsglue/copier.js), copyOut only. */
-function memCopyBytes() {
-  return copyModule([0x00, 0x20, 0x00, 0x20, 0x01, 0x20, 0x02, 0xfc, 0x0a, 0x01, 0x00, 0x0b]);
-}
+const memCopyBytes = () => poolHeapCopyBytes({ copy: "out" });
 
 /** One memory op on the pool (memory 0): astore(addr, v), a seq-cst store (as a lock's). */
 function opsBytes() {
@@ -114,9 +91,9 @@ function opsBytes() {
 
   const names = Object.keys(funcs);
   return new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
+    ...HEADER,
     ...section(1, [1, 0x60, 2, 0x7f, 0x7f, 0]),
-    ...section(2, [1, ...name("e"), ...name("pool"), 0x02, 0x03, ...uleb(1), ...uleb(65536)]),
+    ...section(2, [1, ...memImport("pool", true)]),
     ...section(3, [names.length, ...names.map((n) => funcs[n][0])]),
     ...section(7, [names.length, ...names.flatMap((n, i) => [...name(n), 0x00, i])]),
     ...section(10, [names.length, ...names.flatMap((n) => fn(funcs[n][1]))]),

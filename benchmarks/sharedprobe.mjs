@@ -14,35 +14,16 @@
 // fill 5.8 GB/s, node 2 GB/s), while memory.copy out of a shared Memory is as fast as
 // TypedArray.set out of an ArrayBuffer (0.46 µs) and memory.fill runs at 18-20 GB/s.
 import { simdCopyBytes } from "./copyprobe.mjs";
+import { HEADER, TYPE_3I32, memImport, name, poolHeapCopyBytes, section } from "./wasmbytes.mjs";
 
 const MiB = 1 << 20;
 
-const uleb = (n) => {
-  const out = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n) b |= 0x80;
-    out.push(b);
-  } while (n);
-  return out;
-};
-const name = (s) => [s.length, ...[...s].map((c) => c.charCodeAt(0))];
-const section = (id, body) => [id, ...uleb(body.length), ...body];
-const memImport = (field, shared) => [...name("e"), ...name(field), 0x02, shared ? 0x03 : 0x01, ...uleb(1), ...uleb(32768)];
 /** A module exporting copy(dst, src, n) = memory.copy dstMem srcMem (memory 0 "pool", 1 "heap"). */
-const copyBytes = (shared, into) => new Uint8Array([
-  0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
-  ...section(1, [1, 0x60, 3, 0x7f, 0x7f, 0x7f, 0]),
-  ...section(2, [2, ...memImport("pool", shared), ...name("e"), ...name("heap"), 0x02, 0x00, ...uleb(1)]),
-  ...section(3, [1, 0]),
-  ...section(7, [1, ...name("copy"), 0x00, 0]),
-  ...section(10, [1, 12, 0x00, 0x20, 0x00, 0x20, 0x01, 0x20, 0x02, 0xfc, 0x0a, into ? 0 : 1, into ? 1 : 0, 0x0b]),
-]);
+const copyBytes = (shared, into) => poolHeapCopyBytes({ copy: into ? "in" : "out" }, shared);
 /** A module over one shared Memory exporting copy(dst, src, n) and fill(dst, value, n). */
 const withinBytes = () => new Uint8Array([
-  0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
-  ...section(1, [1, 0x60, 3, 0x7f, 0x7f, 0x7f, 0]),
+  ...HEADER,
+  ...TYPE_3I32,
   ...section(2, [1, ...memImport("pool", true)]),
   ...section(3, [2, 0, 0]),
   ...section(7, [2, ...name("copy"), 0x00, 0, ...name("fill"), 0x00, 1]),

@@ -13,6 +13,7 @@
 // [..], ...}}, copy_limit: {two: [..], one: [..]}, main_wait: {reps: [..], workers: [..]},
 // zenfs: {versions, params, cases: {id: {xm: [ZenFS ..], base: [MEMFS ..]}}, errors,
 // not_run}, memory: {...}, info: {...}}; every sample is one full repetition.
+import { poolHeapCopier } from "./wasmbytes.mjs";
 
 const MiB = 1 << 20;
 
@@ -146,42 +147,6 @@ function toPlain(r) {
 }
 
 /**
- * A wasm module (multi-memory proposal) importing a shared "pool" memory and an unshared
- * "heap" memory, exporting copyOut(dst, src, n) (pool → heap) and copyIn(dst, src, n)
- * (heap → pool), each one memory.copy. null where the engine lacks multi-memory (node 20).
- */
-function multiMemoryCopier(pool, heap) {
-  const leb = (n) => {
-    const o = [];
-    do {
-      let b = n & 0x7f;
-      n >>>= 7;
-      if (n) b |= 0x80;
-      o.push(b);
-    } while (n);
-    return o;
-  };
-  const str = (t) => [t.length, ...new TextEncoder().encode(t)];
-  const sec = (id, b) => [id, ...leb(b.length), ...b];
-  const body = (d, s) => {
-    const b = [0, 0x20, 0, 0x20, 1, 0x20, 2, 0xfc, 0x0a, d, s, 0x0b];
-    return [b.length, ...b];
-  };
-  const bytes = new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
-    ...sec(1, [1, 0x60, 3, 0x7f, 0x7f, 0x7f, 0]),
-    ...sec(2, [2, ...str("e"), ...str("pool"), 0x02, 0x03, ...leb(1), ...leb(65536),
-      ...str("e"), ...str("heap"), 0x02, 0x00, ...leb(1)]),
-    ...sec(3, [2, 0, 0]),
-    ...sec(7, [2, ...str("copyOut"), 0, 0, ...str("copyIn"), 0, 1]),
-    ...sec(10, [2, ...body(1, 0), ...body(0, 1)])]);
-  try {
-    return new WebAssembly.Instance(new WebAssembly.Module(bytes), { e: { pool, heap } }).exports;
-  } catch (e) {
-    return null;
-  }
-}
-
-/**
  * Copy `total` bytes in `chunk`-byte TypedArray.set calls from Pyodide's own heap
  * (where Python's bytes live) into a shared WebAssembly.Memory, and back. MiB/s.
  * "fresh": the first pass over never-touched shared pages (page faults included);
@@ -218,7 +183,7 @@ function rawCopy(py, total, chunk) {
     // The same copies done by wasm memory.copy (multi-memory) between the shared Memory
     // and an unshared one, where the engine has it: what the pool could use instead.
     const wasmHeap = new WebAssembly.Memory({ initial: Math.ceil(chunk / 65536) });
-    const mm = multiMemoryCopier(mem, wasmHeap);
+    const mm = poolHeapCopier(mem, wasmHeap);
     const mmPass = (fn) => {
       const t = performance.now();
       for (let o = 0; o < total; o += chunk) fn(o);
