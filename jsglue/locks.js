@@ -106,6 +106,26 @@ export class Locks {
     this._spins = 0;
     /** @type {Int32Array | null} */
     this._napWord = null;
+    /** This instance's waits for locks others held (slow paths only; see waitDone). */
+    this.waits = { count: 0, totalMs: 0, maxMs: 0 };
+    /** performance.now() when the current acquisition began to wait, or -1. */
+    this._waitT0 = -1;
+  }
+
+  /** Mark that the acquisition in progress has to wait (its first wait only counts). */
+  _waitBegin() {
+    if (this._waitT0 < 0) this._waitT0 = performance.now();
+  }
+
+  /** The acquisition in progress is in (or gave up): count its wait, if it waited. */
+  _waitDone() {
+    if (this._waitT0 < 0) return;
+    const ms = performance.now() - this._waitT0;
+    this._waitT0 = -1;
+    const w = this.waits;
+    w.count++;
+    w.totalMs += ms;
+    if (ms > w.maxMs) w.maxMs = ms;
   }
 
   /**
@@ -190,6 +210,7 @@ export class Locks {
       Atomics.store(i32, rw, 0); // a writer got in first: step back, let it drain
       this.wakeSleepers(w);
     }
+    this._waitBegin();
     try {
       for (;;) {
         const nx = Atomics.load(i32, w + L.LK_WNEXT);
@@ -216,6 +237,7 @@ export class Locks {
         this._stalled(s < 0 ? -s - 1 : deferring ? n2 - 1 : -1);
       }
     } finally {
+      this._waitDone();
       // Our turn is taken (or void: an eviction throws out of the wait): let the others on.
       if (Atomics.compareExchange(i32, w + L.LK_WNEXT, me, 0) === me &&
           Atomics.load(i32, w + L.LK_SLEEPERS) > 0) {
@@ -262,47 +284,56 @@ export class Locks {
       const won = (next === 0 || next === this.id) && Atomics.compareExchange(i32, w + L.LK_STATE, 0, me) === 0;
       got = won ? 2 : 0;
     }
-    if (got === 0) {
-      got = 2;
-      if (Atomics.load(i32, w + L.LK_STATE) === me) {
-        throw new Error(`extmemfs: write lock @${base} taken twice by one instance`);
-      }
-      try {
-        for (;;) {
-          // A waiter named in WNEXT goes first: nobody else barges in when the lock is
-          // released, so a waiter that is slow to wake (a page's main thread, which
-          // spins) is not passed over again and again.
-          const nx = Atomics.load(i32, w + L.LK_WNEXT);
-          if ((nx === 0 || nx === this.id) && Atomics.compareExchange(i32, w + L.LK_STATE, 0, me) === 0) break;
-          if (nx === 0) Atomics.compareExchange(i32, w + L.LK_WNEXT, 0, this.id);
-          Atomics.add(i32, w + L.LK_SLEEPERS, 1);
-          const seq = Atomics.load(i32, w + L.LK_SEQ);
-          const s = Atomics.load(i32, w + L.LK_STATE);
-          const n2 = Atomics.load(i32, w + L.LK_WNEXT);
-          const deferring = n2 !== 0 && n2 !== this.id;
-          if (s !== 0 || deferring) this._sleep(w, seq);
-          Atomics.sub(i32, w + L.LK_SLEEPERS, 1);
-          this._stalled(s < 0 ? -s - 1 : deferring ? n2 - 1 : -1);
-        }
-      } finally {
-        Atomics.compareExchange(i32, w + L.LK_WNEXT, this.id, 0);
-      }
-      // We may have been evicted while we waited (presumed dead: a worker the browser
-      // has not stopped yet after terminate(), or one stalled past the lease). Then our
-      // recovery is done and nothing we change now would ever be undone or released:
-      // give the lock back and stop.
-      const sw = this.sw;
-      if (Atomics.load(i32, sw + L.S_STATE) !== L.SLOT_LIVE || Atomics.load(i32, sw + L.S_GEN) !== this.gen) {
-        Atomics.compareExchange(i32, w + L.LK_STATE, me, 0);
-        this.wake(w);
-        throw new EvictedError("extmemfs: this instance was evicted from the pool while it " +
-          "waited for a lock (it was presumed dead); attach again");
-      }
+    try {
+      if (got === 0) this._waitForWrite(base, me);
+      if (got & 2 || got === 0) this.drain(base);
+    } finally {
+      this._waitDone(); // (waits for the lock and for its readers to leave: one wait)
     }
-    if (got & 2) this.drain(base);
     this._spins = 0;
     if (!fresh) this.renewViews();
     else if (got & 4 && this.grown !== null) this.grown();
+  }
+
+  /** writeLock's slow path: wait until STATE is ours (`me`); then readers may drain. */
+  _waitForWrite(base, me) {
+    const i32 = this.i32;
+    const w = base >> 2;
+    if (Atomics.load(i32, w + L.LK_STATE) === me) {
+      throw new Error(`extmemfs: write lock @${base} taken twice by one instance`);
+    }
+    this._waitBegin();
+    try {
+      for (;;) {
+        // A waiter named in WNEXT goes first: nobody else barges in when the lock is
+        // released, so a waiter that is slow to wake (a page's main thread, which
+        // spins) is not passed over again and again.
+        const nx = Atomics.load(i32, w + L.LK_WNEXT);
+        if ((nx === 0 || nx === this.id) && Atomics.compareExchange(i32, w + L.LK_STATE, 0, me) === 0) break;
+        if (nx === 0) Atomics.compareExchange(i32, w + L.LK_WNEXT, 0, this.id);
+        Atomics.add(i32, w + L.LK_SLEEPERS, 1);
+        const seq = Atomics.load(i32, w + L.LK_SEQ);
+        const s = Atomics.load(i32, w + L.LK_STATE);
+        const n2 = Atomics.load(i32, w + L.LK_WNEXT);
+        const deferring = n2 !== 0 && n2 !== this.id;
+        if (s !== 0 || deferring) this._sleep(w, seq);
+        Atomics.sub(i32, w + L.LK_SLEEPERS, 1);
+        this._stalled(s < 0 ? -s - 1 : deferring ? n2 - 1 : -1);
+      }
+    } finally {
+      Atomics.compareExchange(i32, w + L.LK_WNEXT, this.id, 0);
+    }
+    // We may have been evicted while we waited (presumed dead: a worker the browser
+    // has not stopped yet after terminate(), or one stalled past the lease). Then our
+    // recovery is done and nothing we change now would ever be undone or released:
+    // give the lock back and stop.
+    const sw = this.sw;
+    if (Atomics.load(i32, sw + L.S_STATE) !== L.SLOT_LIVE || Atomics.load(i32, sw + L.S_GEN) !== this.gen) {
+      Atomics.compareExchange(i32, w + L.LK_STATE, me, 0);
+      this.wake(w);
+      throw new EvictedError("extmemfs: this instance was evicted from the pool while it " +
+        "waited for a lock (it was presumed dead); attach again");
+    }
   }
 
   /**
@@ -317,6 +348,15 @@ export class Locks {
 
   /** Wait until no instance holds `base` for reading (we hold STATE). */
   drain(base) {
+    const outer = this._waitT0 >= 0; // (writeLock counts its wait, this one included)
+    try {
+      this._drain(base);
+    } finally {
+      if (!outer) this._waitDone();
+    }
+  }
+
+  _drain(base) {
     const i32 = this.i32;
     const w = base >> 2;
     // (The wasm core reads SLOTS_HIGH itself, at each call.)
@@ -328,6 +368,7 @@ export class Locks {
       if (isMeta) this.draining++;
       try {
         while (Atomics.load(i32, rw) === base) {
+          this._waitBegin();
           Atomics.add(i32, w + L.LK_SLEEPERS, 1);
           const seq = Atomics.load(i32, w + L.LK_SEQ);
           if (Atomics.load(i32, rw) === base) this._sleep(w, seq);

@@ -653,11 +653,15 @@ export class Pool {
    *   available_bytes: number, files: number, directories: number, symlinks: number,
    *   inodes: number, largest_free_extent: number, layout_version: number,
    *   peak_parallel_copies: number, compactions: number, recoveries: number,
-   *   lease_ms: number, sync_generation: number, longest_pause_ms: number}}
+   *   lease_ms: number, sync_generation: number, longest_pause_ms: number,
+   *   lock_waits: number, lock_wait_ms: number, longest_lock_wait_ms: number}}
    *   peak_parallel_copies: the most threads ever inside a bulk copy at once;
    *   compactions: times the heap was compacted; recoveries: dead or evicted instances
    *   cleaned up; sync_generation: the last image taken for persistence (0: none);
-   *   longest_pause_ms: the longest pause an image took so far
+   *   longest_pause_ms: the longest pause an image took so far; lock_waits,
+   *   lock_wait_ms, longest_lock_wait_ms: this instance's waits for pool locks other
+   *   instances held (how many, their total and the longest, since it attached or
+   *   since resetLockWaits())
    */
   stats() {
     return this.#tx.withRead(() => {
@@ -682,8 +686,15 @@ export class Pool {
         lease_ms: u32[L.SB_LEASE_MS],
         sync_generation: u32[L.SB_SYNC_GEN],
         longest_pause_ms: u32[L.SB_SNAP_PAUSE_US] / 1000,
+        lock_waits: this.#v.locks.waits.count,
+        lock_wait_ms: this.#v.locks.waits.totalMs,
+        longest_lock_wait_ms: this.#v.locks.waits.maxMs,
       };
     });
+  }
+  /** Start this instance's lock-wait figures of stats() over from zero. */
+  resetLockWaits() {
+    Object.assign(this.#v.locks.waits, { count: 0, totalMs: 0, maxMs: 0 });
   }
   /** statfs figures (4096-byte blocks) for the whole pool, growth room included. */
   statfs() {

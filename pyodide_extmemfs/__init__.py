@@ -81,9 +81,16 @@ class Pool:
         ``peak_parallel_copies`` (most threads ever copying file data at once: 2 or
         more shows copies of different files overlapping), ``compactions`` (times
         the pool slid its blocks together instead of growing), ``recoveries`` (dead
-        or evicted instances cleaned up after), ``lease_ms`` (see :func:`create_pool`).
+        or evicted instances cleaned up after), ``lease_ms`` (see :func:`create_pool`),
+        ``lock_waits``, ``lock_wait_ms``, ``longest_lock_wait_ms`` (this instance's waits
+        for pool locks that other instances held: how many, their total and the longest,
+        since it attached or since :meth:`reset_lock_waits`).
         """
         return dict(_jsglue.call(self._js.stats).to_py())
+
+    def reset_lock_waits(self) -> None:
+        """Start this instance's ``lock_waits`` figures of :meth:`stats` over from zero."""
+        self._js.resetLockWaits()
 
     @property
     def instance_id(self) -> int:

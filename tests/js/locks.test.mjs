@@ -235,3 +235,57 @@ inEachMode("a writer evicted while it waits gives the lock back and stops (Evict
   me.writeLock(LOCK); // and it is free for the living
   me.writeUnlock(LOCK);
 });
+
+inEachMode("waits for locks others hold are counted and timed (Locks.waits), uncontended ones not", async (core) => {
+  const memory = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
+  const i32 = new Int32Array(memory.buffer);
+  liveSlots(memory, 2);
+  const me = mine(memory, 1, core);
+  const sleepers = () => Atomics.load(i32, (LOCK >> 2) + L.LK_SLEEPERS);
+  const HOLD_MS = 60;
+  // Worker (slot 0): a read wait behind our write hold, a write wait for our read hold to
+  // drain, then an uncontended write; after each, its figures in words 8020.. (µs; past
+  // the lock and slot tables, like the flags 8010 and 8011).
+  me.writeLock(LOCK);
+  const worker = runWorkers(1, `
+    const put = (k) => {
+      i32[8020 + 3 * k] = lk.waits.count;
+      i32[8021 + 3 * k] = Math.round(lk.waits.maxMs * 1000);
+      i32[8022 + 3 * k] = Math.round(lk.waits.totalMs * 1000);
+    };
+    put(0);
+    lk.readLock(LOCK);
+    lk.readUnlock(LOCK);
+    put(1);
+    Atomics.store(i32, 8010, 1);
+    while (Atomics.load(i32, 8011) === 0); // we read-hold it now
+    lk.writeLock(LOCK);
+    lk.writeUnlock(LOCK);
+    put(2);
+    lk.writeLock(LOCK);
+    lk.writeUnlock(LOCK);
+    lk.readLock(LOCK);
+    lk.readUnlock(LOCK);
+    put(3);`, memory, { core });
+  while (sleepers() === 0) await new Promise((r) => setTimeout(r, 5));
+  await new Promise((r) => setTimeout(r, HOLD_MS));
+  me.writeUnlock(LOCK);
+  while (Atomics.load(i32, 8010) === 0) await new Promise((r) => setTimeout(r, 1));
+  me.readLock(LOCK);
+  Atomics.store(i32, 8011, 1);
+  while (sleepers() === 0) await new Promise((r) => setTimeout(r, 5));
+  await new Promise((r) => setTimeout(r, HOLD_MS));
+  me.readUnlock(LOCK);
+  await worker;
+  const at = (k) => ({ count: i32[8020 + 3 * k], maxMs: i32[8021 + 3 * k] / 1000, totalMs: i32[8022 + 3 * k] / 1000 });
+  assert.deepEqual(at(0), { count: 0, maxMs: 0, totalMs: 0 });
+  const [r, w, end] = [at(1), at(2), at(3)];
+  assert.equal(r.count, 1, "the read wait");
+  assert.ok(r.maxMs >= HOLD_MS * 0.8, `read wait ${r.maxMs} ms, the hold was over ${HOLD_MS} ms`);
+  assert.equal(w.count, 2, "the write wait (for a reader to leave) is one more");
+  assert.ok(w.totalMs - r.totalMs >= HOLD_MS * 0.8, `write wait ${w.totalMs - r.totalMs} ms`);
+  assert.ok(w.maxMs >= r.maxMs);
+  assert.deepEqual(end, w, "uncontended locks counted as waits");
+  // Our own thread never waited.
+  assert.deepEqual(me.waits, { count: 0, totalMs: 0, maxMs: 0 });
+});
