@@ -782,7 +782,8 @@ def small_calls(
     meets a missing file (the writer unlinks and re-creates its file) is timed too; a call
     failing otherwise is timed and counted by errno name (after 1,000 failures it stops).
     Each round also times a control (pure Python, no file system). Then sets flags[0]
-    (stop). Returns per-kind, overall and control summaries in ms."""
+    (stop). Returns per-kind, overall and control summaries in ms, and this instance's
+    waits for pool locks the workers held meanwhile (count, total and longest ms)."""
     import errno
 
     import js
@@ -820,6 +821,10 @@ def small_calls(
 
     fd_small = os.open(small_path, os.O_RDONLY)
     small_size = os.fstat(fd_small).st_size
+    # This instance's waits for locks the workers held, over the loop (None: not a pool).
+    wp = globals().get("worker_pool")
+    if wp is not None:
+        wp.reset_lock_waits()
     t_end = perf() + seconds
     try:
         while perf() < t_end and sum(errors.values()) < 1000:
@@ -837,8 +842,18 @@ def small_calls(
         except OSError:
             pass
     every = [x for v in times.values() for x in v]
+    lock_waits = None
+    if wp is not None:
+        s = wp.stats()
+        lock_waits = {
+            "count": s["lock_waits"],
+            "total_ms": s["lock_wait_ms"],
+            "max_ms": s["longest_lock_wait_ms"],
+            "on": s["longest_lock_wait_on"],
+        }
     return {
         "seconds": seconds,
+        "lock_waits": lock_waits,
         "missing": missing,
         "errors": errors,
         "all": _summary(every),

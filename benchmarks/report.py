@@ -394,6 +394,23 @@ def build_rows(raw: dict) -> list[dict]:
                     max(r["control"]["max_ms"] for r in reps),
                 )
             )
+        if all(r.get("lock_waits") for r in reps):
+            rows.append(
+                value_row(
+                    "main_wait_lock_max",
+                    f"{what}: longest wait for a lock a worker held",
+                    "ms",
+                    max(r["lock_waits"]["max_ms"] for r in reps),
+                )
+            )
+            rows.append(
+                value_row(
+                    "main_wait_lock_count",
+                    f"{what}: waits for a lock a worker held",
+                    "/s",
+                    sum(r["lock_waits"]["count"] for r in reps) / sum(r["seconds"] for r in reps),
+                )
+            )
         rows.append(
             value_row(
                 "main_wait_p99",

@@ -63,6 +63,13 @@ function pause(spins) {
   return x;
 }
 
+/** "META", "stripe K", or "lock @offset" for the lock at byte offset `base`. */
+export function lockName(base) {
+  if (base === L.SB_META_LOCK) return "META";
+  const k = (base - L.LOCKS_AT) / L.LOCK_BYTES;
+  return Number.isInteger(k) && k >= 0 && k < L.STRIPES ? `stripe ${k}` : `lock @${base}`;
+}
+
 /** Word index of slot s's first word. */
 export const slotWord = (s) => (L.SLOTS_AT >> 2) + s * SLOT_WORDS;
 
@@ -106,15 +113,25 @@ export class Locks {
     this._spins = 0;
     /** @type {Int32Array | null} */
     this._napWord = null;
-    /** This instance's waits for locks others held (slow paths only; see waitDone). */
-    this.waits = { count: 0, totalMs: 0, maxMs: 0 };
+    /** This instance's waits for locks others held (slow paths only; see _waitDone);
+     *  maxOn: what the longest one waited for, e.g. "read META", "write stripe 5". */
+    this.waits = { count: 0, totalMs: 0, maxMs: 0, maxOn: "" };
     /** performance.now() when the current acquisition began to wait, or -1. */
     this._waitT0 = -1;
+    /** The lock (byte offset) and kind of hold that wait is for. */
+    this._waitBase = 0;
+    this._waitKind = "";
   }
 
-  /** Mark that the acquisition in progress has to wait (its first wait only counts). */
-  _waitBegin() {
-    if (this._waitT0 < 0) this._waitT0 = performance.now();
+  /**
+   * Mark that the acquisition in progress has to wait (its first wait only counts).
+   * @param {number} base @param {"read"|"write"} kind
+   */
+  _waitBegin(base, kind) {
+    if (this._waitT0 >= 0) return;
+    this._waitT0 = performance.now();
+    this._waitBase = base;
+    this._waitKind = kind;
   }
 
   /** The acquisition in progress is in (or gave up): count its wait, if it waited. */
@@ -125,7 +142,10 @@ export class Locks {
     const w = this.waits;
     w.count++;
     w.totalMs += ms;
-    if (ms > w.maxMs) w.maxMs = ms;
+    if (ms > w.maxMs) {
+      w.maxMs = ms;
+      w.maxOn = `${this._waitKind} ${lockName(this._waitBase)}`;
+    }
   }
 
   /**
@@ -210,7 +230,7 @@ export class Locks {
       Atomics.store(i32, rw, 0); // a writer got in first: step back, let it drain
       this.wakeSleepers(w);
     }
-    this._waitBegin();
+    this._waitBegin(base, "read");
     try {
       for (;;) {
         const nx = Atomics.load(i32, w + L.LK_WNEXT);
@@ -302,7 +322,7 @@ export class Locks {
     if (Atomics.load(i32, w + L.LK_STATE) === me) {
       throw new Error(`extmemfs: write lock @${base} taken twice by one instance`);
     }
-    this._waitBegin();
+    this._waitBegin(base, "write");
     try {
       for (;;) {
         // A waiter named in WNEXT goes first: nobody else barges in when the lock is
@@ -368,7 +388,7 @@ export class Locks {
       if (isMeta) this.draining++;
       try {
         while (Atomics.load(i32, rw) === base) {
-          this._waitBegin();
+          this._waitBegin(base, "write");
           Atomics.add(i32, w + L.LK_SLEEPERS, 1);
           const seq = Atomics.load(i32, w + L.LK_SEQ);
           if (Atomics.load(i32, rw) === base) this._sleep(w, seq);

@@ -654,14 +654,16 @@ export class Pool {
    *   inodes: number, largest_free_extent: number, layout_version: number,
    *   peak_parallel_copies: number, compactions: number, recoveries: number,
    *   lease_ms: number, sync_generation: number, longest_pause_ms: number,
-   *   lock_waits: number, lock_wait_ms: number, longest_lock_wait_ms: number}}
+   *   lock_waits: number, lock_wait_ms: number, longest_lock_wait_ms: number,
+   *   longest_lock_wait_on: string}}
    *   peak_parallel_copies: the most threads ever inside a bulk copy at once;
    *   compactions: times the heap was compacted; recoveries: dead or evicted instances
    *   cleaned up; sync_generation: the last image taken for persistence (0: none);
    *   longest_pause_ms: the longest pause an image took so far; lock_waits,
    *   lock_wait_ms, longest_lock_wait_ms: this instance's waits for pool locks other
    *   instances held (how many, their total and the longest, since it attached or
-   *   since resetLockWaits())
+   *   since resetLockWaits()); longest_lock_wait_on: the lock and hold that longest wait
+   *   was for ("read META", "write stripe 5"; "" if none)
    */
   stats() {
     return this.#tx.withRead(() => {
@@ -689,12 +691,13 @@ export class Pool {
         lock_waits: this.#v.locks.waits.count,
         lock_wait_ms: this.#v.locks.waits.totalMs,
         longest_lock_wait_ms: this.#v.locks.waits.maxMs,
+        longest_lock_wait_on: this.#v.locks.waits.maxOn,
       };
     });
   }
   /** Start this instance's lock-wait figures of stats() over from zero. */
   resetLockWaits() {
-    Object.assign(this.#v.locks.waits, { count: 0, totalMs: 0, maxMs: 0 });
+    Object.assign(this.#v.locks.waits, { count: 0, totalMs: 0, maxMs: 0, maxOn: "" });
   }
   /** statfs figures (4096-byte blocks) for the whole pool, growth room included. */
   statfs() {

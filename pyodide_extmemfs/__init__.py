@@ -84,7 +84,8 @@ class Pool:
         or evicted instances cleaned up after), ``lease_ms`` (see :func:`create_pool`),
         ``lock_waits``, ``lock_wait_ms``, ``longest_lock_wait_ms`` (this instance's waits
         for pool locks that other instances held: how many, their total and the longest,
-        since it attached or since :meth:`reset_lock_waits`).
+        since it attached or since :meth:`reset_lock_waits`), ``longest_lock_wait_on``
+        (what that longest wait was for, e.g. ``"read META"``, ``"write stripe 5"``).
         """
         return dict(_jsglue.call(self._js.stats).to_py())
 

@@ -257,11 +257,13 @@ inEachMode("waits for locks others hold are counted and timed (Locks.waits), unc
     lk.readLock(LOCK);
     lk.readUnlock(LOCK);
     put(1);
+    i32[8040] = lk.waits.maxOn === "read stripe 0" ? 1 : -1;
     Atomics.store(i32, 8010, 1);
     while (Atomics.load(i32, 8011) === 0); // we read-hold it now
     lk.writeLock(LOCK);
     lk.writeUnlock(LOCK);
     put(2);
+    i32[8041] = lk.waits.maxMs > i32[8021] / 1000 + 0.002 ? (lk.waits.maxOn === "write stripe 0" ? 1 : -1) : 2;
     lk.writeLock(LOCK);
     lk.writeUnlock(LOCK);
     lk.readLock(LOCK);
@@ -286,6 +288,11 @@ inEachMode("waits for locks others hold are counted and timed (Locks.waits), unc
   assert.ok(w.totalMs - r.totalMs >= HOLD_MS * 0.8, `write wait ${w.totalMs - r.totalMs} ms`);
   assert.ok(w.maxMs >= r.maxMs);
   assert.deepEqual(end, w, "uncontended locks counted as waits");
+  assert.equal(i32[8040], 1, "the longest wait so far, the read, is named \"read stripe 0\"");
+  assert.ok(i32[8041] > 0, "a longer write wait is named \"write stripe 0\"");
+  assert.equal(LK.lockName(L.SB_META_LOCK), "META");
+  assert.equal(LK.lockName(L.LOCKS_AT + 5 * L.LOCK_BYTES), "stripe 5");
+  assert.equal(LK.lockName(8), "lock @8");
   // Our own thread never waited.
-  assert.deepEqual(me.waits, { count: 0, totalMs: 0, maxMs: 0 });
+  assert.deepEqual(me.waits, { count: 0, totalMs: 0, maxMs: 0, maxOn: "" });
 });
