@@ -1,4 +1,4 @@
-// benchmarks/bulkprobe.mjs — where a big sequential write's time goes: Python writing a
+// benchmarks/bulkprobe.mjs — where a big sequential write's (and read's) time goes: Python writing a
 // new 128 MiB file in 1 MiB unbuffered writes into the pool, next to the same bytes
 // copied by JS — FS.write on a stream, the mount's wasm memory.copy into the same pool
 // offsets, TypedArray.set into the same offsets, and into a private buffer (the copy
@@ -28,6 +28,14 @@ import os, time, pyodide_extmemfs as xmfs
 pool = xmfs.create_pool("16MiB", "2GiB")
 xmfs.mount(pool, "/xm")
 probe_chunk = b"\\xa5" * (1 << 20)
+probe_rb = bytearray(1 << 20)
+def probe_read(path, total):
+    r = probe_rb
+    t0 = time.perf_counter()
+    with open(path, "rb", buffering=0) as f:
+        for _ in range(total >> 20):
+            f.readinto(r)
+    return time.perf_counter() - t0
 def probe_write(path, total):
     w = probe_chunk
     t0 = time.perf_counter()
@@ -39,11 +47,14 @@ probe_write("/xm/warm.bin", 2 * ${TOTAL})   # grows the pool; its pages are touc
 os.unlink("/xm/warm.bin")
 `);
   const pyWrite = py.globals.get("probe_write");
+  const pyRead = py.globals.get("probe_read");
   const poolJs = py.globals.get("pool")._js;
   const poolMemory = poolJs.memory;
   const heapMemory = M.wasmMemory || M.memory;
   // The mount's copier (memory.copy, multi-memory) where the engine has one.
-  const copyIn = poolHeapCopier(poolMemory, heapMemory)?.copyIn ?? null;
+  const copier = poolHeapCopier(poolMemory, heapMemory);
+  const copyIn = copier?.copyIn ?? null;
+  const copyOut = copier?.copyOut ?? null;
   const src = M._malloc(MiB);
   M.HEAPU8.fill(0xa5, src, src + MiB);
   const priv = new Uint8Array(TOTAL).fill(1);
@@ -64,6 +75,16 @@ os.unlink("/xm/warm.bin")
   // A file kept for the copies' destination: the same kind of pages a write lands in.
   pyWrite("/xm/kept.bin", TOTAL);
   const at = extentOf("/xm/kept.bin");
+  // The same file in MEMFS, for the reads' baseline.
+  pyWrite("/tmp/kept.bin", TOTAL);
+  const memfsData = () => FS.lookupPath("/tmp/kept.bin").node.contents;
+  const readAll = (path) => {
+    const t0 = performance.now();
+    const s = FS.open(path, "r");
+    for (let o = 0; o < TOTAL; o += MiB) FS.read(s, M.HEAP8, src, MiB, o);
+    FS.close(s);
+    return performance.now() - t0;
+  };
   const variants = {
     "Python f.write 1 MiB, new file": () => pyWrite("/xm/new.bin", TOTAL) * 1000,
     "FS.write 1 MiB, new file": () => {
@@ -100,6 +121,29 @@ os.unlink("/xm/warm.bin")
       const u8 = new Uint8Array(poolMemory.buffer);
       const from = M.HEAPU8.subarray(src, src + MiB);
       for (let o = 0; o < TOTAL; o += MiB) u8.set(from, at + o);
+      return performance.now() - t0;
+    },
+    "read: Python readinto 1 MiB, pool": () => pyRead("/xm/kept.bin", TOTAL) * 1000,
+    "read: Python readinto 1 MiB, MEMFS": () => pyRead("/tmp/kept.bin", TOTAL) * 1000,
+    "read: FS.read 1 MiB, pool": () => readAll("/xm/kept.bin"),
+    "read: FS.read 1 MiB, MEMFS": () => readAll("/tmp/kept.bin"),
+    ...(copyOut ? {
+      "read: memory.copy ← kept.bin's pool bytes": () => {
+        const t0 = performance.now();
+        for (let o = 0; o < TOTAL; o += MiB) copyOut(src, at + o, MiB);
+        return performance.now() - t0;
+      },
+    } : {}),
+    "read: TypedArray.set ← kept.bin's pool bytes": () => {
+      const t0 = performance.now();
+      const u8 = new Uint8Array(poolMemory.buffer);
+      for (let o = 0; o < TOTAL; o += MiB) M.HEAPU8.set(u8.subarray(at + o, at + o + MiB), src);
+      return performance.now() - t0;
+    },
+    "read: TypedArray.set ← MEMFS file's array": () => {
+      const t0 = performance.now();
+      const data = memfsData();
+      for (let o = 0; o < TOTAL; o += MiB) M.HEAPU8.set(data.subarray(o, o + MiB), src);
       return performance.now() - t0;
     },
     "TypedArray.set → private buffer (copy limit)": () => {

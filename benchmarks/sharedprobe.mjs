@@ -61,7 +61,7 @@ export async function runProbe({ log, rounds = 9, pyodide = "", loadPyodide, ind
     // The heap of a Pyodide instead of a small fresh Memory (as the file systems copy into).
     const py = await loadPyodide({ indexURL });
     heapMem = py._module.wasmMemory || py._module.memory;
-    ptr = (py._module._malloc(N + 4096) + 4095) & ~4095;
+    ptr = (py._module._malloc(MiB + 4096) + 4095) & ~4095;
     log(`destination: Pyodide's heap (${heapMem.buffer.byteLength >> 20} MiB), buffer at ${ptr}`);
   }
   const heap = new Uint8Array(heapMem.buffer);
@@ -77,6 +77,11 @@ export async function runProbe({ log, rounds = 9, pyodide = "", loadPyodide, ind
   const offs = Array.from({ length: CALLS }, (_, i) => ((Math.imul(i, 2654435761) >>> 0) % (SIZE / N)) * N);
   /** @type {Record<string, (o: number) => void>} */
   const calls = {};
+  /** @type {Record<string, (o: number) => void>} 1 MiB reads (section 3) */
+  const reads = {};
+  for (const [k, u8] of Object.entries(kinds)) {
+    reads[`TypedArray.set: ${k}`] = (o) => heap.set(u8.subarray(o, o + MiB), ptr);
+  }
   let seqAt = 0;
   for (const [k, u8] of Object.entries(kinds)) {
     calls[`read 4 KiB, TypedArray.set: ${k}`] = (o) => heap.set(u8.subarray(o, o + N), ptr);
@@ -94,9 +99,12 @@ export async function runProbe({ log, rounds = 9, pyodide = "", loadPyodide, ind
       const into = new WebAssembly.Instance(new WebAssembly.Module(copyBytes(shared, true)), imports).exports.copy;
       calls[`read 4 KiB, memory.copy: ${k}`] = (o) => out(ptr, o, N);
       calls[`write 4 KiB, memory.copy: ${k}`] = (o) => into(o, ptr, N);
+      reads[`memory.copy: ${k}`] = (o) => out(ptr, o, MiB);
       if (shared) {
         const v = new WebAssembly.Instance(new WebAssembly.Module(simdCopyBytes(4, false)), imports).exports.copy;
         calls[`read 4 KiB, v128 loop: ${k}`] = (o) => v(ptr, o, N);
+        const v8 = new WebAssembly.Instance(new WebAssembly.Module(simdCopyBytes(8, true)), imports).exports.copy;
+        reads[`v128 loop (8 loads, then 8 stores): ${k}`] = (o) => v8(ptr, o, MiB);
       }
     } catch (e) {
       log(`no multi-memory or SIMD here (${e.message}): those rows are left out`);
@@ -138,6 +146,16 @@ export async function runProbe({ log, rounds = 9, pyodide = "", loadPyodide, ind
   for (const [n, ms] of Object.entries(bulk)) {
     results.gb_per_s[n] = T / 1e6 / ms;
     log(`  ${n.padEnd(56)} ${(T / 1e6 / ms).toFixed(1).padStart(6)}`);
+  }
+  // (3) reading 64 MiB sequentially in 1 MiB copies out of each kind into the heap (as
+  // 1 MiB file reads do: MEMFS out of an ArrayBuffer, the pool out of a shared Memory).
+  const seq = await turns(Object.fromEntries(Object.entries(reads).map(([n, f]) => [n, timed(() => {
+    for (let o = 0; o < SIZE; o += MiB) f(o);
+  })])), rounds);
+  log(`read ${SIZE / MiB} MiB in 1 MiB copies into the heap (GB/s, median of ${rounds} rounds):`);
+  for (const [n, ms] of Object.entries(seq)) {
+    results.gb_per_s[`read 1 MiB, ${n}`] = SIZE / 1e6 / ms;
+    log(`  ${n.padEnd(56)} ${(SIZE / 1e6 / ms).toFixed(1).padStart(6)}`);
   }
   return results;
 }
