@@ -3,8 +3,9 @@
 // (ArrayBuffer, SharedArrayBuffer, shared and unshared WebAssembly.Memory) from and to a
 // wasm heap, by TypedArray.set, by wasm memory.copy (multi-memory) and a v128 loop, plus
 // 4 KiB read sequentially; (2) 1 MiB and 4 KiB fills and 1 MiB copies inside one shared
-// Memory, by TypedArray.fill / copyWithin and by memory.fill / memory.copy. Variants run
-// in turns; prints the median of the rounds.
+// Memory, by TypedArray.fill / copyWithin and by memory.fill / memory.copy; (3) 64 MiB
+// read in 1 MiB copies out of each kind into the heap. Variants run in turns; prints the
+// median of the rounds. (Section 3 swings by ±20% between runs on a busy 2-CPU VM.)
 //
 //   node benchmarks/sharedprobe.mjs [--rounds R] [--pyodide]
 //   .venv/bin/python benchmarks/chrome.py --probe sharedprobe [--probe-args "rounds=9&pyodide=1"]
