@@ -850,6 +850,7 @@ def small_calls(
             "total_ms": s["lock_wait_ms"],
             "max_ms": s["longest_lock_wait_ms"],
             "on": s["longest_lock_wait_on"],
+            "beside": s["reads_beside_writes"],
         }
     return {
         "seconds": seconds,

@@ -561,7 +561,8 @@ export async function runSuite(env) {
         log(`main-thread wait rep ${rep + 1}/${P.waitReps}: ${r.all.calls} small calls, ` +
           `median ${r.all.median_ms.toFixed(3)} ms, p99 ${r.all.p99_ms.toFixed(2)} ms, max ` +
           `${r.all.max_ms.toFixed(1)} ms` + (r.lock_waits ? ` (${r.lock_waits.count} lock waits, ` +
-          `longest ${r.lock_waits.max_ms.toFixed(1)} ms on ${r.lock_waits.on})` : "") + "; workers meanwhile wrote " +
+          `longest ${r.lock_waits.max_ms.toFixed(1)} ms on ${r.lock_waits.on}; ` +
+          `${r.lock_waits.beside} reads beside a write)` : "") + "; workers meanwhile wrote " +
           `${fmt(wa.bytes / MiB / wa.seconds)} MiB/s and read ${fmt(wb.bytes / MiB / wb.seconds)}` +
           " MiB/s");
         if (Object.keys(r.errors).length) {

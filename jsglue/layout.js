@@ -91,6 +91,12 @@
 // |  20 | 4 | MOVE_INO | inode whose extent it is copying outside META, 0 = none      |
 // |  24 | 4 | FLAGS    | SF_WEBLOCK: it holds its liveness Web Lock                   |
 // |  32 | 8 | SINCE    | f64 ms since the epoch when it attached                      |
+// |  40 | 4 | WSEQ     | odd while a bulk write it announced changes bytes [WLO, WHI) |
+// |     |   |          | of file WINO under that file's stripe (held); +1 at the      |
+// |     |   |          | start and at the end of each announcement (Content.write)    |
+// |  44 | 4 | WINO     | that file's inode number                                     |
+// |  48 | 4 | WLO      | first byte offset (in the file) the write may change         |
+// |  52 | 4 | WHI      | byte offset past the last one                                |
 //
 // Undo log (LOG_AT; written only by the META write-lock holder)
 // | off | w | field    | meaning                                                      |
@@ -236,10 +242,12 @@ export const L = {
   // bitmap, SYNC_GEN and SNAP_PAUSE_US (persistence). 6: directory versions (DVER) and
   // MOVES (validated lookup caches). 7: file-lock table (FLOCKS, FLOCK_SEQ,
   // FLOCK_SLEEPERS, K_FLOCKS). 8: TXSEQ (attributes read without a lock); images of
-  // version 7 are upgraded when restored (snapshot.js restore).
-  VERSION: 8,
+  // version 7 are upgraded when restored (snapshot.js restore). 9: a slot's announced
+  // bulk write (WSEQ, WINO, WLO, WHI: reads of other bytes of the file go on beside it);
+  // images of 7 and 8 are upgraded (the words were unused, restore() zeroes them).
+  VERSION: 9,
   /** Older layout versions whose saved images restore() upgrades to VERSION. */
-  UPGRADABLE: [7],
+  UPGRADABLE: [7, 8],
   PAGE: 65536,
   MAX_MEMORY_PAGES: 65536, // wasm32: 4 GiB
 
@@ -305,6 +313,10 @@ export const L = {
   S_MOVE_INO: 5,
   S_FLAGS: 6,
   S_SINCE: 4, // f64 index from the slot start (byte 32)
+  S_WSEQ: 10,
+  S_WINO: 11,
+  S_WLO: 12,
+  S_WHI: 13,
   SLOT_FREE: 0,
   SLOT_LIVE: 1,
   SLOT_DEAD: 2,

@@ -121,6 +121,8 @@ export class Locks {
     /** The lock (byte offset) and kind of hold that wait is for. */
     this._waitBase = 0;
     this._waitKind = "";
+    /** writeInProgress()'s answer (reused). */
+    this._wip = { base: 0, state: 0, hw: 0, seq: 0, gen: 0, ino: 0, lo: 0, hi: 0 };
   }
 
   /**
@@ -191,6 +193,70 @@ export class Locks {
       this._spins = Math.min((this._spins || 64) * 2, 1 << 16);
       pause(this._spins);
     }
+  }
+
+  /**
+   * Announce a bulk change of bytes [lo, hi) of file `ino`, whose stripe we hold for
+   * writing: until writeEnd(), others may read the file's other bytes without the lock
+   * (writeInProgress). Fields first, then WSEQ odd: a reader that sees it odd sees them.
+   * @param {number} ino @param {number} lo @param {number} hi
+   */
+  writeBegin(ino, lo, hi) {
+    const i32 = this.i32;
+    const sw = this.sw;
+    Atomics.store(i32, sw + L.S_WINO, ino | 0);
+    Atomics.store(i32, sw + L.S_WLO, lo | 0);
+    Atomics.store(i32, sw + L.S_WHI, hi | 0);
+    Atomics.add(i32, sw + L.S_WSEQ, 1);
+  }
+
+  /** End the announcement of writeBegin (WSEQ even again); nothing if none is open. */
+  writeEnd() {
+    if (this.dead) return;
+    const w = this.sw + L.S_WSEQ;
+    // (Only this instance changes its WSEQ; readers' compareExchange leaves it as it is.)
+    const seq = Atomics.load(this.i32, w);
+    if (seq & 1) Atomics.store(this.i32, w, seq + 1);
+  }
+
+  /**
+   * The bulk write another instance announced under lock `base`, which it holds now:
+   * {ino, lo, hi} and what stillWriting() checks, or null (not write-held, or its holder
+   * announced nothing). The object is reused by the next call.
+   * @param {number} base
+   */
+  writeInProgress(base) {
+    const i32 = this.i32;
+    const state = Atomics.load(i32, (base >> 2) + L.LK_STATE);
+    if (state >= 0) return null;
+    const h = -state - 1;
+    if (h === this.slot || h >= L.NSLOTS) return null;
+    const hw = slotWord(h);
+    const seq = Atomics.load(i32, hw + L.S_WSEQ);
+    if (!(seq & 1)) return null;
+    const p = this._wip;
+    p.base = base;
+    p.state = state;
+    p.hw = hw;
+    p.seq = seq;
+    p.gen = Atomics.load(i32, hw + L.S_GEN);
+    p.ino = Atomics.load(i32, hw + L.S_WINO) >>> 0;
+    p.lo = Atomics.load(i32, hw + L.S_WLO) >>> 0;
+    p.hi = Atomics.load(i32, hw + L.S_WHI) >>> 0;
+    return p;
+  }
+
+  /**
+   * Is the write `p` (from writeInProgress) still the one in progress: the same holder
+   * (slot generation) holding the lock, the same announcement? Then nothing but that
+   * write changed the file since. (An RMW: the loads of a copy before it stay before it.)
+   * @param {NonNullable<ReturnType<Locks["writeInProgress"]>>} p
+   */
+  stillWriting(p) {
+    const i32 = this.i32;
+    return Atomics.compareExchange(i32, p.hw + L.S_WSEQ, p.seq, p.seq) === p.seq &&
+      Atomics.load(i32, (p.base >> 2) + L.LK_STATE) === p.state &&
+      Atomics.load(i32, p.hw + L.S_GEN) === p.gen;
   }
 
   /** Bump our heartbeat (during long work under a lock, and while waiting). */

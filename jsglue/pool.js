@@ -655,7 +655,7 @@ export class Pool {
    *   peak_parallel_copies: number, compactions: number, recoveries: number,
    *   lease_ms: number, sync_generation: number, longest_pause_ms: number,
    *   lock_waits: number, lock_wait_ms: number, longest_lock_wait_ms: number,
-   *   longest_lock_wait_on: string}}
+   *   longest_lock_wait_on: string, reads_beside_writes: number}}
    *   peak_parallel_copies: the most threads ever inside a bulk copy at once;
    *   compactions: times the heap was compacted; recoveries: dead or evicted instances
    *   cleaned up; sync_generation: the last image taken for persistence (0: none);
@@ -663,7 +663,8 @@ export class Pool {
    *   lock_wait_ms, longest_lock_wait_ms: this instance's waits for pool locks other
    *   instances held (how many, their total and the longest, since it attached or
    *   since resetLockWaits()); longest_lock_wait_on: the lock and hold that longest wait
-   *   was for ("read META", "write stripe 5"; "" if none)
+   *   was for ("read META", "write stripe 5"; "" if none); reads_beside_writes: reads
+   *   this instance made without the lock beside another's bulk write of the file
    */
   stats() {
     return this.#tx.withRead(() => {
@@ -692,12 +693,14 @@ export class Pool {
         lock_wait_ms: this.#v.locks.waits.totalMs,
         longest_lock_wait_ms: this.#v.locks.waits.maxMs,
         longest_lock_wait_on: this.#v.locks.waits.maxOn,
+        reads_beside_writes: this.#content.readsBeside,
       };
     });
   }
-  /** Start this instance's lock-wait figures of stats() over from zero. */
+  /** Start this instance's lock-wait figures of stats(), and reads_beside_writes, over. */
   resetLockWaits() {
     Object.assign(this.#v.locks.waits, { count: 0, totalMs: 0, maxMs: 0, maxOn: "" });
+    this.#content.readsBeside = 0;
   }
   /** statfs figures (4096-byte blocks) for the whole pool, growth room included. */
   statfs() {

@@ -85,7 +85,9 @@ class Pool:
         ``lock_waits``, ``lock_wait_ms``, ``longest_lock_wait_ms`` (this instance's waits
         for pool locks that other instances held: how many, their total and the longest,
         since it attached or since :meth:`reset_lock_waits`), ``longest_lock_wait_on``
-        (what that longest wait was for, e.g. ``"read META"``, ``"write stripe 5"``).
+        (what that longest wait was for, e.g. ``"read META"``, ``"write stripe 5"``),
+        ``reads_beside_writes`` (reads this instance made without waiting while another
+        instance wrote other bytes of the same file in one big write).
         """
         return dict(_jsglue.call(self._js.stats).to_py())
 

@@ -57,6 +57,8 @@ export class Content {
     this.inodes = inodes;
     this.pins = pins;
     this.compactor = compactor;
+    /** Reads this instance made beside another's bulk write (_readBeside). */
+    this.readsBeside = 0;
   }
 
   /**
@@ -116,6 +118,10 @@ export class Content {
       const n = locks.fastDone(stripe, fastRead(stripe, locks.sw << 2, locks.gen, ino, dstOff, len, pos), false);
       if (n >= 0) return n;
       // It gave up: the JS path below handles (and reports) whatever made it.
+    }
+    if (Atomics.load(this.v.i32, (stripe >> 2) + L.LK_STATE) < 0) {
+      const n = this._readBeside(ino, stripe, dst, dstOff, len, pos, copyOut);
+      if (n >= 0) return n;
     }
     locks.readLock(stripe); // (renews the views if the Memory grew)
     try {
@@ -211,40 +217,83 @@ export class Content {
       this.tx.hook();
       const from = Math.min(pos, size);
       this.tx.wrote(ext + from, end - from); // (SIZE's page: touch() below marks it)
-      if (pos > size) this.v.zero(ext + size, ext + pos);
       const bulk = len >= L.BULK_COPY;
-      if (bulk) this.copyBegin();
+      // A bulk write tells readers of the file's other bytes which ones it changes, so
+      // that they read beside it instead of waiting (_readBeside).
+      if (bulk) this.locks.writeBegin(ino, from, end);
       try {
-        for (let done = 0; done < len;) {
-          const c = piece(len - done);
-          if (copyIn) copyIn(ext + pos + done, srcOff + done, c);
-          else this.v.u8.set(src.subarray(srcOff + done, srcOff + done + c), ext + pos + done);
-          done += c;
-          if (done < len) {
-            this.locks.pulse();
-            if (this.locks.contended(stripe)) {
-              // Hand over. Meanwhile the file may be truncated (and lose the room for
-              // the rest) or moved, or compacted: take room again and read the extent.
-              this.locks.writeUnlock(stripe);
-              w = this._lockForWrite(ino, stripe);
-              if (end > this.v.u32[w + L.I_CAP]) {
-                this._reserve(ino, end, this.v.u32[w + L.I_SIZE], false, false, false);
+        if (pos > size) this.v.zero(ext + size, ext + pos);
+        if (bulk) this.copyBegin();
+        try {
+          for (let done = 0; done < len;) {
+            const c = piece(len - done);
+            if (copyIn) copyIn(ext + pos + done, srcOff + done, c);
+            else this.v.u8.set(src.subarray(srcOff + done, srcOff + done + c), ext + pos + done);
+            done += c;
+            if (done < len) {
+              this.locks.pulse();
+              if (this.locks.contended(stripe)) {
+                // Hand over. Meanwhile the file may be truncated (and lose the room for
+                // the rest) or moved, or compacted: take room again and read the extent.
+                this.locks.writeEnd();
+                this.locks.writeUnlock(stripe);
+                w = this._lockForWrite(ino, stripe);
+                const now = this.v.u32[w + L.I_SIZE];
+                if (end > this.v.u32[w + L.I_CAP]) this._reserve(ino, end, now, false, false, false);
+                ext = this.extent(ino, w, end);
+                this.tx.wrote(ext + pos + done, len - done);
+                this.locks.writeBegin(ino, Math.min(pos + done, now), end);
               }
-              ext = this.extent(ino, w, end);
-              this.tx.wrote(ext + pos + done, len - done);
             }
           }
+        } finally {
+          if (bulk) this.copyEnd();
         }
+        if (end > this.v.u32[w + L.I_SIZE]) Atomics.store(this.v.u32, w + L.I_SIZE, end);
       } finally {
-        if (bulk) this.copyEnd();
+        if (bulk) this.locks.writeEnd();
       }
-      if (end > this.v.u32[w + L.I_SIZE]) Atomics.store(this.v.u32, w + L.I_SIZE, end);
       this.tx.hook();
       this.inodes.touch(w * 4, true, true);
       return end;
     } finally {
       this.locks.writeUnlock(stripe);
     }
+  }
+
+  /**
+   * A read while another instance holds the file's stripe for a bulk write it announced
+   * (Locks.writeBegin: file, byte range): if the read wants none of the bytes that write
+   * changes, copy them without the lock — the writer changes nothing else of the file
+   * while it holds the stripe, and nobody else can — then check that the same write
+   * still holds it (Locks.stillWriting); if not, the copy may be torn and the caller
+   * takes the lock instead. Returns the byte count, or -1 (take the lock). A page's
+   * main thread, which cannot sleep, otherwise spins for as long as the writer's hold
+   * lasts, and longer when the writer is off the CPU.
+   */
+  _readBeside(ino, stripe, dst, dstOff, len, pos, copyOut) {
+    const locks = this.locks;
+    const p = locks.writeInProgress(stripe);
+    if (p === null) return -1;
+    locks.renewViews();
+    const u32 = this.v.u32;
+    const w = this.inodes.ib(ino) >>> 2;
+    const size = Atomics.load(u32, w + L.I_SIZE);
+    const n = pos >= size || len <= 0 ? 0 : Math.min(len, size - pos);
+    if (n > 2 * PIECE) return -1; // (a long read takes the lock, and pieces)
+    if (n > 0) {
+      if (p.ino === ino && pos < p.hi && pos + n > p.lo) return -1; // bytes it changes
+      if (Atomics.load(u32, w + L.I_MOVING) !== 0) return -1;
+      const ext = u32[w + L.I_EXTENT];
+      const cap = u32[w + L.I_CAP];
+      if (pos + n > cap || ext < u32[L.SB_HEAP_START] || ext + cap > this.v.heapEnd) return -1;
+      const at = ext + pos;
+      if (copyOut) copyOut(dstOff, at, n);
+      else dst.set(this.v.u8.subarray(at, at + n), dstOff);
+    }
+    if (!locks.stillWriting(p)) return -1;
+    this.readsBeside++;
+    return n;
   }
 
   /**

@@ -126,6 +126,9 @@ export class Instances {
       Atomics.store(i32, sw + L.S_PINS, 0);
       Atomics.store(i32, sw + L.S_MOVE_INO, 0);
       Atomics.store(i32, sw + L.S_FLAGS, 0);
+      // (Even: no write announced. Readers also check GEN, so an odd WSEQ left by the
+      // slot's previous instance would not be believed either.)
+      Atomics.store(i32, sw + L.S_WSEQ, (Atomics.load(i32, sw + L.S_WSEQ) + 1) & ~1);
       this.v.f64[(sw >>> 1) + L.S_SINCE] = Date.now();
       for (let high = Atomics.load(i32, L.SB_SLOTS_HIGH); high < s + 1;) {
         const seen = Atomics.compareExchange(i32, L.SB_SLOTS_HIGH, high, s + 1);

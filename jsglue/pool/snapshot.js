@@ -152,12 +152,17 @@ export function restore(memory) {
     u32[sw + L.S_PINS] = 0;
     u32[sw + L.S_MOVE_INO] = 0;
     u32[sw + L.S_FLAGS] = 0;
+    u32[sw + L.S_WSEQ] = 0;
+    u32[sw + L.S_WINO] = 0;
+    u32[sw + L.S_WLO] = 0;
+    u32[sw + L.S_WHI] = 0;
   }
   tx.commit();
   tx.inTx = false;
   // The image was taken under META (TXSEQ odd), and an image of version 7 has no TXSEQ
   // (its word was always 0): even, no transaction open. Version 7 differs from 8 only
-  // in that word, so such an image is upgraded by stamping the version.
+  // in that word, and 8 from 9 only in the slots' write announcements (zeroed above), so
+  // such images are upgraded by stamping the version.
   u32[L.SB_TXSEQ] = 0;
   u32[L.SB_VERSION] = L.VERSION;
   u32[L.SB_SLOTS_HIGH] = 0;

@@ -263,7 +263,7 @@ inEachMode("waits for locks others hold are counted and timed (Locks.waits), unc
     lk.writeLock(LOCK);
     lk.writeUnlock(LOCK);
     put(2);
-    i32[8041] = lk.waits.maxMs > i32[8021] / 1000 + 0.002 ? (lk.waits.maxOn === "write stripe 0" ? 1 : -1) : 2;
+    i32[8041] = lk.waits.maxMs > i32[8024] / 1000 + 0.002 ? (lk.waits.maxOn === "write stripe 0" ? 1 : -1) : 2;
     lk.writeLock(LOCK);
     lk.writeUnlock(LOCK);
     lk.readLock(LOCK);

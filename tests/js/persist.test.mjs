@@ -490,7 +490,7 @@ test("save and loadPool: a whole-pool image file, refused when damaged", async (
   await assert.rejects(loadPool(42), (e) => e.pyType === "TypeError");
 });
 
-test("an image saved by layout version 7 is upgraded when loaded; unknown versions are refused", async () => {
+test("an image saved by layout version 7 or 8 is upgraded when loaded; unknown versions are refused", async () => {
   const F = await import("../../jsglue/persist/format.js");
   const pool = Pool.create({ initialSize: "1MiB", maximumSize: "64MiB" });
   const f = fsOf(pool);
@@ -515,16 +515,19 @@ test("an image saved by layout version 7 is upgraded when loaded; unknown versio
     img.set(F.encodeRecord({ ...rec, layout: v, sumHash: F.hashBytes(sums, 0, sums.length) }), 0);
     return img;
   };
-  assert.deepEqual(L.UPGRADABLE, [7]);
-  const back = await loadPool(asVersion(7));
-  assert.equal(back.stats().layout_version, L.VERSION);
-  assert.deepEqual(back.validate(), []);
-  assert.equal(dump(back), dump(pool));
-  const fb = fsOf(back);
-  fb.write("/old/b", bytes(5000, 8)); // and it goes on as a pool of this version
-  assert.deepEqual(back.validate(), []);
+  assert.deepEqual(L.UPGRADABLE, [7, 8]);
+  for (const v of L.UPGRADABLE) {
+    const back = await loadPool(asVersion(v));
+    assert.equal(back.stats().layout_version, L.VERSION);
+    assert.deepEqual(back.validate(), []);
+    assert.equal(dump(back), dump(pool));
+    const fb = fsOf(back);
+    fb.write("/old/b", bytes(5000, 8)); // and it goes on as a pool of this version
+    fb.write("/old/c", bytes(300000, 9)); // (a bulk write: announced in the slot, version 9)
+    assert.deepEqual(back.validate(), []);
+  }
   // a version that is neither this one nor an upgradable one: refused, naming both
-  await assert.rejects(loadPool(asVersion(6)), /layout version 6; this extmemfs reads version 8/);
+  await assert.rejects(loadPool(asVersion(6)), new RegExp(`layout version 6; this extmemfs reads version ${L.VERSION}`));
   await assert.rejects(loadPool(asVersion(L.VERSION + 1)), new RegExp(`layout version ${L.VERSION + 1}; this extmemfs reads`));
 });
 
