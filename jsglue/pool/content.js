@@ -275,6 +275,7 @@ export class Content {
     const locks = this.locks;
     const p = locks.writeInProgress(stripe);
     if (p === null) return -1;
+    locks.beat(); // (an evicted instance's pins are gone: it must not read, as readLock)
     locks.renewViews();
     const u32 = this.v.u32;
     const w = this.inodes.ib(ino) >>> 2;
