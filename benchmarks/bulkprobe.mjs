@@ -29,25 +29,20 @@ pool = xmfs.create_pool("16MiB", "2GiB")
 xmfs.mount(pool, "/xm")
 probe_chunk = b"\\xa5" * (1 << 20)
 probe_rb = bytearray(1 << 20)
-def probe_read(path, total):
-    r = probe_rb
+def probe_io(path, total, mode):
+    # seconds to write (mode "wb") or read ("rb") total bytes in 1 MiB unbuffered calls
     t0 = time.perf_counter()
-    with open(path, "rb", buffering=0) as f:
+    with open(path, mode, buffering=0) as f:
+        op, buf = (f.write, probe_chunk) if mode == "wb" else (f.readinto, probe_rb)
         for _ in range(total >> 20):
-            f.readinto(r)
+            op(buf)
     return time.perf_counter() - t0
-def probe_write(path, total):
-    w = probe_chunk
-    t0 = time.perf_counter()
-    with open(path, "wb", buffering=0) as f:
-        for _ in range(total >> 20):
-            f.write(w)
-    return time.perf_counter() - t0
-probe_write("/xm/warm.bin", 2 * ${TOTAL})   # grows the pool; its pages are touched
+probe_io("/xm/warm.bin", 2 * ${TOTAL}, "wb")   # grows the pool; its pages are touched
 os.unlink("/xm/warm.bin")
 `);
-  const pyWrite = py.globals.get("probe_write");
-  const pyRead = py.globals.get("probe_read");
+  const pyIo = py.globals.get("probe_io");
+  const pyWrite = (path, total) => pyIo(path, total, "wb");
+  const pyRead = (path, total) => pyIo(path, total, "rb");
   const poolJs = py.globals.get("pool")._js;
   const poolMemory = poolJs.memory;
   const heapMemory = M.wasmMemory || M.memory;
