@@ -58,6 +58,15 @@ DRIVE_TO_SHARED = """
         with open(f"/drive/e2e/in/blob{i}.bin", "wb") as f:
             f.write(data)
         inputs[f"blob{i}.bin"] = hashlib.sha256(data).hexdigest()
+    # JupyterLite's DriveFS stores a write after it returns, and under load has answered
+    # ENOENT for a file it had just written (CI, blob3.bin): wait until each one opens.
+    for name in inputs:
+        for _ in range(200):
+            try:
+                sha(f"/drive/e2e/in/{name}")
+                break
+            except FileNotFoundError:
+                await asyncio.sleep(0.1)
     shutil.copytree("/drive/e2e/in", "/shared/in")
     on_drive = {n: sha(f"/drive/e2e/in/{n}") for n in sorted(os.listdir("/drive/e2e/in"))}
     copied = {n: sha(f"/shared/in/{n}") for n in sorted(os.listdir("/shared/in"))}
