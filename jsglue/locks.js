@@ -296,6 +296,7 @@ export class Locks {
       Atomics.store(i32, rw, 0); // a writer got in first: step back, let it drain
       this.wakeSleepers(w);
     }
+    const outer = this._waitT0 >= 0; // (a lock taken while waiting: the outer one counts)
     this._waitBegin(base, "read");
     try {
       for (;;) {
@@ -323,7 +324,7 @@ export class Locks {
         this._stalled(s < 0 ? -s - 1 : deferring ? n2 - 1 : -1);
       }
     } finally {
-      this._waitDone();
+      if (!outer) this._waitDone();
       // Our turn is taken (or void: an eviction throws out of the wait): let the others on.
       if (Atomics.compareExchange(i32, w + L.LK_WNEXT, me, 0) === me &&
           Atomics.load(i32, w + L.LK_SLEEPERS) > 0) {
@@ -370,11 +371,16 @@ export class Locks {
       const won = (next === 0 || next === this.id) && Atomics.compareExchange(i32, w + L.LK_STATE, 0, me) === 0;
       got = won ? 2 : 0;
     }
-    try {
-      if (got === 0) this._waitForWrite(base, me);
-      if (got & 2 || got === 0) this.drain(base);
-    } finally {
-      this._waitDone(); // (waits for the lock and for its readers to leave: one wait)
+    if (got === 0) {
+      const outer = this._waitT0 >= 0; // (a lock taken while waiting: the outer one counts)
+      try {
+        this._waitForWrite(base, me);
+        this.drain(base); // (its wait for readers to leave is part of this one)
+      } finally {
+        if (!outer) this._waitDone();
+      }
+    } else if (got & 2) {
+      this.drain(base);
     }
     this._spins = 0;
     if (!fresh) this.renewViews();
@@ -434,7 +440,7 @@ export class Locks {
 
   /** Wait until no instance holds `base` for reading (we hold STATE). */
   drain(base) {
-    const outer = this._waitT0 >= 0; // (writeLock counts its wait, this one included)
+    const outer = this._waitT0 >= 0; // (a caller that is waiting already counts this one)
     try {
       this._drain(base);
     } finally {

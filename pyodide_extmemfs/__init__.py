@@ -92,7 +92,8 @@ class Pool:
         return dict(_jsglue.call(self._js.stats).to_py())
 
     def reset_lock_waits(self) -> None:
-        """Start this instance's ``lock_waits`` figures of :meth:`stats` over from zero."""
+        """Start this instance's lock-wait figures and ``reads_beside_writes`` of
+        :meth:`stats` over from zero."""
         self._js.resetLockWaits()
 
     @property
