@@ -13,6 +13,12 @@ import { isRegMode } from "./inodes.js";
 import { settleMoves } from "./compact.js";
 
 const META = L.SB_META_LOCK;
+/**
+ * A waiter looks at the holder in its way after every wait slice (locks.js WAIT_SLICE_MS,
+ * 50 ms) or spin pause. Two looks further apart than this mean the waiter did not run
+ * in between: that time does not count towards the holder's lease (onStall).
+ */
+export const WATCH_GAP_MS = 250;
 
 export class Instances {
   /**
@@ -38,7 +44,9 @@ export class Instances {
     this.pending = new Set();
     /** @type {Array<(slot: number) => void>} see onRelease */
     this._releasers = [];
-    this._watch = { slot: -1, hb: 0, since: 0, state: 0 };
+    this._watch = { slot: -1, hb: 0, last: 0, watched: 0, state: 0 };
+    /** Milliseconds of a monotonic clock (the lease is measured with it; tests replace it). */
+    this.clock = () => performance.now();
     /** @type {Promise<void> | null} */
     this._webLockHeld = null;
     /** @type {(() => void) | null} */
@@ -149,23 +157,36 @@ export class Instances {
     return this.gen * 256 + this.slot;
   }
 
-  /** Called by the locks while waiting, with the slot of the holder in the way. */
+  /**
+   * Called by the locks while waiting, with the slot of the holder in the way. The
+   * holder is presumed dead once its heartbeat has stood still for the lease (SB_LEASE_MS)
+   * of *watched* time: time in which this waiter itself ran, looking at least every
+   * WATCH_GAP_MS. A longer gap between two looks means the waiter was off the CPU too (an
+   * overloaded machine, a VM whose CPUs stopped, a laptop that slept): it saw nothing of
+   * the holder then, and the gap does not count. A live holder taken for dead would go
+   * on writing into what recovery gave back — cleaning up after it is only safe once it
+   * has stopped for certain.
+   */
   onStall(holder) {
     if (holder < 0 || holder === this.slot || holder >= L.NSLOTS) return;
     const i32 = this.v.i32;
     const sw = slotWord(holder);
     const state = Atomics.load(i32, sw + L.S_STATE);
     const hb = Atomics.load(i32, sw + L.S_HB);
-    const now = Date.now();
+    const now = this.clock();
     const wt = this._watch;
     if (wt.slot !== holder || wt.hb !== hb || wt.state !== state) {
       wt.slot = holder;
       wt.hb = hb;
       wt.state = state;
-      wt.since = now;
+      wt.last = now;
+      wt.watched = 0;
       if (state !== L.SLOT_DEAD) return; // half-recovered: finish at once
-    } else if (now - wt.since < Atomics.load(this.v.u32, L.SB_LEASE_MS)) {
-      return;
+    } else {
+      const gap = now - wt.last;
+      wt.last = now;
+      if (gap >= 0 && gap < WATCH_GAP_MS) wt.watched += gap;
+      if (wt.watched < Atomics.load(this.v.u32, L.SB_LEASE_MS)) return;
     }
     wt.slot = -1;
     this.recover(holder);

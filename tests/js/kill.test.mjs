@@ -180,3 +180,43 @@ test("a dead instance named as META's next writer (WNEXT) is recovered, not wait
   assert.deepEqual(a.validate(), []);
   assert.notEqual(a.lookup(r.ino, r.gen, "after"), null);
 });
+
+test("a holder is presumed dead only after the lease of time its waiter watched: time the waiter was off the CPU does not count", () => {
+  // b "holds" META and never beats (as a dead instance would). a waits for it. While a's
+  // clock jumps 300 ms between two looks (a waiter that did not run: an overloaded
+  // machine, a stopped VM, a sleeping laptop) a must not recover b, however long that
+  // lasts — a live holder taken for dead goes on writing into what recovery gave back
+  // (threads.test.mjs corrupted the heap so under load). Then, watching in real time,
+  // it recovers b after the lease.
+  const a = Pool.create({ initialBytes: 1 << 20, maximumBytes: 16 << 20, leaseMs: 200 });
+  const b = new Pool(a.memory);
+  const i32 = new Int32Array(a.memory.buffer);
+  const slot = b.instanceId % 256;
+  const sw = (L.SLOTS_AT >> 2) + slot * (L.SLOT_BYTES >> 2);
+  Atomics.store(i32, (L.SB_META_LOCK >> 2) + L.LK_STATE, -(slot + 1));
+  const realNow = performance.now.bind(performance);
+  let jumps = 40;
+  let offset = 0;
+  performance.now = () => {
+    if (jumps > 0) {
+      jumps--;
+      offset += 300;
+    }
+    return realNow() + offset;
+  };
+  const t0 = realNow();
+  let r;
+  try {
+    r = a.rootHandle(); // waits for META
+    a.create(r.ino, r.gen, "after", L.S_IFREG | 0o644);
+  } finally {
+    performance.now = realNow;
+  }
+  assert.equal(jumps, 0, `b was recovered while a's clock still jumped (${jumps} jumps left)`);
+  const waited = realNow() - t0;
+  assert.ok(waited >= 150, `recovered before a watched for the lease (${waited} ms)`);
+  assert.equal(Atomics.load(i32, sw + L.S_STATE), L.SLOT_FREE);
+  assert.equal(a.stats().recoveries, 1);
+  assert.deepEqual(a.validate(), []);
+  assert.notEqual(a.lookup(r.ino, r.gen, "after"), null);
+});
