@@ -361,7 +361,7 @@ export class Heap {
     const have = tail ? this.bsize(tail) : 0;
     const curPages = this.v.u32[L.SB_HEAP_PAGES];
     const maxPages = this.v.u32[L.SB_MAX_PAGES];
-    const bufPages = this.v.memory.buffer.byteLength / PAGE; // adopt an interrupted grow
+    const bufPages = this.v.memoryPages(); // (more than curPages: adopt an interrupted grow)
     const needPages = Math.ceil(Math.max(0, need - have) / PAGE) - (bufPages - curPages);
     if (needPages > maxPages - bufPages) return false;
     if (needPages > 0) {
@@ -432,7 +432,7 @@ export class Heap {
   /** Make the heap cover the whole Memory (after a grow). META write lock held. */
   adoptGrowth() {
     const oldEnd = this.v.heapEnd;
-    const newEnd = this.v.memory.buffer.byteLength;
+    const newEnd = this.v.memoryPages() * PAGE;
     if (newEnd <= oldEnd) return;
     this.v.refresh();
     const tail = this.tailFree();

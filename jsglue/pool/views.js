@@ -47,9 +47,26 @@ export class Views {
     this.refresh();
   }
 
-  /** Renew every view over the Memory's current buffer. */
+  /**
+   * Renew every view over the Memory's current buffer: at least the heap (SB_HEAP_PAGES).
+   * V8 can go on handing a thread its old, shorter buffer after another thread grew the
+   * shared Memory (node 20: a worker's `memory.buffer` lagged behind grows made by other
+   * workers, however often it was read). Views over it end before the heap does: reads
+   * past their end give `undefined` and writes are dropped without a word, and the heap's
+   * free lists came apart (tests/js/threads.test.mjs under load). `memory.grow(0)`, a grow
+   * by nothing, makes this thread's buffer current.
+   */
   refresh() {
-    const buf = this.memory.buffer;
+    let buf = this.memory.buffer;
+    const heapBytes = new Uint32Array(buf, 0, L.SB_HEAP_PAGES + 1)[L.SB_HEAP_PAGES] * L.PAGE;
+    if (buf.byteLength < heapBytes) {
+      this.memory.grow(0);
+      buf = this.memory.buffer;
+      if (buf.byteLength < heapBytes) {
+        throw new Error(`extmemfs: this thread sees ${buf.byteLength} bytes of the pool's Memory, ` +
+          `but its heap covers ${heapBytes} (the engine did not renew memory.buffer after a grow)`);
+      }
+    }
     this.u8 = new Uint8Array(buf);
     this.u32 = new Uint32Array(buf);
     this.i32 = new Int32Array(buf);
@@ -70,6 +87,11 @@ export class Views {
    */
   ensure() {
     this.locks.renewViews();
+  }
+
+  /** The Memory's size in pages now (memory.grow(0) also renews a lagging buffer; see refresh). */
+  memoryPages() {
+    return this.memory.grow(0);
   }
 
   /** Byte offset just past the heap (= the Memory's size after every completed grow). */

@@ -194,7 +194,7 @@ test("two big files written side by side: ENOSPC only when compaction and growth
   const grows = [];
   const realGrow = pool.memory.grow.bind(pool.memory);
   pool.memory.grow = (pages) => {
-    grows.push({ pages, meta: metaState() });
+    if (pages > 0) grows.push({ pages, meta: metaState() }); // (grow(0) only reads the size)
     return realGrow(pages);
   };
   const r = pool.rootHandle();
@@ -305,6 +305,57 @@ test("a lock taken after another instance grew the Memory renews this instance's
   }
 });
 
+test("an engine that hands a thread its old buffer after another thread grew the Memory: the views are renewed by memory.grow(0)", () => {
+  // V8 in node 20 let a worker's memory.buffer lag behind grows made by other workers
+  // (threads.test.mjs under load): views over it ended before the heap, reads past their
+  // end gave undefined and writes were dropped, and the free lists came apart. Here one
+  // thread plays both parts: after `other` grew the Memory, `pool`'s memory.buffer is
+  // made to return the old buffer until memory.grow is called (what V8 did, and what a
+  // grow by nothing cures).
+  for (const core of [true, false]) {
+    const memory = newPool(MiB, 256 * MiB).memory;
+    const pool = new Pool(memory, { lockCore: core });
+    const other = new Pool(memory, { lockCore: core });
+    const r = pool.rootHandle();
+    const real = Object.getOwnPropertyDescriptor(WebAssembly.Memory.prototype, "buffer").get;
+    const realGrow = WebAssembly.Memory.prototype.grow;
+    let stale = null;
+    Object.defineProperty(memory, "buffer", { configurable: true, get: () => stale ?? real.call(memory) });
+    memory.grow = (n) => {
+      stale = null;
+      return realGrow.call(memory, n);
+    };
+    try {
+      const old = memory.buffer;
+      const o = other.rootHandle();
+      const big = other.create(o.ino, o.gen, "big", FILE);
+      const data = bytes(32 * MiB, 2);
+      writeAt(other, big, data, 0); // grows the Memory (and renews other's views)
+      assert.ok(real.call(memory).byteLength > old.byteLength + 16 * MiB, "the Memory grew");
+      stale = old; // what pool's thread would see
+      const h = pool.lookup(r.ino, r.gen, "big");
+      pool.open(h.ino, h.gen);
+      const tail = new Uint8Array(4096);
+      assert.equal(pool.read(h.ino, h.gen, tail, 0, 4096, data.length - 4096), 4096);
+      assert.deepEqual(tail, data.subarray(data.length - 4096), `read (core ${core})`);
+      // Allocation walks the heap's end: files made and written here land in the new pages.
+      for (let i = 0; i < 8; i++) {
+        const f = pool.create(r.ino, r.gen, `f${i}`, FILE);
+        writeAt(pool, f, bytes(MiB + i, 10 + i), 0);
+      }
+      pool.close(h.ino, h.gen);
+      assert.equal(stale, null, "the old buffer was never given up");
+    } finally {
+      delete memory.buffer;
+      delete memory.grow;
+    }
+    assert.deepEqual(pool.validate(), []);
+    for (let i = 0; i < 8; i++) {
+      assert.deepEqual(readAll(other, other.lookup(r.ino, r.gen, `f${i}`)), bytes(MiB + i, 10 + i));
+    }
+  }
+});
+
 test("writes and truncates grow the Memory holding no lock; what others take meanwhile is retried", () => {
   // Growing a big Memory takes milliseconds (Chrome: 5-30 ms); every open and close in
   // the pool waits for META, so file growth grows it before taking META (heap NEED_GROW).
@@ -315,6 +366,7 @@ test("writes and truncates grow the Memory holding no lock; what others take mea
   const realGrow = pool.memory.grow.bind(pool.memory);
   let steal = 0; // while > 0, each grow is followed by the other instance taking its pages
   pool.memory.grow = (pages) => {
+    if (pages === 0) return realGrow(0); // (only reads the size: views.js memoryPages)
     grows.push({ pages, meta: metaState(), stack: metaState() ? new Error().stack.split("\n").slice(2, 9).join(" < ") : "" });
     const r = realGrow(pages);
     if (steal > 0) {
