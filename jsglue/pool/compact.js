@@ -48,7 +48,8 @@ export class Compactor {
    * Slide every used block towards the heap start so that all free space becomes
    * one block at the end. Stop-the-world: takes every stripe (in ascending order,
    * so two compactors cannot deadlock) and then META. Returns false, changing
-   * nothing, if some used block has no owner (a corrupt pool).
+   * nothing, if some used block has no owner or a block's size words are broken (a
+   * corrupt pool).
    */
   compact() {
     for (;;) {
@@ -118,9 +119,13 @@ export class Compactor {
     const start = u32[L.SB_HEAP_START];
     const end = this.v.heapEnd;
     let dst = start;
-    for (let p = start; p < end; p += this.heap.bsize(p)) {
+    for (let p = start; p < end;) {
+      const size = this.heap.bsize(p);
+      // (A block whose size words are broken would walk off, or loop here forever.)
+      if (size < L.MIN_BLOCK || p + size > end || u32[(p + size - 8) >>> 2] !== u32[p >>> 2]) return false;
       if (this.heap.bused(p) && !owners.has(p)) return false;
       if (dst === start && !this.heap.bused(p)) dst = p;
+      p += size;
     }
     if (this.heap.bused(dst)) dst = end; // nothing free
     // Slide each used block down into the free block before it, one transaction per

@@ -805,6 +805,40 @@ test("compaction moves every kind of block and loses nothing", () => {
   assert.deepEqual(pool.validate(), []);
 });
 
+test("compaction of a heap with a broken block size stops (false, nothing moved) instead of walking forever", { timeout: 20000 }, () => {
+  for (const broken of [0, 8, 0x7ffffff8]) {
+    const pool = newPool(MiB, 16 * MiB);
+    const r = pool.rootHandle();
+    for (let i = 0; i < 6; i++) writeAt(pool, pool.create(r.ino, r.gen, `f${i}`, FILE), bytes(3000 + i, 2 * i + 1), 0);
+    pool.unlink(r.ino, r.gen, "f1");
+    pool.unlink(r.ino, r.gen, "f3");
+    const h = pool.lookup(r.ino, r.gen, "f4");
+    const u32 = new Uint32Array(pool.memory.buffer);
+    // The extent of f4: its inode's EXTENT word, found by scanning for the file's bytes.
+    const u8 = new Uint8Array(pool.memory.buffer);
+    const data = bytes(3004, 9);
+    let ext = -1;
+    for (let p = u32[L.SB_HEAP_START]; p < u8.length - data.length; p += 8) {
+      if (u8[p] === data[0] && u8[p + 1] === data[1] && u8[p + 2] === data[2] && u8[p + 3] === data[3] &&
+          u8.subarray(p, p + 64).every((b, k) => b === data[k])) {
+        ext = p;
+        break;
+      }
+    }
+    assert.ok(ext > 0, "found the file's data");
+    const head = u32[(ext - L.HDR) >>> 2];
+    u32[(ext - L.HDR) >>> 2] = broken | L.USED_BIT;
+    const before = u8.slice(u32[L.SB_HEAP_START], u32[L.SB_HEAP_START] + 65536);
+    assert.equal(pool.compact(), false, `size word ${broken}`);
+    assert.deepEqual(u8.slice(u32[L.SB_HEAP_START], u32[L.SB_HEAP_START] + 65536), before, "nothing moved");
+    assert.ok(pool.validate().length > 0, "validate reports the broken block");
+    u32[(ext - L.HDR) >>> 2] = head;
+    assert.deepEqual(pool.validate(), []);
+    assert.equal(pool.compact(), true);
+    assert.deepEqual(readAll(pool, h), data);
+  }
+});
+
 test("readdirPlus: names, handles and types in one pass, kept while nothing changes anywhere", () => {
   const a = newPool();
   const b = new Pool(a.memory);
