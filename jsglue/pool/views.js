@@ -50,8 +50,8 @@ export class Views {
   /**
    * Renew every view over the Memory's current buffer: at least the heap (SB_HEAP_PAGES).
    * V8 can go on handing a thread its old, shorter buffer after another thread grew the
-   * shared Memory (node 20: a worker's `memory.buffer` lagged behind grows made by other
-   * workers, however often it was read). Views over it end before the heap does: reads
+   * shared Memory (node 20 and 24: a worker's `memory.buffer` lagged behind grows made by
+   * other workers, however often it was read; Chrome runs the same engine). Views over it end before the heap does: reads
    * past their end give `undefined` and writes are dropped without a word, and the heap's
    * free lists came apart (tests/js/threads.test.mjs under load). `memory.grow(0)`, a grow
    * by nothing, makes this thread's buffer current.

@@ -306,7 +306,7 @@ test("a lock taken after another instance grew the Memory renews this instance's
 });
 
 test("an engine that hands a thread its old buffer after another thread grew the Memory: the views are renewed by memory.grow(0)", () => {
-  // V8 in node 20 let a worker's memory.buffer lag behind grows made by other workers
+  // V8 (node 20 and 24) let a worker's memory.buffer lag behind grows made by other workers
   // (threads.test.mjs under load): views over it ended before the heap, reads past their
   // end gave undefined and writes were dropped, and the free lists came apart. Here one
   // thread plays both parts: after `other` grew the Memory, `pool`'s memory.buffer is
