@@ -58,7 +58,8 @@ export class Views {
    */
   refresh() {
     let buf = this.memory.buffer;
-    const heapBytes = new Uint32Array(buf, 0, L.SB_HEAP_PAGES + 1)[L.SB_HEAP_PAGES] * L.PAGE;
+    const sb = new Uint32Array(buf, 0, L.SB_HEAP_PAGES + 1);
+    const heapBytes = sb[L.SB_MAGIC] === L.MAGIC ? sb[L.SB_HEAP_PAGES] * L.PAGE : 0; // (not a pool: the caller says so)
     if (buf.byteLength < heapBytes) {
       this.memory.grow(0);
       buf = this.memory.buffer;

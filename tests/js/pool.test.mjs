@@ -49,6 +49,9 @@ test("attach checks the Memory: type, sharing, magic, version", () => {
   assert.throws(() => new Pool(42), /got Number/);
   const blank = new WebAssembly.Memory({ initial: 2, maximum: 4, shared: true });
   assert.throws(() => new Pool(blank), /not an extmemfs pool/);
+  const garbage = new WebAssembly.Memory({ initial: 2, maximum: 4, shared: true });
+  new Uint32Array(garbage.buffer).fill(0xdeadbeef); // (its "heap size" is past the Memory)
+  assert.throws(() => new Pool(garbage), /not an extmemfs pool \(magic 0xdeadbeef\)/);
   const other = newPool();
   new Uint32Array(other.memory.buffer)[L.SB_VERSION] = L.VERSION + 1;
   assert.throws(() => new Pool(other.memory), new RegExp(`layout version ${L.VERSION + 1}`));
