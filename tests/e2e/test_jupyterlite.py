@@ -59,19 +59,25 @@ DRIVE_TO_SHARED = """
             f.write(data)
         inputs[f"blob{i}.bin"] = hashlib.sha256(data).hexdigest()
     # JupyterLite's DriveFS stores a write after it returns, and under load has answered
-    # ENOENT for a file it had just written (CI, blob3.bin): wait until each one opens.
-    for name in inputs:
+    # ENOENT for a file it had just written (CI: blob3.bin; and blob5.bin once after it
+    # had opened): every read of /drive is tried again for up to 20 s, the retries counted.
+    drive_retries = 0
+    async def from_drive(fn, path):
+        global drive_retries
         for _ in range(200):
             try:
-                sha(f"/drive/e2e/in/{name}")
-                break
+                return fn(path)
             except FileNotFoundError:
+                drive_retries += 1
                 await asyncio.sleep(0.1)
-    shutil.copytree("/drive/e2e/in", "/shared/in")
-    on_drive = {n: sha(f"/drive/e2e/in/{n}") for n in sorted(os.listdir("/drive/e2e/in"))}
+        return fn(path)
+    os.makedirs("/shared/in")
+    for name in inputs:
+        await from_drive(lambda p: shutil.copyfile(p, f"/shared/in/{name}"), f"/drive/e2e/in/{name}")
+    on_drive = {n: await from_drive(sha, f"/drive/e2e/in/{n}") for n in sorted(os.listdir("/drive/e2e/in"))}
     copied = {n: sha(f"/shared/in/{n}") for n in sorted(os.listdir("/shared/in"))}
     assert on_drive == copied == inputs, (on_drive, copied, inputs)
-    print("copied", len(copied), "files /drive -> /shared")
+    print("copied", len(copied), "files /drive -> /shared;", drive_retries, "reads of /drive tried again")
 """
 
 WORKERS = """
