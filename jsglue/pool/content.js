@@ -233,16 +233,23 @@ export class Content {
             if (done < len) {
               this.locks.pulse();
               if (this.locks.contended(stripe)) {
-                // Hand over. Meanwhile the file may be truncated (and lose the room for
-                // the rest) or moved, or compacted: take room again and read the extent.
+                // Hand over, the bytes copied so far part of the file (a truncate meanwhile
+                // acts on them as on any bytes written before it). Meanwhile the file may
+                // be truncated (and lose the room for the rest) or moved, or compacted:
+                // take room again and read the extent.
+                if (pos + done > this.v.u32[w + L.I_SIZE]) Atomics.store(this.v.u32, w + L.I_SIZE, pos + done);
                 this.locks.writeEnd();
                 this.locks.writeUnlock(stripe);
                 w = this._lockForWrite(ino, stripe);
                 const now = this.v.u32[w + L.I_SIZE];
                 if (end > this.v.u32[w + L.I_CAP]) this._reserve(ino, end, now, false, false, false);
                 ext = this.extent(ino, w, end);
-                this.tx.wrote(ext + pos + done, len - done);
-                this.locks.writeBegin(ino, Math.min(pos + done, now), end);
+                // Cut below what was copied: the rest of this write leaves a hole there, of
+                // zeros — not what the extent held (a move keeps only `now` bytes).
+                if (now < pos + done) this.v.zero(ext + now, ext + pos + done);
+                const lo = Math.min(pos + done, now);
+                this.tx.wrote(ext + lo, end - lo);
+                this.locks.writeBegin(ino, lo, end);
               }
             }
           }

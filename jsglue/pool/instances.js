@@ -45,8 +45,6 @@ export class Instances {
     /** @type {Array<(slot: number) => void>} see onRelease */
     this._releasers = [];
     this._watch = { slot: -1, hb: 0, last: 0, watched: 0, state: 0 };
-    /** Milliseconds of a monotonic clock (the lease is measured with it; tests replace it). */
-    this.clock = () => performance.now();
     /** @type {Promise<void> | null} */
     this._webLockHeld = null;
     /** @type {(() => void) | null} */
@@ -173,7 +171,7 @@ export class Instances {
     const sw = slotWord(holder);
     const state = Atomics.load(i32, sw + L.S_STATE);
     const hb = Atomics.load(i32, sw + L.S_HB);
-    const now = this.clock();
+    const now = performance.now(); // (monotonic: the lease is not fooled by clock changes)
     const wt = this._watch;
     if (wt.slot !== holder || wt.hb !== hb || wt.state !== state) {
       wt.slot = holder;

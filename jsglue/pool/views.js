@@ -51,17 +51,17 @@ export class Views {
    * Renew every view over the Memory's current buffer: at least the heap (SB_HEAP_PAGES).
    * V8 can go on handing a thread its old, shorter buffer after another thread grew the
    * shared Memory (node 20 and 24: a worker's `memory.buffer` lagged behind grows made by
-   * other workers, however often it was read; Chrome runs the same engine). Views over it end before the heap does: reads
-   * past their end give `undefined` and writes are dropped without a word, and the heap's
-   * free lists came apart (tests/js/threads.test.mjs under load). `memory.grow(0)`, a grow
-   * by nothing, makes this thread's buffer current.
+   * other workers, however often it was read; Chrome runs the same engine). Views over it
+   * end before the heap does: reads past their end give `undefined`, writes are dropped
+   * without a word, and the heap's free lists came apart (tests/js/threads.test.mjs under
+   * load). memoryPages() (`memory.grow(0)`, a grow by nothing) makes the buffer current.
    */
   refresh() {
     let buf = this.memory.buffer;
     const sb = new Uint32Array(buf, 0, L.SB_HEAP_PAGES + 1);
     const heapBytes = sb[L.SB_MAGIC] === L.MAGIC ? sb[L.SB_HEAP_PAGES] * L.PAGE : 0; // (not a pool: the caller says so)
     if (buf.byteLength < heapBytes) {
-      this.memory.grow(0);
+      this.memoryPages();
       buf = this.memory.buffer;
       if (buf.byteLength < heapBytes) {
         throw new Error(`extmemfs: this thread sees ${buf.byteLength} bytes of the pool's Memory, ` +

@@ -162,15 +162,22 @@ test(`kill test: a writing worker terminated at random ${ITERS} times, the survi
     `longest recovery ${stats.maxRecover} ms, ${Atomics.load(J, 0)} worker ops journaled`);
 });
 
+/**
+ * Instance a (lease 200 ms) and a second instance b of its pool in this thread, which the
+ * test makes look dead: b's slot and the word index of its slot record.
+ */
+function twoInstances() {
+  const a = Pool.create({ initialBytes: 1 << 20, maximumBytes: 16 << 20, leaseMs: 200 });
+  const b = new Pool(a.memory);
+  const slot = b.instanceId % 256;
+  return { a, i32: new Int32Array(a.memory.buffer), slot, sw: (L.SLOTS_AT >> 2) + slot * (L.SLOT_BYTES >> 2) };
+}
+
 test("a dead instance named as META's next writer (WNEXT) is recovered, not waited for", () => {
   // A worker killed while it was the writer named next for META (the no-barging turn)
   // and half-recovered (state DEAD): the next writer must clear its turn, not defer to
   // it (which recursed through recovery until the stack overflowed).
-  const a = Pool.create({ initialBytes: 1 << 20, maximumBytes: 16 << 20, leaseMs: 200 });
-  const b = new Pool(a.memory);
-  const i32 = new Int32Array(a.memory.buffer);
-  const slot = b.instanceId % 256;
-  const sw = (L.SLOTS_AT >> 2) + slot * (L.SLOT_BYTES >> 2);
+  const { a, i32, slot, sw } = twoInstances();
   Atomics.store(i32, (L.SB_META_LOCK >> 2) + L.LK_WNEXT, slot + 1);
   Atomics.store(i32, sw + L.S_STATE, L.SLOT_DEAD);
   const r = a.rootHandle();
@@ -188,11 +195,7 @@ test("a holder is presumed dead only after the lease of time its waiter watched:
   // lasts — a live holder taken for dead goes on writing into what recovery gave back
   // (threads.test.mjs corrupted the heap so under load). Then, watching in real time,
   // it recovers b after the lease.
-  const a = Pool.create({ initialBytes: 1 << 20, maximumBytes: 16 << 20, leaseMs: 200 });
-  const b = new Pool(a.memory);
-  const i32 = new Int32Array(a.memory.buffer);
-  const slot = b.instanceId % 256;
-  const sw = (L.SLOTS_AT >> 2) + slot * (L.SLOT_BYTES >> 2);
+  const { a, i32, slot, sw } = twoInstances();
   Atomics.store(i32, (L.SB_META_LOCK >> 2) + L.LK_STATE, -(slot + 1));
   const realNow = performance.now.bind(performance);
   let jumps = 40;

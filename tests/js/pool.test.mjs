@@ -3,6 +3,7 @@ import test from "node:test";
 import assert from "node:assert/strict";
 import { Pool, PoolError, layout as L } from "../../jsglue/index.js";
 import { Content } from "../../jsglue/pool/content.js";
+import { Locks } from "../../jsglue/locks.js";
 import { makeCopier } from "../../jsglue/copier.js";
 import { bytes } from "./helpers.mjs";
 
@@ -839,6 +840,62 @@ test("compaction of a heap with a broken block size stops (false, nothing moved)
     assert.deepEqual(pool.validate(), []);
     assert.equal(pool.compact(), true);
     assert.deepEqual(readAll(pool, h), data);
+  }
+});
+
+test("a long write that hands its lock over to a truncate of the file: as if the truncate came between its pieces", () => {
+  // Between pieces a long write lets waiters in; one may truncate the file below what the
+  // write has copied, and an allocation may then take the freed tail, so that the rest of
+  // the write moves the file — keeping only the truncated size. The result must be that
+  // of the first piece, the truncate, then the rest: the bytes cut off read as zeros (a
+  // hole), never as what the new extent held before (here 0xab, from a removed file).
+  const MiB4 = 4 * MiB;
+  for (const [pos, cut] of [[0, 512 << 10], [MiB, 256 << 10]]) {
+    const pool = newPool(MiB, 128 * MiB);
+    const other = new Pool(pool.memory);
+    const r = pool.rootHandle();
+    const junk = pool.create(r.ino, r.gen, "junk", FILE);
+    writeAt(pool, junk, new Uint8Array(16 * MiB).fill(0xab), 0);
+    pool.unlink(r.ino, r.gen, "junk");
+    const h = pool.create(r.ino, r.gen, "f", FILE);
+    const before = bytes(pos, 3);
+    if (pos) writeAt(pool, h, before, 0);
+    const data = bytes(MiB4, 7);
+    const contended = Locks.prototype.contended;
+    const lockForWrite = Content.prototype._lockForWrite;
+    let writing = false;
+    let calls = 0;
+    Locks.prototype.contended = function (base) {
+      return writing || contended.call(this, base);
+    };
+    Content.prototype._lockForWrite = function (ino, stripe) {
+      if (writing && ino === h.ino && ++calls === 2) {
+        // The hand-over after the first piece: another instance truncates, and the tail
+        // freed goes to a new file.
+        writing = false;
+        other.truncate(h.ino, h.gen, cut);
+        const o = other.rootHandle();
+        writeAt(other, other.create(o.ino, o.gen, "filler", FILE), new Uint8Array(3 * MiB).fill(0xcd), 0);
+      }
+      return lockForWrite.call(this, ino, stripe);
+    };
+    try {
+      writing = true;
+      writeAt(pool, h, data, pos);
+    } finally {
+      Locks.prototype.contended = contended;
+      Content.prototype._lockForWrite = lockForWrite;
+    }
+    assert.equal(calls, 2, "the write handed over once");
+    const want = new Uint8Array(pos + MiB4);
+    want.set(before);
+    want.set(data, pos);
+    want.fill(0, cut, pos + MiB); // (the first piece is 1 MiB: content.js PIECE)
+    const got = readAll(pool, h);
+    assert.equal(got.length, want.length);
+    const bad = got.findIndex((b, i) => b !== want[i]);
+    assert.equal(bad, -1, `write at ${pos}, truncated to ${cut}: byte ${bad} is ${got[bad]}, not ${want[bad]}`);
+    assert.deepEqual(pool.validate(), []);
   }
 });
 
