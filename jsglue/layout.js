@@ -8,7 +8,8 @@
 // ┌──────────────────────────── memory ────────────────────────────────────────┐
 // │ 0 .. SB_BYTES          superblock (fixed)                                    │
 // │ LOCKS_AT .. SLOTS_AT    stripe lock table (STRIPES × LOCK_BYTES)             │
-// │ SLOTS_AT .. LOG_AT      instance table (NSLOTS × SLOT_BYTES)                 │
+// │ SLOTS_AT .. KEPT_AT     instance table (NSLOTS × SLOT_BYTES)                 │
+// │ KEPT_AT .. LOG_AT       kept pins (NSLOTS × KP_N entries of KP_BYTES)        │
 // │ LOG_AT .. DIRTY_AT      undo log of the META write-lock holder               │
 // │ DIRTY_AT .. HEAP_START  dirty-page bitmap (pages changed since the snapshot)  │
 // │ HEAP_START .. heapEnd   heap: boundary-tagged blocks, used or free          │
@@ -97,6 +98,18 @@
 // |  44 | 4 | WINO     | that file's inode number                                     |
 // |  48 | 4 | WLO      | first byte offset (in the file) the write may change         |
 // |  52 | 4 | WHI      | byte offset past the last one                                |
+//
+// Kept pins (KEPT_AT; KP_N entries per instance slot, slot s's first at KEPT_AT + s ×
+// KP_N × KP_BYTES; pool/keptpins.js): the pin an instance keeps after the last close of
+// a file, so that opening it again takes no lock. Outside the heap: compaction never
+// moves them, and their owner changes them without a lock.
+// | off | w | field    | meaning                                                      |
+// |-----|---|----------|--------------------------------------------------------------|
+// |   0 | 4 | STATE|INO| 0 = empty; else inode number | KP_OPEN (open in that instance) |
+// |     |   |          | or KP_KEPT (closed, pin kept) or KP_REVOKE (being taken back |
+// |     |   |          | by the META write holder); every non-empty entry holds one   |
+// |     |   |          | of the inode's OPEN                                           |
+// |   4 | 4 | GEN      | the inode's generation                                        |
 //
 // Undo log (LOG_AT; written only by the META write-lock holder)
 // | off | w | field    | meaning                                                      |
@@ -245,9 +258,12 @@ export const L = {
   // version 7 are upgraded when restored (snapshot.js restore). 9: a slot's announced
   // bulk write (WSEQ, WINO, WLO, WHI: reads of other bytes of the file go on beside it);
   // images of 7 and 8 are upgraded (the words were unused, restore() zeroes them).
-  VERSION: 9,
+  // 10: kept pins (KEPT_AT; the undo log starts 8 KiB later); images of 7-9 are
+  // upgraded (restore() empties the kept pins and the log's COUNT: images are taken
+  // with no transaction open).
+  VERSION: 10,
   /** Older layout versions whose saved images restore() upgrades to VERSION. */
-  UPGRADABLE: [7, 8],
+  UPGRADABLE: [7, 8, 9],
   PAGE: 65536,
   MAX_MEMORY_PAGES: 65536, // wasm32: 4 GiB
 
@@ -322,8 +338,18 @@ export const L = {
   SLOT_DEAD: 2,
   SF_WEBLOCK: 1,
 
+  // kept pins
+  KEPT_AT: 4096 + 1024 * 16 + 64 * 64,
+  KP_N: 16, // entries per slot
+  KP_BYTES: 8,
+  KP_INO: 0x0fffffff, // (inode numbers stay below MAX_CHUNKS × INODES_PER_CHUNK < 2^20)
+  KP_STATE: 0x30000000,
+  KP_OPEN: 0x10000000,
+  KP_KEPT: 0x20000000,
+  KP_REVOKE: 0x30000000,
+
   // undo log
-  LOG_AT: 4096 + 1024 * 16 + 64 * 64,
+  LOG_AT: 4096 + 1024 * 16 + 64 * 64 + 64 * 16 * 8,
   LOG_HDR: 16,
   MOVE_TAG: 0x80000000,
 

@@ -192,7 +192,7 @@ def test_attach_rejects_bad_input_naming_the_problem(selenium):
     s = pool.stats()
     waits = ("lock_waits", "lock_wait_ms", "longest_lock_wait_ms", "longest_lock_wait_on")
     assert [s[k] for k in waits] == [0, 0, 0, ""]
-    assert s["reads_beside_writes"] == 0 and s["layout_version"] == 9
+    assert s["reads_beside_writes"] == 0 and s["layout_version"] == 10
     pool.reset_lock_waits()
     assert pool.stats()["lock_waits"] == 0
     js.Uint32Array.new(pool.memory.buffer)[1] = 999  # the layout VERSION word

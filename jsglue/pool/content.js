@@ -70,12 +70,14 @@ export class Content {
   }
 
   /**
-   * Pin (ino, gen) for content access: called at open. META write lock.
+   * Pin (ino, gen) for content access: called at open. No lock if this instance has
+   * the file open or kept its pin (pool/keptpins.js); else META write.
    * @param {number} ino
    * @param {number} gen
    * @throws {import("../errors.js").PoolError} ENOENT (stale handle), ENOSPC
    */
   open(ino, gen) {
+    if (this.pins.kept.tryOpen(ino, gen)) return; // (a file this instance had open or kept)
     this.tx.wlock();
     try {
       this.pins.pin(ino, gen, this.inodes.live(ino, gen) >>> 2);
@@ -88,12 +90,15 @@ export class Content {
   }
 
   /**
-   * Drop a pin taken by open(); the last pin of an unlinked inode frees it. META write.
+   * Drop a pin taken by open(); the last pin of an unlinked inode frees it. No lock if
+   * the pin is one of this instance's kept pins (it is kept); else META write.
    * @param {number} ino
    * @param {number} gen
    */
   close(ino, gen) {
-    this.tx.withWrite(() => this.pins.unpin(ino, gen));
+    const kept = this.pins.kept.tryClose(ino, gen); // (no lock: the pin is kept)
+    if (kept === 1) return;
+    this.tx.withWrite(() => (kept === 2 ? this.pins.kept.settle(ino, gen) : this.pins.unpin(ino, gen)));
   }
 
   /**

@@ -26,6 +26,12 @@ export class Inodes {
     this.heap = heap;
     /** @type {Array<(ino: number, gen: number) => void>} called by free(), under META */
     this._onFree = [];
+    /**
+     * Takes back the kept pins on a nameless inode (ino, record at word w); set by
+     * pool/pins.js. META write held, transaction open.
+     * @type {((ino: number, w: number) => void) | null}
+     */
+    this.revokeKept = null;
   }
 
   /**
@@ -142,12 +148,17 @@ export class Inodes {
     else if (isLnkMode(mode)) this.tx.st(L.SB_N_LINKS, u32[L.SB_N_LINKS] - 1);
   }
 
-  /** Free `ino` if nothing names it and nothing holds it open. META write lock held. */
+  /**
+   * Free `ino` if nothing names it and nothing holds it open; a nameless inode's kept
+   * pins (pool/keptpins.js: instances that closed it) are taken back first. META write
+   * lock held.
+   */
   maybeFree(ino) {
     const w = this.ib(ino) >>> 2;
-    if (Atomics.load(this.v.u32, w + L.I_NLINK) === 0 && Atomics.load(this.v.u32, w + L.I_OPEN) === 0) {
-      this.free(ino);
-    }
+    const u32 = this.v.u32;
+    if (u32[w + L.I_MODE] === 0 || Atomics.load(u32, w + L.I_NLINK) !== 0) return; // (freed: once)
+    if (Atomics.load(u32, w + L.I_OPEN) !== 0 && this.revokeKept !== null) this.revokeKept(ino, w);
+    if (Atomics.load(u32, w + L.I_OPEN) === 0) this.free(ino);
   }
 
   gen(ino) {

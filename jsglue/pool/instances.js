@@ -264,7 +264,7 @@ export class Instances {
     this.tx.st(sw + L.S_MOVE_INO, 0);
     this.tx.commit();
     for (const release of this._releasers) release(x);
-    this.pins.releaseAll(sw);
+    this.pins.releaseAll(x);
   }
 
   /**
@@ -463,7 +463,7 @@ export class Instances {
       }
       const r = Atomics.load(i32, sw + L.S_RLOCK);
       if (r) holds.push(r === META ? "read meta" : `read stripe ${(r - L.LOCKS_AT) / L.LOCK_BYTES}`);
-      const pins = this.pins.count(sw);
+      const pins = this.pins.count(s);
       out.push({
         id: Atomics.load(i32, sw + L.S_GEN) * 256 + s,
         slot: s,

@@ -1,11 +1,15 @@
 // jsglue/pool/pins.js — open files: a pin is OPEN + 1 in the inode, shared by all
-// instances, and an entry [ino, gen, count] in the pinning instance's own pin table (a
-// K_PINS block named by its slot; layout.js: "Pin table"), so that the pins of an
-// instance that dies can be dropped exactly. An inode whose last name is gone is freed
-// when its last pin goes. Locks: every method expects META write held, except count
-// (no lock: a diagnostic).
+// instances, and an entry in the pinning instance's own records, so that the pins of an
+// instance that dies can be dropped exactly: first its kept pins (pool/keptpins.js: a few
+// entries per instance, reopened and closed without a lock), then, when those are all
+// open, its pin table (a K_PINS block named by its slot, entries [ino, gen, count];
+// layout.js: "Pin table"). An inode whose last name is gone is freed when its last pin
+// goes. Locks: every method expects META write held, except count (no lock: a
+// diagnostic) and the kept pins' lock-free tryOpen / tryClose.
 import { L } from "../layout.js";
 import { fail } from "../errors.js";
+import { KeptPins } from "./keptpins.js";
+import { slotWord } from "../locks.js";
 
 export class Pins {
   /**
@@ -21,6 +25,9 @@ export class Pins {
     this.heap = heap;
     this.inodes = inodes;
     this.locks = locks;
+    this.kept = new KeptPins(views, tx, inodes, locks);
+    inodes.revokeKept = (ino, w) => this.kept.revoke(ino, w);
+    tx.on({ rollback: () => this.kept.afterRollback() });
   }
 
   /**
@@ -31,6 +38,7 @@ export class Pins {
    * @throws {import("../errors.js").PoolError} ENOSPC (no room for a bigger pin table)
    */
   pin(ino, gen, w) {
+    if (this.kept.pin(ino, gen, w)) return;
     const u32 = this.v.u32;
     const sw = this.locks.sw;
     let pt = u32[sw + L.S_PINS];
@@ -109,13 +117,15 @@ export class Pins {
   }
 
   /**
-   * Drop every pin of the instance in slot word `sw` (a dead or detaching instance),
-   * one transaction each (a table may be long; the undo log is bounded), then free its
+   * Drop every pin of the instance in slot `s` (a dead or detaching instance), one
+   * transaction each (a table may be long; the undo log is bounded), then free its
    * table. META write held with a transaction open; commits as it goes.
-   * @param {number} sw word index of the instance's slot
+   * @param {number} s the instance's slot
    */
-  releaseAll(sw) {
+  releaseAll(s) {
+    this.kept.releaseAll(s);
     const u32 = this.v.u32;
+    const sw = slotWord(s);
     const pt = u32[sw + L.S_PINS];
     if (!pt) return;
     const n = Math.min(u32[(pt >>> 2) + L.PT_N], u32[(pt >>> 2) + L.PT_CAP]);
@@ -139,17 +149,19 @@ export class Pins {
   }
 
   /**
-   * Pins held by the instance in slot word `sw` (for diagnostics; no lock).
-   * @param {number} sw
+   * Files the instance in slot `s` holds open, each counted once however often it is
+   * open (for diagnostics; no lock): kept pins of files it closed are not counted.
+   * @param {number} s
    */
-  count(sw) {
+  count(s) {
     const u32 = this.v.u32;
+    const sw = slotWord(s);
     const pt = u32[sw + L.S_PINS];
     let pins = 0;
     if (pt && pt + L.PT_HDR <= this.v.heapEnd) {
       const n = Math.min(u32[(pt >>> 2) + L.PT_N], u32[(pt >>> 2) + L.PT_CAP]);
-      for (let k = 0; k < n; k++) pins += u32[((pt + L.PT_HDR + k * L.PT_ENTRY) >>> 2) + 2];
+      for (let k = 0; k < n; k++) if (u32[((pt + L.PT_HDR + k * L.PT_ENTRY) >>> 2) + 2] !== 0) pins++;
     }
-    return pins;
+    return pins + this.kept.count(s)[0];
   }
 }

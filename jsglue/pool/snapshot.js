@@ -14,6 +14,7 @@ import { TxLog } from "./txlog.js";
 import { Heap } from "./heap.js";
 import { Inodes } from "./inodes.js";
 import { Pins } from "./pins.js";
+import { keptWord } from "./keptpins.js";
 import { Instances } from "./instances.js";
 import { Dirs } from "./dirs.js";
 import { Namespace } from "./namespace.js";
@@ -111,8 +112,10 @@ export class Snapshots {
 /**
  * Make a Memory that holds a saved image a live pool again, before anyone attaches: no
  * instance of the image runs any more, so every lock word is cleared, every instance's
- * unfinished extent move, file locks and pins are given back (unlinked files that were
- * still open are freed, dot-lock directories it owned removed) and its slot is freed; a transaction left in the undo log is undone. The
+ * unfinished extent move, file locks and pins (kept pins too) are given back (unlinked
+ * files that were still open are freed, dot-lock directories it owned removed) and its
+ * slot is freed; every inode's OPEN is 0 afterwards; a transaction left in the undo log
+ * is undone. The
  * pool gets a new UID (its instances' Web Lock names must not meet the original's).
  * @param {WebAssembly.Memory} memory a shared Memory holding the image (checked by the
  *   caller: magic, sizes; an image of a version in L.UPGRADABLE is upgraded)
@@ -129,6 +132,11 @@ export function restore(memory) {
   for (let k = -1; k < L.STRIPES; k++) {
     const w = (k < 0 ? L.SB_META_LOCK : L.LOCKS_AT + k * L.LOCK_BYTES) >> 2;
     for (let j = 0; j < L.LOCK_BYTES >> 2; j++) i32[w + j] = 0;
+  }
+  if (version < 10) {
+    // Before version 10 the undo log began where the kept pins are now (images are taken
+    // with no transaction open: its COUNT was 0): no kept pins, and an empty log.
+    v.u8.fill(0, L.KEPT_AT, L.LOG_AT + L.LOG_HDR);
   }
   const tx = new TxLog(v, locks);
   const heap = new Heap(v, tx);
@@ -156,13 +164,26 @@ export function restore(memory) {
     u32[sw + L.S_WINO] = 0;
     u32[sw + L.S_WLO] = 0;
     u32[sw + L.S_WHI] = 0;
+    for (let k = 0; k < L.KP_N; k++) u32[keptWord(s, k)] = 0;
+  }
+  // Every pin went with its instance: no inode is open any more, and one without a name
+  // is freed (this also settles OPEN counts an upgraded image's older layout kept
+  // differently).
+  const chunks = Math.min(u32[L.SB_INODE_CHUNKS], L.MAX_CHUNKS);
+  for (let ino = 1; ino < chunks * L.INODES_PER_CHUNK; ino++) {
+    const w = inodes.ib(ino) >>> 2;
+    if (u32[w + L.I_MODE] === 0 || u32[w + L.I_OPEN] === 0) continue;
+    tx.stA(w + L.I_OPEN, 0);
+    inodes.maybeFree(ino);
+    tx.commit();
   }
   tx.commit();
   tx.inTx = false;
   // The image was taken under META (TXSEQ odd), and an image of version 7 has no TXSEQ
   // (its word was always 0): even, no transaction open. Version 7 differs from 8 only
-  // in that word, and 8 from 9 only in the slots' write announcements (zeroed above), so
-  // such images are upgraded by stamping the version.
+  // in that word, 8 from 9 only in the slots' write announcements (zeroed above), and 9
+  // from 10 in the kept pins and where the log begins (made empty above), so such images
+  // are upgraded by stamping the version.
   u32[L.SB_TXSEQ] = 0;
   u32[L.SB_VERSION] = L.VERSION;
   u32[L.SB_SLOTS_HIGH] = 0;

@@ -42,6 +42,8 @@ export class TxLog {
     this._onCommit = [];
     /** @type {Array<() => void>} run by abort() after the rollback */
     this._onAbort = [];
+    /** @type {Array<() => void>} run at the end of every rollback (a dead holder's too) */
+    this._onRollback = [];
     /** Crash points left before the test kill (see crashAfter); undefined in normal use. */
     this._crashAt = undefined;
     /** True once the test kill happened: this instance does nothing any more. */
@@ -63,10 +65,13 @@ export class TxLog {
 
   /**
    * Register hooks: begin (a transaction opens), commit (before the log is emptied: its
-   * stores are still logged), abort (after a rollback).
-   * @param {{begin?: () => void, commit?: () => void, abort?: () => void}} hooks
+   * stores are still logged), abort (after a rollback), rollback (the end of any
+   * rollback: an abort's, or a dead holder's undone by begin).
+   * @param {{begin?: () => void, commit?: () => void, abort?: () => void,
+   *   rollback?: () => void}} hooks
    */
   on(hooks) {
+    if (hooks.rollback) this._onRollback.push(hooks.rollback);
     if (hooks.begin) this._onBegin.push(hooks.begin);
     if (hooks.commit) this._onCommit.push(hooks.commit);
     if (hooks.abort) this._onAbort.push(hooks.abort);
@@ -333,6 +338,7 @@ export class TxLog {
     }
     Atomics.store(u32, LOG_COUNT, 0);
     this._logN = 0;
+    for (const f of this._onRollback) f();
   }
 
   /**

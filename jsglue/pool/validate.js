@@ -5,6 +5,7 @@
 // Locks: the caller holds META for writing (so no metadata changes during the walk).
 import { L } from "../layout.js";
 import { validateFlocks } from "./validate_flocks.js";
+import { keptWord } from "./keptpins.js";
 
 function fnv1a(bytes, start, len) {
   let h = 0x811c9dc5;
@@ -284,9 +285,27 @@ function walk(pool, err) {
     const sw = slotW(s);
     const state = u32[sw + L.S_STATE];
     const pt = u32[sw + L.S_PINS];
+    const kept = [];
+    for (let k = 0; k < L.KP_N; k++) {
+      const kw = keptWord(s, k);
+      if (u32[kw] !== 0) kept.push([k, u32[kw], u32[kw + 1]]);
+    }
     if (state === L.SLOT_FREE) {
       if (pt) err(`instance slot ${s}: free but has a pin table`);
+      if (kept.length) err(`instance slot ${s}: free but has ${kept.length} kept pins`);
       continue;
+    }
+    for (const [k, x, gen] of kept) {
+      const ino = x & L.KP_INO;
+      const st = x & L.KP_STATE;
+      if (st !== L.KP_OPEN && st !== L.KP_KEPT) {
+        err(`instance slot ${s}: kept pin ${k} in state ${st >>> 28} (a revocation did not finish)`);
+      }
+      if (!liveSet.has(ino) || u32[(ib(ino) >>> 2) + L.I_GEN] !== gen) {
+        err(`instance slot ${s}: kept pin ${k} on dead inode ${ino} (generation ${gen})`);
+        continue;
+      }
+      pins.set(ino, (pins.get(ino) || 0) + 1);
     }
     if (s >= high) err(`instance slot ${s}: in use above SLOTS_HIGH ${high}`);
     if (state !== L.SLOT_LIVE) {
@@ -315,7 +334,7 @@ function walk(pool, err) {
   }
   for (const ino of live) {
     const open = u32[(ib(ino) >>> 2) + L.I_OPEN];
-    if (open !== (pins.get(ino) || 0)) err(`inode ${ino}: OPEN ${open} but ${pins.get(ino) || 0} pins in the instance tables`);
+    if (open !== (pins.get(ino) || 0)) err(`inode ${ino}: OPEN ${open} but ${pins.get(ino) || 0} pins in the instance tables and kept pins`);
   }
   const lockName = (k) => (k < 0 ? "META" : `stripe ${k}`);
   for (let k = -1; k < L.STRIPES; k++) {

@@ -490,7 +490,7 @@ test("save and loadPool: a whole-pool image file, refused when damaged", async (
   await assert.rejects(loadPool(42), (e) => e.pyType === "TypeError");
 });
 
-test("an image saved by layout version 7 or 8 is upgraded when loaded; unknown versions are refused", async () => {
+test("an image saved by layout version 7, 8 or 9 is upgraded when loaded; unknown versions are refused", async () => {
   const F = await import("../../jsglue/persist/format.js");
   const pool = Pool.create({ initialSize: "1MiB", maximumSize: "64MiB" });
   const f = fsOf(pool);
@@ -515,7 +515,7 @@ test("an image saved by layout version 7 or 8 is upgraded when loaded; unknown v
     img.set(F.encodeRecord({ ...rec, layout: v, sumHash: F.hashBytes(sums, 0, sums.length) }), 0);
     return img;
   };
-  assert.deepEqual(L.UPGRADABLE, [7, 8]);
+  assert.deepEqual(L.UPGRADABLE, [7, 8, 9]);
   for (const v of L.UPGRADABLE) {
     const back = await loadPool(asVersion(v));
     assert.equal(back.stats().layout_version, L.VERSION);
