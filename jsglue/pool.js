@@ -218,12 +218,13 @@ export class Pool {
     return this.#inst.detached;
   }
   /**
-   * The attached instances, this one included. `file_locks`: records it has in the
+   * The attached instances, this one included. `kept_pins`: files it closed and keeps
+   * pinned to reopen without a lock (pool/keptpins.js). `file_locks`: records it has in the
    * file-lock table (flock, fcntl and lockf locks, owned dot-lock directories);
    * `waiting_for`: the id of the instance whose POSIX lock it waits for (F_SETLKW), or
    * null.
    * @returns {Array<{id: number, slot: number, self: boolean, state: string,
-   *   open_pins: number, holds: string[], since: number, file_locks: number,
+   *   open_pins: number, kept_pins: number, holds: string[], since: number, file_locks: number,
    *   waiting_for: number | null}>}
    */
   instances() {

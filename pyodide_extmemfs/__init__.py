@@ -106,7 +106,8 @@ class Pool:
 
         Each is a dict: ``id``, ``slot``, ``self`` (this instance), ``state``
         (``"live"``, or ``"dead"`` while its cleanup finishes), ``open_pins`` (files it
-        holds open), ``holds`` (locks it holds right now, e.g. ``["stripe 7"]``),
+        holds open), ``kept_pins`` (files it closed and keeps pinned, to open again
+        without a lock), ``holds`` (locks it holds right now, e.g. ``["stripe 7"]``),
         ``since`` (attach time, ms since the epoch), ``file_locks`` (its records in the
         pool's file-lock table: flock, fcntl and lockf locks, owned dot-lock directories),
         ``waiting_for`` (the id of the instance whose record lock it waits for in

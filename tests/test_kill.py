@@ -66,6 +66,17 @@ async def test_instance_api_and_bad_input(selenium):
     os.unlink("/inst/f")
     assert pool.stats()["used_bytes"] > used_before - 1000  # (only the name's bytes went)
     assert [i["open_pins"] for i in pool.instances() if i["id"] == other.instance_id] == [1]
+    # A file closed is kept pinned, to be opened again without a lock; removing it takes
+    # the kept pin back at once.
+    with open("/inst/k", "wb") as f:
+        f.write(b"k" * 50000)
+    with open("/inst_other/k", "rb") as f:
+        assert f.read(1) == b"k"
+    kept = {i["id"]: i["kept_pins"] for i in pool.instances()}
+    assert kept[other.instance_id] >= 1 and kept[pool.instance_id] >= 1
+    used_k = pool.stats()["used_bytes"]
+    os.unlink("/inst/k")
+    assert pool.stats()["used_bytes"] < used_k - 45000
     xmfs.unmount("/inst_other")
     assert pool.evict(other.instance_id) is True
     assert pool.stats()["used_bytes"] < used_before - 90000

@@ -445,7 +445,7 @@ export class Instances {
   }
 
   /**
-   * The attached instances: [{id, slot, self, state, open_pins, holds, since}].
+   * The attached instances: [{id, slot, self, state, open_pins, kept_pins, holds, since}].
    * `holds` lists the locks it holds ("meta", "stripe N", "read meta", ...).
    */
   list() {
@@ -470,6 +470,7 @@ export class Instances {
         self: s === this.slot,
         state: state === L.SLOT_LIVE ? "live" : "dead",
         open_pins: pins,
+        kept_pins: this.pins.kept.count(s)[1],
         holds,
         since: this.v.f64[(sw >>> 1) + L.S_SINCE],
       });

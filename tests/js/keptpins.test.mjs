@@ -59,6 +59,7 @@ test("a file closed and opened again takes no lock: no META transaction, the pin
   assert.deepEqual(out, bytes(5000, 1));
   assert.deepEqual(pool.validate(), []);
   assert.equal(pool.instances()[0].open_pins, 0, "a kept pin is not an open file");
+  assert.equal(pool.instances()[0].kept_pins, 1);
   // A close too many is still refused.
   assert.throws(() => pool.close(h.ino, h.gen), /not open/);
 });
