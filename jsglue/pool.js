@@ -656,7 +656,7 @@ export class Pool {
    *   peak_parallel_copies: number, compactions: number, recoveries: number,
    *   lease_ms: number, sync_generation: number, longest_pause_ms: number,
    *   lock_waits: number, lock_wait_ms: number, longest_lock_wait_ms: number,
-   *   longest_lock_wait_on: string, reads_beside_writes: number}}
+   *   longest_lock_wait_on: string, reads_beside_writes: number, opens_without_lock: number}}
    *   peak_parallel_copies: the most threads ever inside a bulk copy at once;
    *   compactions: times the heap was compacted; recoveries: dead or evicted instances
    *   cleaned up; sync_generation: the last image taken for persistence (0: none);
@@ -665,7 +665,9 @@ export class Pool {
    *   instances held (how many, their total and the longest, since it attached or
    *   since resetLockWaits()); longest_lock_wait_on: the lock and hold that longest wait
    *   was for ("read META", "write stripe 5"; "" if none); reads_beside_writes: reads
-   *   this instance made without the lock beside another's bulk write of the file
+   *   this instance made without the lock beside another's bulk write of the file;
+   *   opens_without_lock: opens and closes this instance did without a lock (a file it
+   *   had open, or closed and kept pinned: pool/keptpins.js)
    */
   stats() {
     return this.#tx.withRead(() => {
@@ -695,13 +697,18 @@ export class Pool {
         longest_lock_wait_ms: this.#v.locks.waits.maxMs,
         longest_lock_wait_on: this.#v.locks.waits.maxOn,
         reads_beside_writes: this.#content.readsBeside,
+        opens_without_lock: this.#content.pins.kept.unlocked,
       };
     });
   }
-  /** Start this instance's lock-wait figures of stats(), and reads_beside_writes, over. */
+  /**
+   * Start this instance's lock-wait figures of stats(), reads_beside_writes and
+   * opens_without_lock, over.
+   */
   resetLockWaits() {
     Object.assign(this.#v.locks.waits, { count: 0, totalMs: 0, maxMs: 0, maxOn: "" });
     this.#content.readsBeside = 0;
+    this.#content.pins.kept.unlocked = 0;
   }
   /** statfs figures (4096-byte blocks) for the whole pool, growth room included. */
   statfs() {

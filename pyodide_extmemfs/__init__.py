@@ -87,13 +87,15 @@ class Pool:
         since it attached or since :meth:`reset_lock_waits`), ``longest_lock_wait_on``
         (what that longest wait was for, e.g. ``"read META"``, ``"write stripe 5"``),
         ``reads_beside_writes`` (reads this instance made without waiting while another
-        instance wrote other bytes of the same file in one big write).
+        instance wrote other bytes of the same file in one big write),
+        ``opens_without_lock`` (opens and closes this instance did without a lock: of a
+        file it had open, or had closed and kept pinned).
         """
         return dict(_jsglue.call(self._js.stats).to_py())
 
     def reset_lock_waits(self) -> None:
-        """Start this instance's lock-wait figures and ``reads_beside_writes`` of
-        :meth:`stats` over from zero."""
+        """Start this instance's lock-wait figures, ``reads_beside_writes`` and
+        ``opens_without_lock`` of :meth:`stats` over from zero."""
         self._js.resetLockWaits()
 
     @property

@@ -195,6 +195,18 @@ def test_attach_rejects_bad_input_naming_the_problem(selenium):
     assert s["reads_beside_writes"] == 0 and s["layout_version"] == 10
     pool.reset_lock_waits()
     assert pool.stats()["lock_waits"] == 0
+    # A file this instance closed is opened again without a lock (kept pins): counted.
+    xmfs.mount(pool, "/api_kept")
+    with open("/api_kept/f", "wb") as f:
+        f.write(b"x")
+    pool.reset_lock_waits()
+    for _ in range(3):
+        with open("/api_kept/f", "rb") as f:
+            assert f.read() == b"x"
+    assert pool.stats()["opens_without_lock"] == 6
+    pool.reset_lock_waits()
+    assert pool.stats()["opens_without_lock"] == 0
+    xmfs.unmount("/api_kept")
     js.Uint32Array.new(pool.memory.buffer)[1] = 999  # the layout VERSION word
     with pytest.raises(ValueError, match="layout version 999"):
         xmfs.attach(pool.memory)

@@ -56,8 +56,8 @@ export class KeptPins {
     /** Last use of each of this slot's entries (a tick), for choosing which to give up. */
     this.used = new Float64Array(L.KP_N);
     this.tick = 0;
-    /** Opens and closes done without a lock (a diagnostic). */
-    this.fast = 0;
+    /** Opens and closes this instance did without a lock (Pool.stats()). */
+    this.unlocked = 0;
   }
 
   /**
@@ -81,7 +81,7 @@ export class KeptPins {
       e.n = 1;
     }
     this.used[e.k] = ++this.tick;
-    this.fast++;
+    this.unlocked++;
     return true;
   }
 
@@ -97,6 +97,7 @@ export class KeptPins {
     if (e === undefined || e.gen !== gen || e.n === 0) return 0;
     if (e.n > 1) {
       e.n--;
+      this.unlocked++;
       return 1;
     }
     this.locks.beat();
@@ -105,7 +106,7 @@ export class KeptPins {
       throw new Error(`extmemfs: kept pin ${e.k} of inode ${ino} changed while open`);
     }
     e.n = 0;
-    this.fast++;
+    this.unlocked++;
     return this._named(ino, gen) ? 1 : 2;
   }
 
