@@ -103,7 +103,11 @@ export class KeptPins {
     this.locks.beat();
     const w = keptWord(this.locks.slot, e.k);
     if (Atomics.compareExchange(this.v.i32, w, L.KP_OPEN | ino, L.KP_KEPT | ino) !== (L.KP_OPEN | ino)) {
-      throw new Error(`extmemfs: kept pin ${e.k} of inode ${ino} changed while open`);
+      // Only a recovery clears an open entry: this instance was evicted just now (beat
+      // says so, clearly); anything else is a corrupt pool.
+      this.mine.delete(ino);
+      this.locks.beat();
+      throw new Error(`extmemfs: kept pin ${e.k} of inode ${ino} changed while open (run Pool.check())`);
     }
     e.n = 0;
     this.unlocked++;

@@ -171,7 +171,9 @@ test("kept pins go with their instance: detach, eviction, and a saved image", as
   b.detach();
   assert.deepEqual(entries(a, 1), []);
   assert.deepEqual(a.validate(), []);
+  c.open(h.ino, h.gen); // (open again, then evicted: its close says so)
   assert.equal(a.evict(c.instanceId, 0), true);
+  assert.throws(() => c.close(h.ino, h.gen), (e) => e.name === "EvictedError" && /evicted/.test(e.message));
   assert.deepEqual(entries(a, 2), []);
   assert.deepEqual(a.validate(), []);
   assert.equal(openCount(a, h.ino), 1, "a's own kept pin");
