@@ -872,6 +872,14 @@ def worker_pool_attached() -> bool:
         return False
 
 
+def moves_since() -> int:
+    """Bytes this instance's extent moves copied since the last call (its files had to
+    grow where the next block was taken): starts this instance's stats() figures over."""
+    moved = pool.stats()["bytes_moved"]
+    pool.reset_lock_waits()
+    return moved
+
+
 def file_sizes(paths: list) -> list:
     """Size in bytes of each path, -1 where it is missing."""
     out = []

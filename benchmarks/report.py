@@ -314,6 +314,8 @@ def build_rows(raw: dict) -> list[dict]:
             row["vs_raw_copy"] = xm / rc[c.raw]
         if c.id == "two_writers" and "peak_parallel_copies" in data:
             row["peak_parallel_copies"] = data["peak_parallel_copies"]
+        if c.id == "two_writers" and data.get("moved_mib"):
+            row["moved_mib"] = data["moved_mib"]
         if c.id == "pingpong" and data.get("polls"):
             row["polls_per_round_trip"] = statistics.median(data["polls"])
         if c.id in zf:
@@ -684,6 +686,12 @@ def notes(raw: dict, rows: list[dict]) -> list[str]:
     tw = by_id.get("two_writers")
     if tw and "peak_parallel_copies" in tw:
         out.append(f"two writers: pool peak_parallel_copies = {tw['peak_parallel_copies']}")
+    if tw and tw.get("moved_mib"):
+        out.append(
+            "two writers: their extent moves copied "
+            + ", ".join(f"{m:,.0f}" for m in tw["moved_mib"])
+            + " MiB per timed repetition (files that had to grow elsewhere)"
+        )
     cl = by_id.get("copy_limit_two")
     if tw and cl:
         out.append(

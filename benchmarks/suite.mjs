@@ -464,11 +464,15 @@ export async function runSuite(env) {
       // A first untimed round with both writers grows the fresh pool, then every free
       // extent is written once (and the first copy round touches the private buffers),
       // so no timed round pays for first touches. Every round checks that the files came out whole.
+      let movedMiB = 0; // what the last writeRound's extent moves copied
       const writeRound = async (ws, dir, total) => {
         const s = slot++;
         const paths = ws.map((_, i) => `${dir}/writer${i}.bin`);
+        for (const w of ws) await callPy(w, "moves_since");
         const secs = await Promise.all(ws.map((w, i) =>
           callPy(w, "write_file", paths[i], total, MiB, bar, s, ws.length)));
+        movedMiB = 0;
+        for (const w of ws) movedMiB += (await callPy(w, "moves_since")) / MiB;
         const sizes = await callPy(A, "file_sizes", paths);
         if (sizes.some((n) => n !== total)) {
           throw new Error(`${dir}: writers' files came out ${sizes} bytes, not ${total}`);
@@ -492,11 +496,12 @@ export async function runSuite(env) {
         `round; ${fmt(touched / MiB)} MiB of free extents touched`);
       await copyRound([A, B]);
       await copyRound([A, B], true);
-      const tw = (out.cases.two_writers = { xm: [], base: [] });
+      const tw = (out.cases.two_writers = { xm: [], base: [], moved_mib: [] });
       const cl = (out.copy_limit = { two: [], one: [], two_shared: [], total: P.writerTotal, chunk: MiB });
       for (let rep = 0; rep < P.writerReps; rep++) {
         const one = await writeRound([A], "/xm", P.writerTotal);
         const two = await writeRound([A, B], "/xm", P.writerTotal);
+        tw.moved_mib.push(movedMiB);
         const copy2 = await copyRound([A, B]);
         const copy1 = await copyRound([A]);
         const copy2s = await copyRound([A, B], true);
@@ -508,7 +513,8 @@ export async function runSuite(env) {
         const poolSize = toPlain(bench.worker_pool_stats()).size;
         log(`writers rep ${rep + 1}/${P.writerReps}: one ${fmt(one)} MiB/s, two ${fmt(two)} ` +
           `MiB/s; copy limit into private memory: two threads ${fmt(copy2)} MiB/s, one ` +
-          `${fmt(copy1)} MiB/s; into shared memory, two threads ${fmt(copy2s)} MiB/s; pool ` +
+          `${fmt(copy1)} MiB/s; into shared memory, two threads ${fmt(copy2s)} MiB/s; the two ` +
+          `writers' extent moves copied ${fmt(movedMiB)} MiB; pool ` +
           `${fmt(poolSize / MiB)} MiB`);
       }
       out.cases.two_writers_vs_copy = { xm: [...tw.xm], base: [...cl.two] };

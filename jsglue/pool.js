@@ -656,7 +656,8 @@ export class Pool {
    *   peak_parallel_copies: number, compactions: number, recoveries: number,
    *   lease_ms: number, sync_generation: number, longest_pause_ms: number,
    *   lock_waits: number, lock_wait_ms: number, longest_lock_wait_ms: number,
-   *   longest_lock_wait_on: string, reads_beside_writes: number, opens_without_lock: number}}
+   *   longest_lock_wait_on: string, reads_beside_writes: number, opens_without_lock: number,
+   *   extent_moves: number, bytes_moved: number}}
    *   peak_parallel_copies: the most threads ever inside a bulk copy at once;
    *   compactions: times the heap was compacted; recoveries: dead or evicted instances
    *   cleaned up; sync_generation: the last image taken for persistence (0: none);
@@ -667,7 +668,9 @@ export class Pool {
    *   was for ("read META", "write stripe 5"; "" if none); reads_beside_writes: reads
    *   this instance made without the lock beside another's bulk write of the file;
    *   opens_without_lock: opens and closes this instance did without a lock (a file it
-   *   had open, or closed and kept pinned: pool/keptpins.js)
+   *   had open, or closed and kept pinned: pool/keptpins.js); extent_moves, bytes_moved:
+   *   files this instance moved because they had to grow where they could not, and the
+   *   bytes those moves copied
    */
   stats() {
     return this.#tx.withRead(() => {
@@ -698,17 +701,21 @@ export class Pool {
         longest_lock_wait_on: this.#v.locks.waits.maxOn,
         reads_beside_writes: this.#content.readsBeside,
         opens_without_lock: this.#content.pins.kept.unlocked,
+        extent_moves: this.#content.moves,
+        bytes_moved: this.#content.movedBytes,
       };
     });
   }
   /**
-   * Start this instance's lock-wait figures of stats(), reads_beside_writes and
-   * opens_without_lock, over.
+   * Start this instance's lock-wait figures of stats(), reads_beside_writes,
+   * opens_without_lock, extent_moves and bytes_moved over.
    */
   resetLockWaits() {
     Object.assign(this.#v.locks.waits, { count: 0, totalMs: 0, maxMs: 0, maxOn: "" });
     this.#content.readsBeside = 0;
     this.#content.pins.kept.unlocked = 0;
+    this.#content.moves = 0;
+    this.#content.movedBytes = 0;
   }
   /** statfs figures (4096-byte blocks) for the whole pool, growth room included. */
   statfs() {

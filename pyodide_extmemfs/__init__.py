@@ -89,13 +89,17 @@ class Pool:
         ``reads_beside_writes`` (reads this instance made without waiting while another
         instance wrote other bytes of the same file in one big write),
         ``opens_without_lock`` (opens and closes this instance did without a lock: of a
-        file it had open, or had closed and kept pinned).
+        file it had open, or had closed and kept pinned), ``extent_moves`` and
+        ``bytes_moved`` (files this instance moved because they had to grow where the
+        next block was taken, and the bytes those moves copied: a write that moved its
+        file paid for copying it once more).
         """
         return dict(_jsglue.call(self._js.stats).to_py())
 
     def reset_lock_waits(self) -> None:
-        """Start this instance's lock-wait figures, ``reads_beside_writes`` and
-        ``opens_without_lock`` of :meth:`stats` over from zero."""
+        """Start this instance's lock-wait figures, ``reads_beside_writes``,
+        ``opens_without_lock``, ``extent_moves`` and ``bytes_moved`` of :meth:`stats`
+        over from zero."""
         self._js.resetLockWaits()
 
     @property

@@ -206,6 +206,18 @@ def test_attach_rejects_bad_input_naming_the_problem(selenium):
     assert pool.stats()["opens_without_lock"] == 6
     pool.reset_lock_waits()
     assert pool.stats()["opens_without_lock"] == 0
+    # A file that must grow where the next block is taken moves: counted, content kept.
+    with open("/api_kept/a", "wb", buffering=0) as a, open("/api_kept/b", "wb", buffering=0) as b:
+        a.write(b"a" * 65536)
+        b.write(b"b" * 65536)
+        pool.reset_lock_waits()
+        a.write(b"c" * (1 << 20))
+    s = pool.stats()
+    assert (s["extent_moves"], s["bytes_moved"]) == (1, 65536)
+    with open("/api_kept/a", "rb") as a:
+        assert a.read() == b"a" * 65536 + b"c" * (1 << 20)
+    pool.reset_lock_waits()
+    assert (pool.stats()["extent_moves"], pool.stats()["bytes_moved"]) == (0, 0)
     xmfs.unmount("/api_kept")
     js.Uint32Array.new(pool.memory.buffer)[1] = 999  # the layout VERSION word
     with pytest.raises(ValueError, match="layout version 999"):

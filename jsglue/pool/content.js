@@ -59,6 +59,9 @@ export class Content {
     this.compactor = compactor;
     /** Reads this instance made beside another's bulk write (_readBeside). */
     this.readsBeside = 0;
+    /** Extent moves this instance made (a file that had to grow elsewhere) and bytes they copied. */
+    this.moves = 0;
+    this.movedBytes = 0;
   }
 
   /**
@@ -433,6 +436,11 @@ export class Content {
         if (q) {
           this.tx.st(w + L.I_EXTENT, q + L.HDR);
           this.tx.st(w + L.I_CAP, this.heap.bsize(q) - L.HDR - L.FTR);
+          if (q !== ext - L.HDR && size) {
+            // (slid back into the free block before it: a copy too)
+            this.moves++;
+            this.movedBytes += size;
+          }
         }
         return q;
       };
@@ -491,6 +499,8 @@ export class Content {
         this.heap.free(ext - L.HDR);
         this.tx.st(w + L.I_EXTENT, to);
         this.tx.st(w + L.I_CAP, this.heap.bsize(p) - L.HDR - L.FTR);
+        this.moves++;
+        this.movedBytes += size;
         return;
       }
       from = ext;
@@ -543,6 +553,8 @@ export class Content {
     } finally {
       this.tx.wunlock();
     }
+    this.moves++;
+    this.movedBytes += size;
   }
 
   /**
