@@ -36,6 +36,11 @@ const REALIGN_MAX = 1 << 20;
 const PIECE = 1 << 20;
 /** Bytes of the next piece of a long copy with `left` bytes to go (no short last piece). */
 const piece = (left) => (left < 2 * PIECE ? left : PIECE);
+/**
+ * Where in a free block of `bsize` bytes a big file that moves with room for `roomy`
+ * bytes goes: mid-way, so that the block before the hole keeps half the rest to grow into.
+ */
+const midWay = (bsize, roomy) => Math.max(L.MIN_BLOCK, Math.floor((bsize - roomy) / 16) * 8);
 /** Thrown (never escapes this module) when an allocation should wait for a compaction. */
 const NEED_COMPACTION = { reason: "fragmented: compact and retry" };
 
@@ -407,6 +412,25 @@ export class Content {
   }
 
   /**
+   * Whether a file at extent `ext` (capacity `cap`) that needs `need` bytes would have at
+   * least 1.5 times the room to grow in the largest free block, placed as _reserve places a
+   * big file that moves, than where it is (its capacity and the free block after it).
+   * META write lock held.
+   */
+  _roomierElsewhere(ext, cap, need) {
+    const heap = this.heap;
+    const n = ext - L.HDR + heap.bsize(ext - L.HDR);
+    const after = n < this.v.heapEnd && !heap.bused(n) ? n : 0;
+    const here = cap + (after ? heap.bsize(after) : 0);
+    const big = heap.largestFree();
+    if (!big || big === after) return false;
+    const bsize = heap.bsize(big);
+    const roomy = blockFor(Math.min(MAX_FILE, Math.max(need, cap * 2)));
+    const there = bsize >= 2 * roomy + L.MIN_BLOCK ? bsize - midWay(bsize, roomy) : bsize;
+    return 2 * there >= 3 * here;
+  }
+
+  /**
    * Make inode's extent hold at least `need` bytes, keeping `size` bytes of content.
    * Stripe write lock held; takes META. Grows in place when the next block is free
    * (or the Memory can grow behind it); otherwise moves, copying outside META. Inside
@@ -444,9 +468,16 @@ export class Content {
         }
         return q;
       };
-      if (ext && !realign && inPlace()) return;
+      // A file that becomes big (its room passes BIG_FILE) where it has far less room
+      // than the roomiest hole would give it moves there now, while the copy is cheap,
+      // instead of filling its hole first (best fit puts a new file's first block in
+      // the smallest hole that fits it: a 128 MiB file written in 1 MiB appends that
+      // began in a 120 MiB hole copied 117 MiB on every write of it).
+      const early = ext !== 0 && !exact && !realign && cap <= BIG_FILE && want > BIG_FILE &&
+        this._roomierElsewhere(ext, cap, need);
+      if (ext && !realign && !early && inPlace()) return;
       let p = 0;
-      if (ext && size >= BIG_FILE && !exact) {
+      if (ext && (size >= BIG_FILE || early) && !exact) {
         // A big file that cannot grow where it is would soon be boxed in again by
         // its neighbours (two files growing side by side keep moving each other).
         // Move it, with room to double, into the middle of the largest free block,
@@ -465,8 +496,7 @@ export class Content {
         }
         if (bsize >= 2 * roomy + L.MIN_BLOCK) {
           // Mid-way: the block before the hole keeps half of it to grow into.
-          const off = Math.max(L.MIN_BLOCK, Math.floor((bsize - roomy) / 16) * 8);
-          p = this.heap.takeFreeAligned(big, off, roomy, L.K_DATA);
+          p = this.heap.takeFreeAligned(big, midWay(bsize, roomy), roomy, L.K_DATA);
         } else if (bsize >= roomy) {
           p = this.heap.takeFreeAligned(big, 0, roomy, L.K_DATA);
         }

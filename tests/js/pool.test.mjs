@@ -720,6 +720,52 @@ test("files growing side by side in a new pool are seldom moved (extent moves co
   }
 });
 
+test("a file that becomes big in a small hole moves to a roomier one then, not when it has filled its hole", () => {
+  // Free space: a 120 MiB hole, a small file, a 480 MiB hole. Best fit puts a new
+  // file's first block in the smallest hole that fits it; a file written by appends
+  // then used to fill the 120 MiB hole and move 117-120 MiB at once (on every round of
+  // writing and removing it). Now it moves when its room passes 1 MiB: about 1 MiB.
+  for (const chunk of [MiB, 8192]) {
+    const pool = Pool.create({ initialBytes: 16 * MiB, maximumBytes: 1024 * MiB });
+    const r = pool.rootHandle();
+    const sized = (name, size) => {
+      const h = pool.create(r.ino, r.gen, name, FILE);
+      pool.open(h.ino, h.gen);
+      pool.truncate(h.ino, h.gen, size);
+      pool.close(h.ino, h.gen);
+    };
+    sized("hole1", 120 * MiB);
+    sized("small", 100 * 1024);
+    sized("hole2", 480 * MiB);
+    pool.unlink(r.ino, r.gen, "hole1");
+    pool.unlink(r.ino, r.gen, "hole2");
+    const size = pool.stats().size;
+    const buf = new Uint8Array(chunk);
+    for (let round = 0; round < 3; round++) {
+      pool.resetLockWaits();
+      const h = pool.create(r.ino, r.gen, "f", FILE);
+      pool.open(h.ino, h.gen);
+      for (let o = 0; o < 128 * MiB; o += chunk) {
+        buf.fill((o / chunk) & 255);
+        pool.write(h.ino, h.gen, buf, 0, chunk, o);
+      }
+      const st = pool.stats();
+      assert.ok(st.extent_moves >= 1, `chunk ${chunk}, round ${round}: the file never moved (the case tests nothing)`);
+      assert.ok(st.bytes_moved <= 2 * MiB, `chunk ${chunk}, round ${round}: moves copied ` +
+        `${(st.bytes_moved / MiB).toFixed(1)} MiB`);
+      assert.equal(st.size, size, "the pool grew although a hole had room");
+      const out = new Uint8Array(chunk);
+      for (let o = 0; o < 128 * MiB; o += 97 * chunk) {
+        pool.read(h.ino, h.gen, out, 0, chunk, o);
+        assert.ok(out.every((b) => b === ((o / chunk) & 255)), `chunk ${chunk}: bytes at ${o} are wrong`);
+      }
+      pool.close(h.ino, h.gen);
+      pool.unlink(r.ino, r.gen, "f");
+    }
+    assert.deepEqual(pool.validate(), []);
+  }
+});
+
 test("file data of 64 KiB or more starts on a 4 KiB boundary of the pool: written big, grown by appends, slid, truncated up, compacted", () => {
   // (A 4 KiB read at a 4 KiB offset then touches one page, not two; heap.js ALIGN.)
   let content = null;
