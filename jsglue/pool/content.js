@@ -426,6 +426,7 @@ export class Content {
     if (!big || big === after) return false;
     const bsize = heap.bsize(big);
     const roomy = blockFor(Math.min(MAX_FILE, Math.max(need, cap * 2)));
+    if (bsize < roomy) return false; // (it would not be placed there but by best fit)
     const there = bsize >= 2 * roomy + L.MIN_BLOCK ? bsize - midWay(bsize, roomy) : bsize;
     return 2 * there >= 3 * here;
   }
