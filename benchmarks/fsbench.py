@@ -555,15 +555,19 @@ def create_file(path: str, size: int) -> None:
 
 
 def touch_free(directory: str) -> int:
-    """Write zeros over every free extent of this instance's pool of 1 MiB or more (files
-    of exactly the largest free extent's size, made by truncate, which zero-fills them),
-    then delete them: the pages the pool grew but never wrote are touched, so no timed
-    round pays their first-touch faults (the copy limit's buffers are touched too).
+    """Write zeros over every free extent of this instance's pool of 2 MiB or more (files
+    of the largest free extent's size less 1 MiB, made by truncate, which zero-fills
+    them), then delete them: the pages the pool grew but never wrote are touched, so no
+    timed round pays their first-touch faults (the copy limit's buffers are touched too).
+    (Not the whole extent: a file that large starts 4 KiB-aligned, which the extent's
+    start may not be, and the pool would grow by its size to place it.)
     Returns the bytes written."""
     made = []
     total = 0
     try:
-        while (n := pool.stats()["largest_free_extent"]) >= 1 << 20 and len(made) < 4096:
+        while (n := pool.stats()["largest_free_extent"] - (1 << 20)) >= 1 << 20 and len(
+            made
+        ) < 4096:
             path = f"{directory}/touch{len(made)}.bin"
             with open(path, "wb") as f:
                 made.append(path)

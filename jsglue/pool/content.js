@@ -412,6 +412,19 @@ export class Content {
   }
 
   /**
+   * Where in free block `big` a big file that moves with room for `roomy` bytes goes
+   * (offset into the block): mid-way when the block before the hole holds file data,
+   * which may be a file growing too, so that it keeps half the rest to grow into; at
+   * the start after anything else (a file placed mid-way after the pool's tables had
+   * half the room it could have had, and outgrew it: 116 MiB copied, and the pool grew).
+   */
+  _placeIn(big, roomy) {
+    const bsize = this.heap.bsize(big);
+    if (bsize < 2 * roomy + L.MIN_BLOCK || this.heap.kindBefore(big) !== L.K_DATA) return 0;
+    return midWay(bsize, roomy);
+  }
+
+  /**
    * Whether a file at extent `ext` (capacity `cap`) that needs `need` bytes would have at
    * least 1.5 times the room to grow in the largest free block, placed as _reserve places a
    * big file that moves, than where it is (its capacity and the free block after it).
@@ -427,7 +440,7 @@ export class Content {
     const bsize = heap.bsize(big);
     const roomy = blockFor(Math.min(MAX_FILE, Math.max(need, cap * 2)));
     if (bsize < roomy) return false; // (it would not be placed there but by best fit)
-    const there = bsize >= 2 * roomy + L.MIN_BLOCK ? bsize - midWay(bsize, roomy) : bsize;
+    const there = bsize - this._placeIn(big, roomy);
     return 2 * there >= 3 * here;
   }
 
@@ -481,26 +494,23 @@ export class Content {
       if (ext && (size >= BIG_FILE || early) && !exact) {
         // A big file that cannot grow where it is would soon be boxed in again by
         // its neighbours (two files growing side by side keep moving each other).
-        // Move it, with room to double, into the middle of the largest free block,
-        // so that it and whatever precedes the hole can both go on growing in place.
+        // Move it, with room to double, into the largest free block: mid-way when file
+        // data precedes the hole, so that both can go on growing in place (_placeIn).
         const roomy = blockFor(Math.min(MAX_FILE, Math.max(need, cap * 2)));
         let big = this.heap.largestFree();
         let bsize = big ? this.heap.bsize(big) : 0;
-        if (bsize < roomy && size >= ROOMY_GROWTH && this.heap.growFor(2 * roomy + L.MIN_BLOCK)) {
+        const tail = this.heap.tailFree();
+        const midRoom = this.heap.kindBefore(tail || this.v.heapEnd) === L.K_DATA ? roomy : 0;
+        if (bsize < roomy && size >= ROOMY_GROWTH && this.heap.growFor(roomy + midRoom + L.MIN_BLOCK)) {
           // No hole fits it, so the Memory grows anyway: grow it enough for the mid-way
-          // placement too. Else two files growing side by side at the end of the heap
+          // placement too where file data ends the heap. Else two files growing side by side at the end of the heap
           // take turns moving behind each other, each move copying the whole file (two
           // 128 MiB files written in 1 MiB appends into a new pool: 15 moves copying
           // 940 MiB, against 3 moves and 93 MiB this way).
           big = this.heap.largestFree();
           bsize = big ? this.heap.bsize(big) : 0;
         }
-        if (bsize >= 2 * roomy + L.MIN_BLOCK) {
-          // Mid-way: the block before the hole keeps half of it to grow into.
-          p = this.heap.takeFreeAligned(big, midWay(bsize, roomy), roomy, L.K_DATA);
-        } else if (bsize >= roomy) {
-          p = this.heap.takeFreeAligned(big, 0, roomy, L.K_DATA);
-        }
+        if (bsize >= roomy) p = this.heap.takeFreeAligned(big, this._placeIn(big, roomy), roomy, L.K_DATA);
       }
       if (!p) p = this.heap.alloc(want, L.K_DATA, mayCompact);
       if (!p && want > need) p = this.heap.alloc(need, L.K_DATA, mayCompact);

@@ -102,6 +102,11 @@ export class Heap {
     return this.v.u32[p >>> 2] & L.USED_BIT;
   }
 
+  /** The kind of the block that ends where block p begins (its footer), or -1 at the heap's start. */
+  kindBefore(p) {
+    return p > this.v.u32[L.SB_HEAP_START] ? this.v.u32[(p - 4) >>> 2] : -1;
+  }
+
   setBlock(p, size, used, kind) {
     const head = (size + used) >>> 0;
     this.tx.st(p >>> 2, head);

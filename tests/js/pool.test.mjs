@@ -766,6 +766,56 @@ test("a file that becomes big in a small hole moves to a roomier one then, not w
   }
 });
 
+test("two files growing side by side after the pool's tables: placed at a hole's start unless file data precedes it", () => {
+  // Free space: a 463 MiB hole after the pool's tables, a directory's table, a 76 MiB
+  // hole. Both files begin in the small hole and move out early; the first used to go
+  // mid-way into the big hole and the second mid-way before it, so the second had 230
+  // MiB of room to grow in, outgrew it and moved with room to double: 234 MiB copied and
+  // the pool grown from 540 to 929 MiB, for two 128 MiB files in 540 MiB.
+  const pool = Pool.create({ initialBytes: 16 * MiB, maximumBytes: 2048 * MiB });
+  const r = pool.rootHandle();
+  const sized = (name, size) => {
+    const h = pool.create(r.ino, r.gen, name, FILE);
+    pool.open(h.ino, h.gen);
+    pool.truncate(h.ino, h.gen, size);
+    pool.close(h.ino, h.gen);
+  };
+  sized("hole1", 463 * MiB);
+  const d = pool.create(r.ino, r.gen, "d", DIR);
+  for (let i = 0; i < 3000; i++) pool.create(d.ino, d.gen, `entry-with-a-longish-name-${i}`, FILE);
+  sized("hole2", 76 * MiB);
+  pool.unlink(r.ino, r.gen, "hole1");
+  pool.unlink(r.ino, r.gen, "hole2");
+  const size = pool.stats().size;
+  const buf = new Uint8Array(MiB);
+  for (let round = 0; round < 2; round++) {
+    pool.resetLockWaits();
+    const hs = [0, 1].map((k) => {
+      const h = pool.create(r.ino, r.gen, `w${k}`, FILE);
+      pool.open(h.ino, h.gen);
+      return h;
+    });
+    for (let i = 0; i < 128; i++) {
+      for (const [k, h] of hs.entries()) {
+        buf.fill((i * 3 + k) & 255);
+        pool.write(h.ino, h.gen, buf, 0, MiB, i * MiB);
+      }
+    }
+    const st = pool.stats();
+    assert.ok(st.bytes_moved <= 4 * MiB, `round ${round}: moves copied ${(st.bytes_moved / MiB).toFixed(0)} MiB`);
+    assert.equal(st.size, size, `round ${round}: the pool grew`);
+    for (const [k, h] of hs.entries()) {
+      for (let i = 0; i < 128; i += 31) {
+        pool.read(h.ino, h.gen, buf, 0, MiB, i * MiB);
+        assert.ok(buf.every((b) => b === ((i * 3 + k) & 255)), `file ${k}, MiB ${i} is wrong`);
+      }
+      pool.close(h.ino, h.gen);
+      pool.unlink(r.ino, r.gen, `w${k}`);
+    }
+  }
+  assert.deepEqual(pool.validate(), []);
+});
+
 test("file data of 64 KiB or more starts on a 4 KiB boundary of the pool: written big, grown by appends, slid, truncated up, compacted", () => {
   // (A 4 KiB read at a 4 KiB offset then touches one page, not two; heap.js ALIGN.)
   let content = null;
