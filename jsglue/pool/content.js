@@ -503,10 +503,10 @@ export class Content {
         const midRoom = this.heap.kindBefore(tail || this.v.heapEnd) === L.K_DATA ? roomy : 0;
         if (bsize < roomy && size >= ROOMY_GROWTH && this.heap.growFor(roomy + midRoom + L.MIN_BLOCK)) {
           // No hole fits it, so the Memory grows anyway: grow it enough for the mid-way
-          // placement too where file data ends the heap. Else two files growing side by side at the end of the heap
-          // take turns moving behind each other, each move copying the whole file (two
-          // 128 MiB files written in 1 MiB appends into a new pool: 15 moves copying
-          // 940 MiB, against 3 moves and 93 MiB this way).
+          // placement too where file data ends the heap. Else two files growing side by
+          // side at the end of the heap take turns moving behind each other, each move
+          // copying the whole file (two 128 MiB files written in 1 MiB appends into a new
+          // pool: 15 moves copying 940 MiB, against 3 moves and 93 MiB this way).
           big = this.heap.largestFree();
           bsize = big ? this.heap.bsize(big) : 0;
         }
