@@ -664,7 +664,8 @@ test("files growing side by side in a new pool are seldom moved (extent moves co
   // file that must move and fits no hole gets room to double in the middle of a grown
   // tail, instead of the files taking turns to move behind each other, each move
   // copying the whole file (two 128 MiB files: 940 MiB copied before, 93 MiB now;
-  // three of 96 MiB: 1,100 MiB before, 251 MiB now).
+  // three of 96 MiB: 1,100 MiB before, 251 MiB then, 167 MiB since files go to a hole's
+  // start unless file data precedes it).
   // (Pool.stats() counts the moves; the wrapped _reserve counts them independently.)
   const orig = Content.prototype._reserve;
   let copied = 0;
