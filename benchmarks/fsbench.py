@@ -559,8 +559,9 @@ def touch_free(directory: str) -> int:
     of the largest free extent's size less 1 MiB, made by truncate, which zero-fills
     them), then delete them: the pages the pool grew but never wrote are touched, so no
     timed round pays their first-touch faults (the copy limit's buffers are touched too).
-    (Not the whole extent: a file that large starts 4 KiB-aligned, which the extent's
-    start may not be, and the pool would grow by its size to place it.)
+    (Not the whole extent: creating the file takes its directory entry from that same
+    extent when it is the only free one, and a truncate to the size measured before then
+    no longer fits: the pool grew instead, by a sixteenth of itself or more.)
     Returns the bytes written."""
     made = []
     total = 0
