@@ -425,12 +425,12 @@ export class Content {
   }
 
   /**
-   * Whether a file at extent `ext` (capacity `cap`) that needs `need` bytes would have at
-   * least 1.5 times the room to grow in the largest free block, placed as _reserve places a
-   * big file that moves, than where it is (its capacity and the free block after it).
-   * META write lock held.
+   * Whether a file at extent `ext` (capacity `cap`) would have at least 1.5 times the
+   * room to grow in the largest free block, placed as _reserve places a big file that
+   * moves with a block of `roomy` bytes, than where it is (its capacity and the free
+   * block after it). META write lock held.
    */
-  _roomierElsewhere(ext, cap, need) {
+  _roomierElsewhere(ext, cap, roomy) {
     const heap = this.heap;
     const n = ext - L.HDR + heap.bsize(ext - L.HDR);
     const after = n < this.v.heapEnd && !heap.bused(n) ? n : 0;
@@ -438,7 +438,6 @@ export class Content {
     const big = heap.largestFree();
     if (!big || big === after) return false;
     const bsize = heap.bsize(big);
-    const roomy = blockFor(Math.min(MAX_FILE, Math.max(need, cap * 2)));
     if (bsize < roomy) return false; // (it would not be placed there but by best fit)
     const there = bsize - this._placeIn(big, roomy);
     return 2 * there >= 3 * here;
@@ -474,11 +473,7 @@ export class Content {
         if (q) {
           this.tx.st(w + L.I_EXTENT, q + L.HDR);
           this.tx.st(w + L.I_CAP, this.heap.bsize(q) - L.HDR - L.FTR);
-          if (q !== ext - L.HDR && size) {
-            // (slid back into the free block before it: a copy too)
-            this.moves++;
-            this.movedBytes += size;
-          }
+          if (q !== ext - L.HDR) this._counted(size); // (slid back before it: a copy too)
         }
         return q;
       };
@@ -486,9 +481,11 @@ export class Content {
       // than the roomiest hole would give it moves there now, while the copy is cheap,
       // instead of filling its hole first (best fit puts a new file's first block in
       // the smallest hole that fits it: a 128 MiB file written in 1 MiB appends that
-      // began in a 120 MiB hole copied 117 MiB on every write of it).
+      // began in a 120 MiB hole copied 117 MiB each time it was written anew).
+      // A big file that moves takes room to double (`roomy`, below).
+      const roomy = blockFor(Math.min(MAX_FILE, Math.max(need, cap * 2)));
       const early = ext !== 0 && !exact && !realign && cap <= BIG_FILE && want > BIG_FILE &&
-        this._roomierElsewhere(ext, cap, need);
+        this._roomierElsewhere(ext, cap, roomy);
       if (ext && !realign && !early && inPlace()) return;
       let p = 0;
       if (ext && (size >= BIG_FILE || early) && !exact) {
@@ -496,19 +493,19 @@ export class Content {
         // its neighbours (two files growing side by side keep moving each other).
         // Move it, with room to double, into the largest free block: mid-way when file
         // data precedes the hole, so that both can go on growing in place (_placeIn).
-        const roomy = blockFor(Math.min(MAX_FILE, Math.max(need, cap * 2)));
         let big = this.heap.largestFree();
         let bsize = big ? this.heap.bsize(big) : 0;
-        const tail = this.heap.tailFree();
-        const midRoom = this.heap.kindBefore(tail || this.v.heapEnd) === L.K_DATA ? roomy : 0;
-        if (bsize < roomy && size >= ROOMY_GROWTH && this.heap.growFor(roomy + midRoom + L.MIN_BLOCK)) {
+        if (bsize < roomy && size >= ROOMY_GROWTH) {
           // No hole fits it, so the Memory grows anyway: grow it enough for the mid-way
           // placement too where file data ends the heap. Else two files growing side by
           // side at the end of the heap take turns moving behind each other, each move
           // copying the whole file (two 128 MiB files written in 1 MiB appends into a new
           // pool: 15 moves copying 940 MiB, against 3 moves and 93 MiB this way).
-          big = this.heap.largestFree();
-          bsize = big ? this.heap.bsize(big) : 0;
+          const last = this.heap.kindBefore(this.heap.tailFree() || this.v.heapEnd);
+          if (this.heap.growFor(roomy + (last === L.K_DATA ? roomy : 0) + L.MIN_BLOCK)) {
+            big = this.heap.largestFree();
+            bsize = big ? this.heap.bsize(big) : 0;
+          }
         }
         if (bsize >= roomy) p = this.heap.takeFreeAligned(big, this._placeIn(big, roomy), roomy, L.K_DATA);
       }
@@ -540,8 +537,7 @@ export class Content {
         this.heap.free(ext - L.HDR);
         this.tx.st(w + L.I_EXTENT, to);
         this.tx.st(w + L.I_CAP, this.heap.bsize(p) - L.HDR - L.FTR);
-        this.moves++;
-        this.movedBytes += size;
+        this._counted(size);
         return;
       }
       from = ext;
@@ -594,6 +590,12 @@ export class Content {
     } finally {
       this.tx.wunlock();
     }
+    this._counted(size);
+  }
+
+  /** Count an extent move of `size` bytes of content (Pool.stats() extent_moves, bytes_moved). */
+  _counted(size) {
+    if (size === 0) return;
     this.moves++;
     this.movedBytes += size;
   }

@@ -31,6 +31,14 @@ function readAll(pool, h) {
   pool.close(h.ino, h.gen);
   return out;
 }
+/** A new file `name` in directory `dir` ({ino, gen}) of `size` zero bytes, closed. */
+function sizedFile(pool, dir, name, size) {
+  const h = pool.create(dir.ino, dir.gen, name, FILE);
+  pool.open(h.ino, h.gen);
+  pool.truncate(h.ino, h.gen, size);
+  pool.close(h.ino, h.gen);
+  return h;
+}
 function writeAt(pool, h, data, pos, append = false) {
   pool.open(h.ino, h.gen);
   try {
@@ -729,15 +737,9 @@ test("a file that becomes big in a small hole moves to a roomier one then, not w
   for (const chunk of [MiB, 8192]) {
     const pool = Pool.create({ initialBytes: 16 * MiB, maximumBytes: 1024 * MiB });
     const r = pool.rootHandle();
-    const sized = (name, size) => {
-      const h = pool.create(r.ino, r.gen, name, FILE);
-      pool.open(h.ino, h.gen);
-      pool.truncate(h.ino, h.gen, size);
-      pool.close(h.ino, h.gen);
-    };
-    sized("hole1", 120 * MiB);
-    sized("small", 100 * 1024);
-    sized("hole2", 480 * MiB);
+    sizedFile(pool, r, "hole1", 120 * MiB);
+    sizedFile(pool, r, "small", 100 * 1024);
+    sizedFile(pool, r, "hole2", 480 * MiB);
     pool.unlink(r.ino, r.gen, "hole1");
     pool.unlink(r.ino, r.gen, "hole2");
     const size = pool.stats().size;
@@ -775,16 +777,10 @@ test("two files growing side by side after the pool's tables: placed at a hole's
   // the pool grown from 540 to 929 MiB, for two 128 MiB files in 540 MiB.
   const pool = Pool.create({ initialBytes: 16 * MiB, maximumBytes: 2048 * MiB });
   const r = pool.rootHandle();
-  const sized = (name, size) => {
-    const h = pool.create(r.ino, r.gen, name, FILE);
-    pool.open(h.ino, h.gen);
-    pool.truncate(h.ino, h.gen, size);
-    pool.close(h.ino, h.gen);
-  };
-  sized("hole1", 463 * MiB);
+  sizedFile(pool, r, "hole1", 463 * MiB);
   const d = pool.create(r.ino, r.gen, "d", DIR);
   for (let i = 0; i < 3000; i++) pool.create(d.ino, d.gen, `entry-with-a-longish-name-${i}`, FILE);
-  sized("hole2", 76 * MiB);
+  sizedFile(pool, r, "hole2", 76 * MiB);
   pool.unlink(r.ino, r.gen, "hole1");
   pool.unlink(r.ino, r.gen, "hole2");
   const size = pool.stats().size;
