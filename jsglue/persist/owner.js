@@ -55,6 +55,14 @@ function webLock(name, locks) {
   });
 }
 
+/**
+ * A lock file that cannot be read as a holder this long after it was last written is
+ * stale: its process died between creating it and writing its few bytes (killed while
+ * opening the pool). Writing it takes microseconds; a reader sees it half-written only
+ * in that moment.
+ */
+const UNREADABLE_STALE_MS = 1000;
+
 /** Node: an O_EXCL lock file naming this process; a stale one is taken over. */
 async function lockFile(store, busy) {
   const fs = store.fs;
@@ -62,7 +70,7 @@ async function lockFile(store, busy) {
   const os = await import("node:os");
   const process = (await import("node:process")).default;
   const me = JSON.stringify({ pid: process.pid, host: os.hostname(), since: Date.now() });
-  for (let attempt = 0; attempt < 3; attempt++) {
+  for (let attempt = 0, unreadableSince = 0; attempt < 3; attempt++) {
     try {
       fs.writeFileSync(file, me, { flag: "wx" });
       return async () => {
@@ -76,7 +84,9 @@ async function lockFile(store, busy) {
       if (e.code !== "EEXIST") throw new PoolError(e.code || "EIO", `cannot lock ${file}: ${e.message}`, "OSError");
     }
     let holder;
+    let written = 0;
     try {
+      written = fs.statSync(file).mtimeMs;
       holder = JSON.parse(fs.readFileSync(file, "utf8"));
     } catch (e) {
       holder = null; // half-written or removed meanwhile: try again
@@ -84,7 +94,19 @@ async function lockFile(store, busy) {
     if (holder && holder.host === os.hostname() && alive(process, holder.pid)) {
       throw busy(holder.pid === process.pid ? "in this process" : `by process ${holder.pid}`);
     }
-    if (holder) {
+    if (!holder && written) {
+      // Unreadable: being written this moment, or left so by a process that died
+      // writing it. Wait until it is readable or old enough to be stale.
+      // (Our own watch bounds the wait if the file's time is off.)
+      const now = Date.now();
+      unreadableSince ||= now;
+      if (now - written < UNREADABLE_STALE_MS && now - unreadableSince < UNREADABLE_STALE_MS) {
+        await new Promise((r) => setTimeout(r, 20));
+        attempt--;
+        continue;
+      }
+    }
+    if (holder || written) {
       try {
         fs.unlinkSync(file); // stale: its process is gone
       } catch (e) {

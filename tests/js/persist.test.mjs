@@ -386,6 +386,20 @@ test("one opener at a time: a second open is EBUSY, in this process and in anoth
     const again = await openPool(dir);
     await again.closeStorage();
     assert.equal(fs.existsSync(path.join(dir, "owner.lock")), false, "closeStorage removes the lock file");
+    // So is an empty or half-written one a process left when it was killed writing it
+    // (persist/kill.test.mjs met it: EBUSY "its lock file keeps changing", for good):
+    // at once when it is old, after about a second when it was written just now.
+    const lock = path.join(dir, "owner.lock");
+    fs.writeFileSync(lock, "");
+    const old = new Date(Date.now() - 60000);
+    fs.utimesSync(lock, old, old);
+    await (await openPool(dir)).closeStorage();
+    fs.writeFileSync(lock, '{"pid": 12');
+    const t0 = Date.now();
+    const late = await openPool(dir);
+    assert.ok(Date.now() - t0 >= 900, `a fresh half-written lock file was taken over after ${Date.now() - t0} ms`);
+    await late.closeStorage();
+    assert.equal(fs.existsSync(lock), false);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
