@@ -69,6 +69,10 @@ export const i32 = (n) => [0x41, ...sleb(n)];
 export const load = (off, mem = 0) => [0xfe, 0x10, ...memarg(2, off, mem)];
 /** i32.atomic.store */
 export const store = (off, mem = 0) => [0xfe, 0x17, ...memarg(2, off, mem)];
+/** i32.atomic.rmw.add (leaves the old value) */
+export const rmwAdd = (off, mem = 0) => [0xfe, 0x1e, ...memarg(2, off, mem)];
+/** i32.atomic.rmw.sub (leaves the old value) */
+export const rmwSub = (off, mem = 0) => [0xfe, 0x25, ...memarg(2, off, mem)];
 /** i32.atomic.rmw.cmpxchg */
 export const cas = (off, mem = 0) => [0xfe, 0x48, ...memarg(2, off, mem)];
 /** i32.load (plain) */
@@ -88,6 +92,7 @@ export const GT_S = 0x4a;
 export const GT_U = 0x4b;
 export const GE_U = 0x4f;
 export const GE_S = 0x4e;
+export const LE_S = 0x4c;
 export const ADD = 0x6a;
 export const SUB = 0x6b;
 export const MUL = 0x6c;
@@ -97,6 +102,7 @@ export const SHL = 0x74;
 export const SHR_U = 0x76;
 export const CALL = 0x10;
 export const SELECT = 0x1b;
+export const DROP = 0x1a;
 export const IF = [0x04, 0x40];
 export const ELSE = 0x05;
 export const BLOCK = [0x02, 0x40];

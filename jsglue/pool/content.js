@@ -8,7 +8,7 @@
 // progress (I_MOVING) lets readers in but makes writers of that file wait until it is done.
 import { L } from "../layout.js";
 import { fail } from "../errors.js";
-import { FAST_MAX_POS } from "../fastio.js";
+import { FAST_MAX_LEN, FAST_MAX_POS } from "../fastio.js";
 import { MAX_FILE, alignsBlock, blockFor, isAligned } from "./heap.js";
 import { isDirMode, isRegMode } from "./inodes.js";
 
@@ -36,6 +36,8 @@ const REALIGN_MAX = 1 << 20;
 const PIECE = 1 << 20;
 /** Bytes of the next piece of a long copy with `left` bytes to go (no short last piece). */
 const piece = (left) => (left < 2 * PIECE ? left : PIECE);
+// (The fast paths copy a call of under FAST_MAX_LEN bytes in one, as piece() does.)
+if (FAST_MAX_LEN > 2 * PIECE) throw new Error("content.js: FAST_MAX_LEN is more than one piece");
 /**
  * Where in a free block of `bsize` bytes a big file that moves with room for `roomy`
  * bytes goes: mid-way, so that the block before the hole keeps half the rest to grow into.
@@ -121,13 +123,13 @@ export class Content {
    * @param {(dstOff: number, poolOffset: number, n: number) => void} [copyOut] does the
    *   copy instead of dst.set (a faster engine path, e.g. wasm memory.copy)
    * @param {import("../copier.js").Copier["read"]} [fastRead] the whole read as one wasm
-   *   call (fastio.js), tried first for reads of under BULK_COPY bytes into the heap
+   *   call (fastio.js), tried first for reads of under FAST_MAX_LEN bytes into the heap
    *   that copyOut copies into
    */
   read(ino, gen, dst, dstOff, len, pos, copyOut, fastRead) {
     const stripe = this.stripe(ino);
     const locks = this.locks;
-    if (fastRead !== undefined && len < L.BULK_COPY && pos <= FAST_MAX_POS && !locks.dead) {
+    if (fastRead !== undefined && len < FAST_MAX_LEN && pos <= FAST_MAX_POS && !locks.dead) {
       const n = locks.fastDone(stripe, fastRead(stripe, locks.sw << 2, locks.gen, ino, dstOff, len, pos), false);
       if (n >= 0) return n;
       // It gave up: the JS path below handles (and reports) whatever made it.
@@ -191,14 +193,14 @@ export class Content {
    * @param {(poolOffset: number, srcOff: number, n: number) => void} [copyIn] does the
    *   copy instead of TypedArray.set (a faster engine path, e.g. wasm memory.copy)
    * @param {import("../copier.js").Copier["write"]} [fastWrite] the whole write as one
-   *   wasm call (fastio.js), tried first for writes of under BULK_COPY bytes from the heap
+   *   wasm call (fastio.js), tried first for writes of under FAST_MAX_LEN bytes from the heap
    *   that copyIn copies from
    * @throws {PoolError} ENOSPC (nothing written), EFBIG
    */
   write(ino, gen, src, srcOff, len, pos, append, copyIn, fastWrite) {
     if (len === 0) return pos; // POSIX: writing nothing changes nothing, not even the size
     const locks = this.locks;
-    if (fastWrite !== undefined && len < L.BULK_COPY && pos <= FAST_MAX_POS && !locks.dead &&
+    if (fastWrite !== undefined && len < FAST_MAX_LEN && pos <= FAST_MAX_POS && !locks.dead &&
         this.tx._crashAt === undefined) {
       const stripe = this.stripe(ino);
       const end = locks.fastDone(stripe, fastWrite(stripe, locks.sw << 2, locks.gen, -locks.id, ino, srcOff, len,

@@ -6,7 +6,7 @@ import test from "node:test";
 import assert from "node:assert/strict";
 import { Pool, layout as L } from "../../jsglue/index.js";
 import { makeCopier } from "../../jsglue/copier.js";
-import { FAST_WAKE } from "../../jsglue/fastio.js";
+import { FAST_MAX_LEN, FAST_WAKE } from "../../jsglue/fastio.js";
 import { bytes, rng } from "./helpers.mjs";
 
 const MiB = 1 << 20;
@@ -23,7 +23,7 @@ test("the copier module compiles wherever the engine has multi-memory", { skip }
   assert.equal(typeof probe.write, "function");
 });
 
-/** A pool with one file of `size` bytes, an instance "heap" of 4 MiB and its copier. */
+/** A pool with one file of `size` bytes, an instance "heap" of 8 MiB and its copier. */
 function setup(size) {
   const pool = Pool.create({ initialBytes: MiB, maximumBytes: 256 * MiB });
   const root = pool.rootHandle();
@@ -31,7 +31,7 @@ function setup(size) {
   const data = bytes(size, 11);
   pool.open(h.ino, h.gen);
   pool.write(h.ino, h.gen, data, 0, size, 0);
-  const heap = new WebAssembly.Memory({ initial: 64 }); // 4 MiB
+  const heap = new WebAssembly.Memory({ initial: 128 }); // 8 MiB
   const copier = /** @type {NonNullable<typeof probe>} */ (makeCopier(pool.memory, heap));
   const i32 = () => new Int32Array(pool.memory.buffer);
   const stripe = (L.LOCKS_AT + (h.ino % L.STRIPES) * L.LOCK_BYTES) >> 2; // word index
@@ -55,7 +55,7 @@ function setup(size) {
     return r;
   };
   /** Pool.write of `data` (copied into the heap at src first), fast path first. */
-  const fastWrite = (data, pos, append = false, src = 3 * MiB) => {
+  const fastWrite = (data, pos, append = false, src = 5 * MiB) => {
     new Uint8Array(heap.buffer).set(data, src);
     return pool.write(h.ino, h.gen, new Uint8Array(heap.buffer), src, data.length, pos, append, copier.copyIn, write);
   };
@@ -71,7 +71,7 @@ test("fast reads return the bytes the JS path returns, at every size and offset"
   const size = 3 * MiB + 12345;
   const { pool, data, seen, fastRead, i32, sw, stripe } = setup(size);
   const r = rng(5);
-  const lens = [0, 1, 7, 8, 9, 100, 4095, 4096, 4097, 65535, 65536, 70000, 1 << 20];
+  const lens = [0, 1, 7, 8, 9, 100, 4095, 4096, 4097, 65535, 65536, 70000, 1 << 20, 2 * MiB - 1, 2 * MiB, 3 * MiB];
   for (let k = 0; k < 3000; k++) {
     const len = k % 3 ? lens[r(lens.length)] : r(70000);
     const pos = k % 10 === 0 ? size - r(200) : k % 17 === 0 ? size + r(100) : r(size);
@@ -81,7 +81,7 @@ test("fast reads return the bytes the JS path returns, at every size and offset"
     assert.equal(n, want.length, `read ${len} at ${pos}`);
     assert.deepEqual(got, want, `read ${len} at ${pos}`);
   }
-  // Small reads took the fast path (the JS path took the bulk ones).
+  // Reads under FAST_MAX_LEN took the fast path (the JS path took the longer ones).
   assert.ok(seen.done > 1500 && seen.gaveUp === 0, JSON.stringify(seen));
   assert.equal(i32()[sw + L.S_RLOCK], 0, "no read lock left held");
   assert.equal(i32()[stripe + L.LK_STATE], 0);
@@ -193,7 +193,7 @@ test("fast writes store what the JS path stores: bytes, gaps, appends, sizes, gr
   const { pool, h, data, wrote, fastWrite } = setup(150000);
   let model = new Uint8Array(data);
   const r = rng(21);
-  const lens = [1, 7, 8, 100, 4096, 4097, 30000, 65535, 65536, 100000];
+  const lens = [1, 7, 8, 100, 4096, 4097, 30000, 65535, 65536, 100000, MiB, 2 * MiB - 1, 2 * MiB, 2 * MiB + 1];
   for (let k = 0; k < 600; k++) {
     const len = lens[r(lens.length)];
     const append = k % 11 === 0;
@@ -202,10 +202,12 @@ test("fast writes store what the JS path stores: bytes, gaps, appends, sizes, gr
     const end = fastWrite(buf, pos, append);
     const at = append ? model.length : pos;
     assert.equal(end, at + len, `write ${len} at ${at}`);
-    const next = new Uint8Array(Math.max(model.length, at + len));
-    next.set(model);
-    next.set(buf, at);
-    model = next;
+    if (at + len > model.length) {
+      const next = new Uint8Array(at + len);
+      next.set(model);
+      model = next;
+    }
+    model.set(buf, at);
     if (k % 100 === 0) assert.deepEqual(pool.validate(), []);
   }
   assert.equal(pool.getattr(h.ino, h.gen).size, model.length);
@@ -245,6 +247,54 @@ test("a fast write sets mtime and ctime, marks its pages dirty and wakes sleeper
   }
   const want = [...new Set([(boundary - 65536) / 65536, boundary / 65536, Math.floor((record() * 4) / 65536)])].sort((a, b) => a - b);
   assert.deepEqual(marked, want);
+});
+
+test("bulk calls under FAST_MAX_LEN go fast: COPIERS and COPY_PEAK counted, a write announced and its announcement ended", { skip }, () => {
+  const { pool, h, i32, sw, seen, wrote, fastRead, fastWrite } = setup(4 * MiB);
+  assert.equal(FAST_MAX_LEN, 2 * MiB);
+  const peak = () => i32()[L.SB_COPY_PEAK];
+  const wseq = i32()[sw + L.S_WSEQ];
+  let writes = 0;
+  for (const len of [L.BULK_COPY - 1, L.BULK_COPY, MiB, FAST_MAX_LEN - 1]) {
+    const bulk = len >= L.BULK_COPY;
+    i32()[L.SB_COPY_PEAK] = 0;
+    const data = bytes(len, len & 255);
+    const done = wrote.done;
+    assert.equal(fastWrite(data, 12345), 12345 + len);
+    assert.equal(wrote.done, done + 1, `a write of ${len} bytes went fast`);
+    if (bulk) writes++;
+    assert.equal(peak(), bulk ? 1 : 0, `a write of ${len} bytes counted in COPY_PEAK`);
+    assert.equal(i32()[L.SB_COPIERS], 0);
+    // Announced (WSEQ odd while it copied, its range in WINO/WLO/WHI), then ended: even.
+    assert.equal(i32()[sw + L.S_WSEQ], wseq + 2 * writes, `WSEQ after a write of ${len} bytes`);
+    if (bulk) {
+      assert.deepEqual([i32()[sw + L.S_WINO], i32()[sw + L.S_WLO], i32()[sw + L.S_WHI]], [h.ino, 12345, 12345 + len]);
+    }
+    i32()[L.SB_COPY_PEAK] = 0;
+    const n = seen.done;
+    const [got, back] = fastRead(100, len, 12345);
+    assert.equal(got, len);
+    assert.ok(Buffer.from(back).equals(Buffer.from(data)), `read back ${len} bytes`);
+    assert.equal(seen.done, n + 1, `a read of ${len} bytes went fast`);
+    assert.equal(peak(), bulk ? 1 : 0, `a read of ${len} bytes counted in COPY_PEAK`);
+    assert.equal(i32()[L.SB_COPIERS], 0);
+  }
+  // An append past the size announces [size, end) — the bytes it changes.
+  const size = pool.getattr(h.ino, h.gen).size;
+  const u32 = new Uint32Array(pool.memory.buffer);
+  assert.equal(fastWrite(bytes(L.BULK_COPY, 9), 0, true), size + L.BULK_COPY);
+  assert.deepEqual([u32[sw + L.S_WLO], u32[sw + L.S_WHI]], [size, size + L.BULK_COPY]);
+  // A gap: [size, end) too (the zeros and the bytes).
+  const at = size + L.BULK_COPY + 5000;
+  assert.equal(fastWrite(bytes(L.BULK_COPY, 10), at), at + L.BULK_COPY);
+  assert.deepEqual([u32[sw + L.S_WLO], u32[sw + L.S_WHI]], [size + L.BULK_COPY, at + L.BULK_COPY]);
+  assert.equal(i32()[sw + L.S_WSEQ] & 1, 0);
+  // FAST_MAX_LEN bytes or more: the JS path (in pieces).
+  const before = { read: seen.done + seen.gaveUp, write: wrote.done + wrote.gaveUp };
+  assert.equal(fastWrite(bytes(FAST_MAX_LEN, 4), 0), FAST_MAX_LEN);
+  assert.equal(fastRead(0, FAST_MAX_LEN, 0)[0], FAST_MAX_LEN);
+  assert.deepEqual({ read: seen.done + seen.gaveUp, write: wrote.done + wrote.gaveUp }, before);
+  assert.deepEqual(pool.validate(), []);
 });
 
 test("a fast write gives the stripe back to a reader, a move, a write needing room", { skip }, () => {
