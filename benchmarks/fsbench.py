@@ -602,6 +602,22 @@ def write_file(path: str, total: int, chunk: int, bar, slot: int, parties: int) 
     return perf() - t0
 
 
+def write_over(path: str, total: int, chunk: int, bar, slot: int, parties: int) -> float:
+    """The writers' loop (write_file) over a kept file of `total` bytes from its start,
+    after the same barrier: in a worker's own MEMFS, what Python's 1 MiB writes reach with
+    no file system of ours, no file to create and no growth (the ceiling any file system
+    meets). Returns seconds (open to close)."""
+    buf = b"\xa5" * chunk
+    n = total // chunk
+    _wait_barrier(bar, slot, parties)
+    t0 = perf()
+    with open(path, "r+b", buffering=0) as f:
+        w = f.write
+        for _ in range(n):
+            w(buf)
+    return perf() - t0
+
+
 def pingpong_file(path: str, role: int, seconds: float, stall: float = 5.0) -> dict:
     """Ping-pong through one shared file of 16 bytes. A (role 0) writes counter i at
     offset 0 and polls offset 8 until it reads i back; B (role 1) polls offset 0 for i

@@ -156,6 +156,19 @@ CASES = [
         base="two-thread copy limit into shared memory",
         zenfs_key="writerTotal",
     ),
+    Case(
+        "two_writers_vs_python_memfs",
+        "2 workers writing separate {writerTotal} files",
+        "MiB/s",
+        base="2 workers' same Python loop over kept MEMFS files",
+    ),
+    Case(
+        "python_memfs_vs_copy",
+        "2 workers' Python 1 MiB writes over a kept {writerTotal} MEMFS file each (no "
+        "file system of ours: the ceiling)",
+        "MiB/s",
+        base="two-thread copy limit",
+    ),
 ]
 CASE_BY_ID = {c.id: c for c in CASES}
 META_TARGET = 256  # bytes of pool metadata per small file, at most

@@ -45,7 +45,7 @@ export const FULL = {
   pingpongSeconds: 1.0,
   pingpongReps: 5,
   writerTotal: 128 * MiB,
-  writerReps: 5,
+  writerReps: 9,
   // main-thread wait: small calls in the main instance while worker A writes (and
   // unlinks) a waitWriteSize file in 1 MiB writes and worker B reads a waitReadSize file
   // in waitReadChunk reads, for waitSeconds per repetition
@@ -506,8 +506,18 @@ export async function runSuite(env) {
         `round; ${fmt(touched / MiB)} MiB of free extents touched`);
       await copyRound([A, B]);
       await copyRound([A, B], true);
+      // Python's ceiling: the writers' loop over a kept file in each worker's own MEMFS
+      // (private memory, nothing to create or grow), both at once.
+      const memfsRound = async () => {
+        const s = slot++;
+        const secs = await Promise.all([A, B].map((w) =>
+          callPy(w, "write_over", "/tmp/writer-ceiling.bin", P.writerTotal, MiB, bar, s, 2)));
+        return (2 * P.writerTotal) / MiB / Math.max(...secs);
+      };
+      for (const w of [A, B]) await callPy(w, "create_file", "/tmp/writer-ceiling.bin", P.writerTotal);
+      await memfsRound();
       const tw = (out.cases.two_writers = { xm: [], base: [], moved_mib: [] });
-      const cl = (out.copy_limit = { two: [], one: [], two_shared: [], total: P.writerTotal, chunk: MiB });
+      const cl = (out.copy_limit = { two: [], one: [], two_shared: [], python_memfs: [], total: P.writerTotal, chunk: MiB });
       for (let rep = 0; rep < P.writerReps; rep++) {
         const one = await writeRound([A], "/xm", P.writerTotal);
         const two = await writeRound([A, B], "/xm", P.writerTotal);
@@ -515,6 +525,8 @@ export async function runSuite(env) {
         const copy2 = await copyRound([A, B]);
         const copy1 = await copyRound([A]);
         const copy2s = await copyRound([A, B], true);
+        const memfs2 = await memfsRound();
+        cl.python_memfs.push(memfs2);
         tw.base.push(one);
         tw.xm.push(two);
         cl.two.push(copy2);
@@ -523,12 +535,16 @@ export async function runSuite(env) {
         const poolSize = toPlain(bench.worker_pool_stats()).size;
         log(`writers rep ${rep + 1}/${P.writerReps}: one ${fmt(one)} MiB/s, two ${fmt(two)} ` +
           `MiB/s; copy limit into private memory: two threads ${fmt(copy2)} MiB/s, one ` +
-          `${fmt(copy1)} MiB/s; into shared memory, two threads ${fmt(copy2s)} MiB/s; the two ` +
+          `${fmt(copy1)} MiB/s; into shared memory, two threads ${fmt(copy2s)} MiB/s; Python ` +
+          `over kept MEMFS files, two workers ${fmt(memfs2)} MiB/s; the two ` +
           `writers' extent moves copied ${fmt(movedMiB)} MiB; pool ` +
           `${fmt(poolSize / MiB)} MiB`);
       }
       out.cases.two_writers_vs_copy = { xm: [...tw.xm], base: [...cl.two] };
       out.cases.two_writers_vs_shared_copy = { xm: [...tw.xm], base: [...cl.two_shared] };
+      out.cases.two_writers_vs_python_memfs = { xm: [...tw.xm], base: [...cl.python_memfs] };
+      out.cases.python_memfs_vs_copy = { xm: [...cl.python_memfs], base: [...cl.two] };
+      for (const w of [A, B]) await callPy(w, "unlink", "/tmp/writer-ceiling.bin");
       const ws = toPlain(bench.worker_pool_stats());
       tw.peak_parallel_copies = ws.peak_parallel_copies;
       out.info.worker_pool = ws;
