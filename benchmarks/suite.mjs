@@ -22,7 +22,7 @@ export const FULL = {
   poolInitial: "64MiB",
   poolMax: "2GiB",
   seqTotal: 256 * MiB,
-  seqReps: 5,
+  seqReps: 9,
   seq4kReps: 3,
   seqSlices: 16, // each repetition interleaves the two file systems in this many slices
   randSize: 64 * MiB,
