@@ -163,6 +163,12 @@ CASES = [
         base="2 workers' same Python loop over kept MEMFS files",
     ),
     Case(
+        "kept_writers_vs_python_memfs",
+        "2 workers writing over a kept {writerTotal} pool file each (nothing to create or grow)",
+        "MiB/s",
+        base="2 workers' same Python loop over kept MEMFS files",
+    ),
+    Case(
         "python_memfs_vs_copy",
         "2 workers' Python 1 MiB writes over a kept {writerTotal} MEMFS file each (no "
         "file system of ours: the ceiling)",

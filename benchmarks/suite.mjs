@@ -486,6 +486,11 @@ export async function runSuite(env) {
           w.send({ op: "copyLimit", args: [P.writerTotal, MiB, bar, s, ws.length, shared] })));
         return (ws.length * P.writerTotal) / MiB / Math.max(...secs);
       };
+      // Two kept pool files (made first, so that the untimed rounds below lay the pool
+      // out around them): the same loop over them measures writing without creating or
+      // growing a file (keptRound).
+      const keptPaths = ["/xm/kept-writer0.bin", "/xm/kept-writer1.bin"];
+      for (const [i, w] of [A, B].entries()) await callPy(w, "create_file", keptPaths[i], P.writerTotal);
       // Untimed rounds until one leaves the pool's size as it was (at most 3): how the
       // two files' appends interleave decides where they land, and a later round with
       // another interleaving grew a pool once more (Chrome, 588 → 975 MiB in a timed
@@ -516,7 +521,14 @@ export async function runSuite(env) {
       };
       for (const w of [A, B]) await callPy(w, "create_file", "/tmp/writer-ceiling.bin", P.writerTotal);
       await memfsRound();
-      const tw = (out.cases.two_writers = { xm: [], base: [], moved_mib: [] });
+      const keptRound = async () => {
+        const s = slot++;
+        const secs = await Promise.all([A, B].map((w, i) =>
+          callPy(w, "write_over", keptPaths[i], P.writerTotal, MiB, bar, s, 2)));
+        return (2 * P.writerTotal) / MiB / Math.max(...secs);
+      };
+      await keptRound();
+      const tw = (out.cases.two_writers = { xm: [], base: [], moved_mib: [], kept: [] });
       const cl = (out.copy_limit = { two: [], one: [], two_shared: [], python_memfs: [], total: P.writerTotal, chunk: MiB });
       for (let rep = 0; rep < P.writerReps; rep++) {
         const one = await writeRound([A], "/xm", P.writerTotal);
@@ -527,6 +539,8 @@ export async function runSuite(env) {
         const copy2s = await copyRound([A, B], true);
         const memfs2 = await memfsRound();
         cl.python_memfs.push(memfs2);
+        const kept2 = await keptRound();
+        tw.kept.push(kept2);
         tw.base.push(one);
         tw.xm.push(two);
         cl.two.push(copy2);
@@ -536,7 +550,8 @@ export async function runSuite(env) {
         log(`writers rep ${rep + 1}/${P.writerReps}: one ${fmt(one)} MiB/s, two ${fmt(two)} ` +
           `MiB/s; copy limit into private memory: two threads ${fmt(copy2)} MiB/s, one ` +
           `${fmt(copy1)} MiB/s; into shared memory, two threads ${fmt(copy2s)} MiB/s; Python ` +
-          `over kept MEMFS files, two workers ${fmt(memfs2)} MiB/s; the two ` +
+          `over kept MEMFS files, two workers ${fmt(memfs2)} MiB/s, over kept pool files ` +
+          `${fmt(kept2)} MiB/s; the two ` +
           `writers' extent moves copied ${fmt(movedMiB)} MiB; pool ` +
           `${fmt(poolSize / MiB)} MiB`);
       }
@@ -544,7 +559,9 @@ export async function runSuite(env) {
       out.cases.two_writers_vs_shared_copy = { xm: [...tw.xm], base: [...cl.two_shared] };
       out.cases.two_writers_vs_python_memfs = { xm: [...tw.xm], base: [...cl.python_memfs] };
       out.cases.python_memfs_vs_copy = { xm: [...cl.python_memfs], base: [...cl.two] };
+      out.cases.kept_writers_vs_python_memfs = { xm: [...tw.kept], base: [...cl.python_memfs] };
       for (const w of [A, B]) await callPy(w, "unlink", "/tmp/writer-ceiling.bin");
+      for (const p of keptPaths) await callPy(A, "unlink", p);
       const ws = toPlain(bench.worker_pool_stats());
       tw.peak_parallel_copies = ws.peak_parallel_copies;
       out.info.worker_pool = ws;
