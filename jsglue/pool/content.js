@@ -535,7 +535,7 @@ export class Content {
       }
       if (size <= SMALL_MOVE) {
         this.tx.wrote(to, size);
-        this.v.u8.copyWithin(to, ext, ext + size); // into a fresh block: no undo needed
+        this.v.move(to, ext, size); // into a fresh block: no undo needed
         this.heap.free(ext - L.HDR);
         this.tx.st(w + L.I_EXTENT, to);
         this.tx.st(w + L.I_CAP, this.heap.bsize(p) - L.HDR - L.FTR);
@@ -565,7 +565,7 @@ export class Content {
       for (let done = 0; done < size;) {
         const c = piece(size - done);
         this.tx.hook();
-        this.v.u8.copyWithin(to + done, from + done, from + done + c);
+        this.v.move(to + done, from + done, c);
         done += c;
         if (done < size) {
           this.locks.pulse();

@@ -285,13 +285,13 @@ export class TxLog {
       Atomics.store(u32, LOG_COUNT, n + MOVE_WORDS);
       at = LOG_E + n + 4;
     }
-    const u8 = this.v.u8;
+    const v = this.v;
     this.dirty.range(dst, len);
     let sinceBeat = 0;
     for (let done = 0; done < len;) {
       const c = Math.min(chunk, len - done);
       if (this._crashAt !== undefined) this.hook();
-      u8.copyWithin(dst + done, src + done, src + done + c);
+      v.move(dst + done, src + done, c);
       done += c;
       if (at >= 0) Atomics.store(u32, at, done);
       if ((sinceBeat += c) >= BEAT_BYTES) {
@@ -304,7 +304,6 @@ export class TxLog {
   /** Undo the log newest first and empty it. META write lock held. */
   rollback() {
     const u32 = this.v.u32;
-    const u8 = this.v.u8;
     const bytes = this.v.bytes;
     const words = bytes / 4; // (not >>> 2: a 4 GiB Memory has 2^32 bytes)
     let n = Atomics.load(u32, LOG_COUNT);
@@ -323,7 +322,7 @@ export class TxLog {
           for (let i = Math.ceil(done / chunk) - 1; i >= 0; i--) {
             const off = i * chunk;
             const c = Math.min(chunk, len - off);
-            u8.copyWithin(src + off, dst + off, dst + off + c);
+            this.v.move(src + off, dst + off, c);
           }
         }
         n -= MOVE_WORDS;

@@ -3,7 +3,7 @@
 // every lock taken renews them (Locks.grown), and ensure() does too.
 import { L } from "../layout.js";
 import { fail, describe } from "../errors.js";
-import { poolZero, zeroRange } from "../poolfill.js";
+import { copyRange, poolCopy, poolZero, zeroRange } from "../poolfill.js";
 
 const isSab = (b) => Object.prototype.toString.call(b) === "[object SharedArrayBuffer]";
 
@@ -42,6 +42,8 @@ export class Views {
     this.bytes = 0;
     /** memory.fill over this Memory (poolfill.js), or null. */
     this.zeroer = poolZero(memory);
+    /** memory.copy within this Memory (poolfill.js), or null. */
+    this.mover = poolCopy(memory);
     if (lockCore) locks.bind(memory);
     locks.grown = () => this.refresh();
     this.refresh();
@@ -80,6 +82,14 @@ export class Views {
   /** Zero bytes [start, end) of the Memory (memory.fill; TypedArray.fill is slow on shared buffers). */
   zero(start, end) {
     zeroRange(this.u8, this.zeroer, start, end);
+  }
+
+  /**
+   * Copy `n` bytes of the Memory from `src` to `dst`, as memmove (memory.copy;
+   * TypedArray.copyWithin is slow on shared buffers).
+   */
+  move(dst, src, n) {
+    copyRange(this.u8, this.mover, dst, src, n);
   }
 
   /**

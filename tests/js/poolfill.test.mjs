@@ -1,9 +1,10 @@
-// jsglue/poolfill.js: zeroing pool bytes with wasm memory.fill, and the pool's zero-fills
-// (truncate up, writes past the end, new tables) over bytes that held something before.
+// jsglue/poolfill.js: zeroing pool bytes with wasm memory.fill and copying within the pool
+// with memory.copy, and the pool's zero-fills (truncate up, writes past the end, new
+// tables) over bytes that held something before.
 import test from "node:test";
 import assert from "node:assert/strict";
 import { Pool, layout as L } from "../../jsglue/index.js";
-import { poolZero, zeroRange } from "../../jsglue/poolfill.js";
+import { copyRange, poolCopy, poolZero, zeroRange } from "../../jsglue/poolfill.js";
 
 const MiB = 1 << 20;
 const FILE = L.S_IFREG | 0o644;
@@ -38,6 +39,42 @@ test("zeroRange zeroes exactly [start, end), by memory.fill and by TypedArray.fi
   big.fill(0xee, 3 * 65536);
   zeroRange(big, zero, 3 * 65536, 4 * 65536);
   assert.ok(big.subarray(3 * 65536).every((b) => b === 0));
+});
+
+test("copyRange copies exactly as memmove, overlapping either way, by memory.copy and by copyWithin", () => {
+  const memory = new WebAssembly.Memory({ initial: 4, maximum: 16, shared: true });
+  const copy = poolCopy(memory);
+  assert.equal(typeof copy, "function", "memory.copy over a shared Memory compiles here");
+  assert.equal(poolCopy(new WebAssembly.Memory({ initial: 1 })), null, "an unshared Memory is refused");
+  const u8 = new Uint8Array(memory.buffer);
+  const pattern = (i) => (i * 7 + (i >>> 8)) & 255;
+  const cases = [[0, 0, 0], [10, 20, 1], [100, 5000, 255], [5000, 100, 256], [1000, 1100, 4000],
+    [1100, 1000, 4000], [0, 65536, 131072], [65536, 0, 131072], [3, 4, 100000]];
+  for (const fn of [copy, null]) {
+    for (const [dst, src, n] of cases) {
+      for (let i = 0; i < u8.length; i++) u8[i] = pattern(i);
+      copyRange(u8, fn, dst, src, n);
+      const want = (i) => (i >= dst && i < dst + n ? pattern(src + i - dst) : pattern(i));
+      let wrong = -1;
+      for (let i = 0; i < u8.length; i++) {
+        if (u8[i] !== want(i)) {
+          wrong = i;
+          break;
+        }
+      }
+      assert.equal(wrong, -1, `${fn ? "memory.copy" : "copyWithin"} of ${n} from ${src} to ${dst}: byte ${wrong}`);
+    }
+  }
+  // A trap falls back to copyWithin (nothing was copied by the trapping call).
+  u8.fill(1, 0, 1000);
+  u8.fill(2, 1000, 2000);
+  copyRange(u8, () => {
+    throw new WebAssembly.RuntimeError("memory access out of bounds");
+  }, 0, 1000, 1000);
+  assert.ok(u8.subarray(0, 1000).every((b) => b === 2));
+  assert.throws(() => copyRange(u8, () => {
+    throw new TypeError("not a trap");
+  }, 0, 1000, 1000), TypeError);
 });
 
 test("zero-fills over reused bytes: truncate up, a write past the end, a new file's gap", () => {
