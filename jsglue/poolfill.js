@@ -56,6 +56,9 @@ export function poolCopy(memory) {
   return /** @type {any} */ (exportsFor(memory)?.copy ?? null);
 }
 
+/** @type {WeakMap<object, any>} the module's exports over each Memory (one instance) */
+const instances = new WeakMap();
+
 /** The module's exports over `memory`, or null. */
 function exportsFor(memory) {
   if (compiled === undefined) {
@@ -65,12 +68,17 @@ function exportsFor(memory) {
       compiled = null;
     }
   }
-  if (compiled === null || !memory) return null;
-  try {
-    return new WebAssembly.Instance(compiled, { e: { m: memory } }).exports;
-  } catch (e) {
-    return null; // not a shared Memory of at most 65536 pages
+  if (compiled === null || !memory || typeof memory !== "object") return null;
+  let x = instances.get(memory);
+  if (x === undefined) {
+    try {
+      x = new WebAssembly.Instance(compiled, { e: { m: memory } }).exports;
+    } catch (e) {
+      x = null; // not a shared Memory of at most 65536 pages
+    }
+    instances.set(memory, x);
   }
+  return x;
 }
 
 /**
