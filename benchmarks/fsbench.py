@@ -588,30 +588,18 @@ def _wait_barrier(bar, slot: int, parties: int) -> None:
         pass
 
 
-def write_file(path: str, total: int, chunk: int, bar, slot: int, parties: int) -> float:
+def write_file(
+    path: str, total: int, chunk: int, bar, slot: int, parties: int, kept: bool = False
+) -> float:
     """Wait until `parties` workers reached barrier `slot`, then write a new file of
-    `total` bytes in `chunk`-byte writes. Returns seconds (open to close)."""
+    `total` bytes in `chunk`-byte writes — or, `kept`, the same loop over an existing file
+    of that size from its start: nothing to create or grow (over a file in a worker's own
+    MEMFS, Python's ceiling that any file system meets). Returns seconds (open to close)."""
     buf = b"\xa5" * chunk
     n = total // chunk
     _wait_barrier(bar, slot, parties)
     t0 = perf()
-    with open(path, "wb", buffering=0) as f:
-        w = f.write
-        for _ in range(n):
-            w(buf)
-    return perf() - t0
-
-
-def write_over(path: str, total: int, chunk: int, bar, slot: int, parties: int) -> float:
-    """The writers' loop (write_file) over a kept file of `total` bytes from its start,
-    after the same barrier: in a worker's own MEMFS, what Python's 1 MiB writes reach with
-    no file system of ours, no file to create and no growth (the ceiling any file system
-    meets). Returns seconds (open to close)."""
-    buf = b"\xa5" * chunk
-    n = total // chunk
-    _wait_barrier(bar, slot, parties)
-    t0 = perf()
-    with open(path, "r+b", buffering=0) as f:
+    with open(path, "r+b" if kept else "wb", buffering=0) as f:
         w = f.write
         for _ in range(n):
             w(buf)

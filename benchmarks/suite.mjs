@@ -488,7 +488,7 @@ export async function runSuite(env) {
       };
       // Two kept pool files (made first, so that the untimed rounds below lay the pool
       // out around them): the same loop over them measures writing without creating or
-      // growing a file (keptRound).
+      // growing a file (keptRound below).
       const keptPaths = ["/xm/kept-writer0.bin", "/xm/kept-writer1.bin"];
       for (const [i, w] of [A, B].entries()) await callPy(w, "create_file", keptPaths[i], P.writerTotal);
       // Untimed rounds until one leaves the pool's size as it was (at most 3): how the
@@ -511,23 +511,19 @@ export async function runSuite(env) {
         `round; ${fmt(touched / MiB)} MiB of free extents touched`);
       await copyRound([A, B]);
       await copyRound([A, B], true);
-      // Python's ceiling: the writers' loop over a kept file in each worker's own MEMFS
-      // (private memory, nothing to create or grow), both at once.
-      const memfsRound = async () => {
-        const s = slot++;
-        const secs = await Promise.all([A, B].map((w) =>
-          callPy(w, "write_over", "/tmp/writer-ceiling.bin", P.writerTotal, MiB, bar, s, 2)));
-        return (2 * P.writerTotal) / MiB / Math.max(...secs);
-      };
-      for (const w of [A, B]) await callPy(w, "create_file", "/tmp/writer-ceiling.bin", P.writerTotal);
-      await memfsRound();
-      const keptRound = async () => {
+      // The writers' loop over kept files (paths[i] for worker i), both at once: nothing
+      // to create or grow. Over a file in each worker's own MEMFS (private memory, no
+      // file system of ours) it is Python's ceiling; over the kept pool files, the pool's.
+      const keptRound = async (paths) => {
         const s = slot++;
         const secs = await Promise.all([A, B].map((w, i) =>
-          callPy(w, "write_over", keptPaths[i], P.writerTotal, MiB, bar, s, 2)));
+          callPy(w, "write_file", paths[i], P.writerTotal, MiB, bar, s, 2, true)));
         return (2 * P.writerTotal) / MiB / Math.max(...secs);
       };
-      await keptRound();
+      const ceilingPaths = ["/tmp/writer-ceiling.bin", "/tmp/writer-ceiling.bin"];
+      for (const w of [A, B]) await callPy(w, "create_file", ceilingPaths[0], P.writerTotal);
+      await keptRound(ceilingPaths);
+      await keptRound(keptPaths);
       const tw = (out.cases.two_writers = { xm: [], base: [], moved_mib: [], kept: [] });
       const cl = (out.copy_limit = { two: [], one: [], two_shared: [], python_memfs: [], total: P.writerTotal, chunk: MiB });
       for (let rep = 0; rep < P.writerReps; rep++) {
@@ -537,9 +533,9 @@ export async function runSuite(env) {
         const copy2 = await copyRound([A, B]);
         const copy1 = await copyRound([A]);
         const copy2s = await copyRound([A, B], true);
-        const memfs2 = await memfsRound();
+        const memfs2 = await keptRound(ceilingPaths);
         cl.python_memfs.push(memfs2);
-        const kept2 = await keptRound();
+        const kept2 = await keptRound(keptPaths);
         tw.kept.push(kept2);
         tw.base.push(one);
         tw.xm.push(two);
@@ -560,7 +556,7 @@ export async function runSuite(env) {
       out.cases.two_writers_vs_python_memfs = { xm: [...tw.xm], base: [...cl.python_memfs] };
       out.cases.python_memfs_vs_copy = { xm: [...cl.python_memfs], base: [...cl.two] };
       out.cases.kept_writers_vs_python_memfs = { xm: [...tw.kept], base: [...cl.python_memfs] };
-      for (const w of [A, B]) await callPy(w, "unlink", "/tmp/writer-ceiling.bin");
+      for (const w of [A, B]) await callPy(w, "unlink", ceilingPaths[0]);
       for (const p of keptPaths) await callPy(A, "unlink", p);
       const ws = toPlain(bench.worker_pool_stats());
       tw.peak_parallel_copies = ws.peak_parallel_copies;
