@@ -489,7 +489,9 @@ export class Heap {
         // swell while free space sits unused (fragmentation).
         const last = n >= end || n + next >= end;
         if (!last || this.findFree(need) || (mayCompact && this.fragmented(need))) return 0;
-        if (!this.growFor(need - size)) return 0;
+        // (Room for `want` where the Memory can grow that far: else a file appended
+        // at the heap's end grows the Memory at every append, by a sixteenth.)
+        if (!(want > need && this.growFor(want - size)) && !this.growFor(need - size)) return 0;
         next = n < this.v.heapEnd && !this.bused(n) ? this.bsize(n) : 0;
         if (size + next < need) return 0;
       }

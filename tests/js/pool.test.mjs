@@ -729,6 +729,75 @@ test("files growing side by side in a new pool are seldom moved (extent moves co
   }
 });
 
+test("a big file grows by doubling while the pool has room, by quarters near its maximum, and a close gives back all but an eighth", () => {
+  /** The file's room (I_CAP) and size, read from its inode record as the pool reads them. */
+  const roomOf = (pool, h) => {
+    const u32 = new Uint32Array(pool.memory.buffer);
+    const w = (u32[L.SB_CHUNK_DIR + (h.ino >>> 10)] + (h.ino & 1023) * L.INODE_BYTES) >> 2;
+    return { cap: u32[w + L.I_CAP], size: u32[w + L.I_SIZE] };
+  };
+  /** Append `n` MiB to open file h, 1 MiB per write; the rooms it had after each write. */
+  const appendMiB = (pool, h, n, from = 0) => {
+    const caps = [];
+    for (let i = from; i < from + n; i++) {
+      pool.write(h.ino, h.gen, bytes(MiB, i), 0, MiB, 0, true);
+      caps.push(roomOf(pool, h).cap);
+    }
+    return caps;
+  };
+  const intact = (pool, h, n) => {
+    const all = readAll(pool, h);
+    assert.equal(all.length, n * MiB);
+    for (let i = 0; i < n; i++) assert.deepEqual(all.subarray(i * MiB, (i + 1) * MiB), bytes(MiB, i), `MiB ${i}`);
+  };
+  // Room to spare: the room doubles, ~62 MiB for 40 MiB written in 7 growths (by
+  // quarters: at most 50 MiB, in 17, each a META transaction and a write off the fast
+  // path). At the heap's end the Memory grows for the doubled room at once.
+  const pool = Pool.create({ initialBytes: 4 * MiB, maximumBytes: 1024 * MiB });
+  const r = pool.rootHandle();
+  const h = pool.create(r.ino, r.gen, "big", FILE);
+  pool.open(h.ino, h.gen);
+  const caps = appendMiB(pool, h, 40);
+  const growths = new Set(caps).size;
+  assert.ok(growths <= 8, `${growths} growths: ${caps.map((c) => (c / MiB).toFixed(2))}`);
+  assert.ok(caps.at(-1) >= 56 * MiB, `room ${caps.at(-1)} for 40 MiB: ${caps.map((c) => (c / MiB).toFixed(2))}`);
+  // A second open of the file closes: the first is still writing, and finds its room
+  // taken back (all but an eighth): it grows again where it is.
+  pool.open(h.ino, h.gen);
+  const free = pool.stats().free_bytes;
+  pool.close(h.ino, h.gen);
+  let { cap, size } = roomOf(pool, h);
+  assert.equal(size, 40 * MiB);
+  assert.ok(cap >= size + 5 * MiB && cap <= size + 5 * MiB + 8192, `room ${cap} after the close`);
+  assert.ok(pool.stats().free_bytes >= free + 15 * MiB, "the room given back is free");
+  const moves = pool.stats().extent_moves;
+  appendMiB(pool, h, 10, 40);
+  assert.equal(pool.stats().extent_moves, moves, "grew where it was");
+  pool.close(h.ino, h.gen);
+  ({ cap, size } = roomOf(pool, h));
+  assert.ok(cap <= size + size / 4 + 8192, `room ${cap} for ${size} bytes after the last close`);
+  intact(pool, h, 50);
+  // A close that finds little room to give back leaves it (no lock taken: nothing changes).
+  pool.open(h.ino, h.gen);
+  const before = roomOf(pool, h);
+  pool.close(h.ino, h.gen);
+  assert.deepEqual(roomOf(pool, h), before);
+  assert.deepEqual(pool.validate(), []);
+
+  // Near the maximum doubling would take the room the next growth needs: by quarters
+  // once the pool has less than eight times the file's room to spare.
+  const tight = Pool.create({ initialBytes: 4 * MiB, maximumBytes: 48 * MiB });
+  const t = tight.create(tight.rootHandle().ino, tight.rootHandle().gen, "f", FILE);
+  tight.open(t.ino, t.gen);
+  const tcaps = appendMiB(tight, t, 30);
+  tcaps.forEach((c, i) => {
+    if (i >= 7) assert.ok(c <= 1.25 * tcaps[i - 1] + 8192 || c <= (i + 1) * MiB + 8192, `room ${c} after ${i + 1} MiB`);
+  });
+  tight.close(t.ino, t.gen);
+  intact(tight, t, 30);
+  assert.deepEqual(tight.validate(), []);
+});
+
 test("a file that becomes big in a small hole moves to a roomier one then, not when it has filled its hole", () => {
   // Free space: a 120 MiB hole, a small file, a 480 MiB hole. Best fit puts a new
   // file's first block in the smallest hole that fits it; a file written by appends

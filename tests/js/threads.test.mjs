@@ -96,3 +96,78 @@ async function oneRound(round) {
   assert.ok(st.compactions > 0, "the workload did not exercise compaction");
   assert.equal(st.recoveries, 0, "a live thread was taken for dead");
 }
+
+test("threads: a writer appends to a big file while another thread opens and closes it, each close giving the spare room back", { timeout: 120000 }, async () => {
+  // The writer's file doubles its room as it grows (content.js grownRoom); a close by
+  // another thread gives back all above an eighth under the stripe and META while the
+  // writer goes on (its next append grows again). The closer checks what it reads.
+  const MiB = 1 << 20;
+  const pool = P.Pool.create({ initialBytes: 16 * MiB, maximumBytes: 1024 * MiB, leaseMs: 30000 });
+  const r = pool.rootHandle();
+  const h = pool.create(r.ino, r.gen, "big", L.S_IFREG | 0o644);
+  const done = new Int32Array(new SharedArrayBuffer(8)); // [writer done, threads started]
+  const src = `
+    const { parentPort, workerData: wd } = require("node:worker_threads");
+    (async () => {
+    const P = await import(wd.jsglue);
+    const L = P.layout;
+    const pool = new P.Pool(wd.memory);
+    const { ino, gen } = wd.h;
+    const fill = (i) => (i * 37 + 11) & 255;
+    const room = () => {
+      const u32 = new Uint32Array(wd.memory.buffer);
+      return u32[((u32[L.SB_CHUNK_DIR + (ino >>> 10)] + (ino & 1023) * L.INODE_BYTES) >> 2) + L.I_CAP];
+    };
+    pool.open(ino, gen);
+    let n = 0;
+    let givenBack = 0;
+    Atomics.add(wd.done, 1, 1); // (both start together: a late closer would see nothing)
+    while (Atomics.load(wd.done, 1) < 2);
+    if (wd.role === "writer") {
+      const chunk = new Uint8Array(wd.MiB);
+      for (; n < 96; n++) {
+        chunk.fill(fill(n));
+        pool.write(ino, gen, chunk, 0, wd.MiB, 0, true);
+      }
+      Atomics.store(wd.done, 0, 1);
+    } else {
+      const out = new Uint8Array(wd.MiB);
+      while (Atomics.load(wd.done, 0) === 0) {
+        pool.open(ino, gen);
+        const size = pool.getattr(ino, gen).size;
+        const k = Math.floor(size / wd.MiB);
+        if (k > 0) {
+          const i = (n * 7) % k;
+          if (pool.read(ino, gen, out, 0, wd.MiB, i * wd.MiB) !== wd.MiB || !out.every((b) => b === fill(i))) {
+            throw new Error("MiB " + i + " is wrong");
+          }
+        }
+        const before = room();
+        pool.close(ino, gen);
+        if (room() < before) givenBack++;
+        n++;
+      }
+    }
+    pool.close(ino, gen);
+    parentPort.postMessage({ n, givenBack });
+    })();
+  `;
+  const [w, c] = await Promise.all(["writer", "closer"].map((role) => new Promise((resolve, reject) => {
+    const t = new Worker(src, { eval: true, workerData: { memory: pool.memory, jsglue: JSGLUE, h, role, done, MiB } });
+    t.once("message", resolve);
+    t.once("error", reject);
+  })));
+  pool.refreshViews();
+  assert.equal(w.n, 96);
+  assert.ok(c.givenBack > 0, `the closer's ${c.n} closes never gave room back: the case tests nothing`);
+  assert.deepEqual(pool.validate(), []);
+  const out = new Uint8Array(MiB);
+  pool.open(h.ino, h.gen);
+  assert.equal(pool.getattr(h.ino, h.gen).size, 96 * MiB);
+  for (let i = 0; i < 96; i++) {
+    assert.equal(pool.read(h.ino, h.gen, out, 0, MiB, i * MiB), MiB);
+    assert.ok(out.every((b) => b === ((i * 37 + 11) & 255)), `MiB ${i} is wrong`);
+  }
+  pool.close(h.ino, h.gen);
+  console.log(`threads, give-back: ${c.n} closes beside 96 appends, ${c.givenBack} gave room back`);
+});
