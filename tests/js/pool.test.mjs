@@ -750,8 +750,9 @@ test("a big file grows by doubling while the pool has room, by quarters near its
     assert.equal(all.length, n * MiB);
     for (let i = 0; i < n; i++) assert.deepEqual(all.subarray(i * MiB, (i + 1) * MiB), bytes(MiB, i), `MiB ${i}`);
   };
-  // Room to spare: the room doubles, ~62 MiB for 40 MiB written in 7 growths (by
-  // quarters: at most 50 MiB, in 17, each a META transaction and a write off the fast
+  // Room to spare: the room doubles, ~62 MiB for 40 MiB written, 7 rooms in all (by
+  // quarters: 31, most of them 1 MiB more each — at the heap's end the Memory grew by
+  // what the write needed — each growth a META transaction and a write off the fast
   // path). At the heap's end the Memory grows for the doubled room at once.
   const pool = Pool.create({ initialBytes: 4 * MiB, maximumBytes: 1024 * MiB });
   const r = pool.rootHandle();
