@@ -187,6 +187,38 @@ def _node_on_path() -> tuple[str, str] | None:
     return path, out.stdout.strip()
 
 
+# --- Chrome's own log, shown when a tab crashed ------------------------------------
+# Now and then (about one full run in ten, in different tests: test_locking,
+# test_toolchain, test_sharing, test_stateful) a Chrome test fails with "tab crashed":
+# Chrome's renderer process died. Chrome writes its log (browser and renderer processes)
+# to CHROME_LOG; a failed test whose error names a crashed tab gets the end of it in its
+# report, so that the next one says why.
+CHROME_LOG = ROOT / "build" / "test-logs" / "chrome.log"
+CHROME_LOG.parent.mkdir(parents=True, exist_ok=True)
+_cfg.set_flags(
+    "chrome", [*_cfg.get_flags("chrome"), "--enable-logging", f"--log-file={CHROME_LOG}", "--v=0"]
+)
+_CRASH_WORDS = ("tab crashed", "page crash", "target crashed")
+
+
+def _chrome_log_tail(lines: int = 80) -> str:
+    try:
+        text = CHROME_LOG.read_text(errors="replace")
+    except OSError as e:
+        return f"(no Chrome log at {CHROME_LOG}: {e})"
+    # (Chrome's complaints about a missing D-Bus, every start: noise here.)
+    kept = [line for line in text.splitlines() if "dbus/" not in line]
+    return "\n".join(kept[-lines:]) or f"({CHROME_LOG} holds nothing but D-Bus noise)"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed and any(w in str(report.longrepr).lower() for w in _CRASH_WORDS):
+        report.sections.append((f"Chrome log, last lines ({CHROME_LOG})", _chrome_log_tail()))
+
+
 def pytest_make_parametrize_id(config, val, argname):
     if argname == "runtime" and val == "node":
         node = _node_on_path()

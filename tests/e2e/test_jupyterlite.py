@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import json
 import textwrap
+import time
 
-from drive import format_cells
+import pytest
+from drive import KernelDied, format_cells
 
 
 def _cells(*sources: str) -> list[str]:
@@ -51,7 +53,7 @@ SETUP = """
 
 DRIVE_TO_SHARED = """
     rng = random.Random(13)
-    os.makedirs("/drive/e2e/in")
+    os.makedirs("/drive/e2e/in", exist_ok=True)  # (there if the cells run again)
     inputs = {}
     for i in range(6):
         data = rng.randbytes(1000 + 70_000 * i)
@@ -131,7 +133,7 @@ WORKERS = """
 """
 
 SHARED_TO_DRIVE = """
-    shutil.copytree("/shared/out", "/drive/e2e/out")
+    shutil.copytree("/shared/out", "/drive/e2e/out", dirs_exist_ok=True)
     in_pool = {n: sha(f"/shared/out/{n}") for n in sorted(os.listdir("/shared/out"))}
     saved = {n: sha(f"/drive/e2e/out/{n}") for n in sorted(os.listdir("/drive/e2e/out"))}
     assert saved == in_pool, (saved, in_pool)
@@ -169,12 +171,16 @@ AFTER_RELOAD = """
 
 
 def test_repl_pool_workers_and_drive_copies(lite_url, lite_browser):
+    reruns = len(lite_browser.drive_reruns)
+    # (rerunnable: if JupyterLite's /drive garbles an answer and the kernel dies of it,
+    # drive.py runs the cells again in a new kernel, once; they overwrite what they wrote)
     cells = lite_browser.repl(
         lite_url,
         [
             "%pip install pyodide-extmemfs",
             *_cells(SETUP, DRIVE_TO_SHARED, WORKERS, SHARED_TO_DRIVE),
         ],
+        rerunnable=True,
     )
     r = _result(cells, "E2E-RESULT")
     # What the workers printed is in the output of the cell that ran them (marked with
@@ -206,9 +212,11 @@ def test_repl_pool_workers_and_drive_copies(lite_url, lite_browser):
     # A new kernel (the page reloaded): /drive kept the results, /shared is gone. (First
     # the page must have stored what the kernel wrote to /drive.)
     lite_browser.wait_stored([f"e2e/out/{n}" for n in sorted(r["saved"])])
-    after = _result(lite_browser.repl(lite_url, _cells(AFTER_RELOAD)), "E2E-AFTER")
+    after = _result(lite_browser.repl(lite_url, _cells(AFTER_RELOAD), rerunnable=True), "E2E-AFTER")
     if after.pop("retries"):
         print("note: /drive listed files it could not open yet right after the reload")
+    for death in lite_browser.drive_reruns[reruns:]:
+        print(f"note: a kernel died of a garbled /drive answer; its cells ran again:\n{death}")
     assert after == {"saved": r["saved"], "shared": False}
 
 
@@ -263,3 +271,42 @@ def test_without_isolation_headers_create_pool_explains(lite_url_plain, lite_bro
     assert "cross-origin isolated" in r["error"]
     assert "Cross-Origin-Opener-Policy: same-origin" in r["error"]
     assert "Cross-Origin-Embedder-Policy: require-corp" in r["error"]
+
+
+# A kernel's death as JupyterLite's /drive causes it: Pyodide's fatal error, its cause a
+# JSON.parse of a garbled answer (drive.py _GARBLED_DRIVE). Only the first run dies (it
+# leaves a mark in /drive).
+DIE_ONCE = """
+    import os, js, pyodide_js
+    mark = "/drive/e2e-died-once"
+    if os.path.exists(mark):
+        print("E2E-AGAIN ran again")
+    else:
+        open(mark, "w").close()
+        import time
+        time.sleep(3)  # (until the page has stored the mark)
+        pyodide_js._api.fatal_error(js.SyntaxError.new(
+            "Bad control character in string literal in JSON at position 71"))
+"""
+
+DIE_OTHERWISE = """
+    import js, pyodide_js
+    pyodide_js._api.fatal_error(js.Error.new("E2E-OTHER a death of another cause"))
+"""
+
+
+def test_harness_runs_cells_again_only_when_drive_garbled_an_answer(lite_url, lite_browser):
+    # A death of that kind: the page opens again and the cells run in a new kernel, once.
+    reruns = len(lite_browser.drive_reruns)
+    cells = lite_browser.repl(lite_url, _cells(DIE_ONCE), rerunnable=True)
+    assert "E2E-AGAIN ran again" in cells[0].text, format_cells(cells)
+    assert len(lite_browser.drive_reruns) == reruns + 1
+    assert "Bad control character" in lite_browser.drive_reruns[-1]
+    # Any other death, or cells that may not run again, fail at once (not after 300 s).
+    t0 = time.monotonic()
+    with pytest.raises(KernelDied, match="E2E-OTHER"):
+        lite_browser.repl(lite_url, _cells(DIE_OTHERWISE), rerunnable=True)
+    with pytest.raises(KernelDied, match="Bad control character"):
+        lite_browser.repl(lite_url, _cells(DIE_ONCE.replace("e2e-died-once", "e2e-x")))
+    assert time.monotonic() - t0 < 120
+    assert len(lite_browser.drive_reruns) == reruns + 1
