@@ -19,9 +19,9 @@ const BIG_FILE = 1 << 20; // files at least this big move to the heap's end when
  * Room a file of `cap` bytes of room that must grow asks for: a quarter more; double
  * once that is BIG_FILE or more while the pool has eight times that to spare (free
  * bytes and room to grow the Memory, `spare`). A 128 MiB file written in 1 MiB appends
- * then grows 8 times, not 22, each growth a META transaction and a write off the fast
- * path: two workers writing new 128 MiB files at once went from 0.94x to 0.97x of
- * Python's ceiling (benchmarks/suite.mjs, node 24). Near the maximum a doubled file
+ * then grows 8 times, not 28, each growth a META transaction and a write off the fast
+ * path: two workers writing new 128 MiB files at once went from 0.92-0.95x to
+ * 0.94-0.99x of Python's ceiling (benchmarks/suite.mjs, node 24, five runs and seven). Near the maximum a doubled file
  * would take the room another needs to grow (two files written side by side into a
  * pool of at most 512 MiB met ENOSPC at 161 MiB each with four times, 176 with eight).
  * close() gives back what is above HEADROOM when more than SLACK_MAX is left.
