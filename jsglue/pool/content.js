@@ -150,18 +150,8 @@ export class Content {
     w = this._lockForWrite(ino, stripe);
     try {
       if (!over()) return; // (another close did it, or a write filled the room meanwhile)
-      this.tx.wlock();
-      try {
-        const u32 = this.v.u32;
-        const size = u32[w + L.I_SIZE];
-        const nb = this.heap.shrinkInPlace(u32[w + L.I_EXTENT] - L.HDR, blockFor(size + HEADROOM(size)));
-        this.tx.st(w + L.I_CAP, nb - L.HDR - L.FTR);
-      } catch (err) {
-        this.tx.abort();
-        throw err;
-      } finally {
-        this.tx.wunlock();
-      }
+      const size = this.v.u32[w + L.I_SIZE];
+      this._shrinkRoom(w, size + HEADROOM(size));
     } finally {
       this.locks.writeUnlock(stripe);
     }
@@ -445,28 +435,33 @@ export class Content {
       // Give back slack above an eighth of the new size (in place: no copy).
       const slack = cap - newSize;
       if (newSize < size && (newSize === 0 ? cap > 0 : slack > 4096 && slack > newSize / 8)) {
-        this.tx.wlock();
-        try {
-          const ext = this.v.u32[w + L.I_EXTENT];
-          if (newSize === 0) {
-            this.heap.free(ext - L.HDR);
-            this.tx.st(w + L.I_EXTENT, 0);
-            this.tx.st(w + L.I_CAP, 0);
-          } else {
-            const nb = this.heap.shrinkInPlace(ext - L.HDR, blockFor(newSize));
-            this.tx.st(w + L.I_CAP, nb - L.HDR - L.FTR);
-          }
-        } catch (err) {
-          this.tx.abort();
-          throw err;
-        } finally {
-          this.tx.wunlock();
-        }
+        this._shrinkRoom(w, newSize);
       }
       this.inodes.touch(w * 4, true, true);
     } finally {
       this.locks.writeUnlock(stripe);
     }
+  }
+
+  /**
+   * Give back the room of the file at inode record (word) `w` above `keep` bytes, in
+   * place (no copy); `keep` 0 frees its whole extent. Stripe write lock held; a META
+   * transaction (truncate and close's give-back).
+   * @param {number} w
+   * @param {number} keep
+   */
+  _shrinkRoom(w, keep) {
+    this.tx.withWrite(() => {
+      const ext = this.v.u32[w + L.I_EXTENT];
+      if (keep === 0) {
+        this.heap.free(ext - L.HDR);
+        this.tx.st(w + L.I_EXTENT, 0);
+        this.tx.st(w + L.I_CAP, 0);
+      } else {
+        const nb = this.heap.shrinkInPlace(ext - L.HDR, blockFor(keep));
+        this.tx.st(w + L.I_CAP, nb - L.HDR - L.FTR);
+      }
+    });
   }
 
   /**

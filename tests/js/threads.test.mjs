@@ -13,6 +13,15 @@ const L = P.layout;
 // in ten with two such runs beside each other, niced.
 const ROUNDS = Number(process.env.XMFS_THREADS_ROUNDS || 1);
 
+/** Run `src` (CommonJS) in a worker_thread on `pool` (workerData: memory, jsglue and `data`): its first message. */
+function onPool(pool, src, data) {
+  return new Promise((resolve, reject) => {
+    const w = new Worker(src, { eval: true, workerData: { memory: pool.memory, jsglue: JSGLUE, ...data } });
+    w.once("message", resolve);
+    w.once("error", reject);
+  });
+}
+
 test(`4 threads: own files verified, shared names, compaction underneath (${ROUNDS} round${ROUNDS > 1 ? "s" : ""})`, { timeout: 240000 * ROUNDS }, async () => {
   for (let round = 0; round < ROUNDS; round++) await oneRound(round);
 });
@@ -77,11 +86,7 @@ async function oneRound(round) {
     parentPort.postMessage({ files: mine.map((f) => ({ h: f.h, data: f.data })), enospc });
     })();
   `;
-  const results = await Promise.all([0, 1, 2, 3].map((id) => new Promise((resolve, reject) => {
-    const w = new Worker(src, { eval: true, workerData: { memory: pool.memory, jsglue: JSGLUE, id, round, shared } });
-    w.once("message", resolve);
-    w.once("error", reject);
-  })));
+  const results = await Promise.all([0, 1, 2, 3].map((id) => onPool(pool, src, { id, round, shared })));
   pool.refreshViews();
   assert.deepEqual(pool.validate(), []);
   for (const { files } of results) {
@@ -152,11 +157,7 @@ test("threads: a writer appends to a big file while another thread opens and clo
     parentPort.postMessage({ n, givenBack });
     })();
   `;
-  const [w, c] = await Promise.all(["writer", "closer"].map((role) => new Promise((resolve, reject) => {
-    const t = new Worker(src, { eval: true, workerData: { memory: pool.memory, jsglue: JSGLUE, h, role, done, MiB } });
-    t.once("message", resolve);
-    t.once("error", reject);
-  })));
+  const [w, c] = await Promise.all(["writer", "closer"].map((role) => onPool(pool, src, { h, role, done, MiB })));
   pool.refreshViews();
   assert.equal(w.n, 96);
   assert.ok(c.givenBack > 0, `the closer's ${c.n} closes never gave room back: the case tests nothing`);
