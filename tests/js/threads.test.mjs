@@ -115,17 +115,21 @@ test("threads: a writer appends to a big file while another thread opens and clo
     const { parentPort, workerData: wd } = require("node:worker_threads");
     (async () => {
     const P = await import(wd.jsglue);
-    const L = P.layout;
     const pool = new P.Pool(wd.memory);
     const { ino, gen } = wd.h;
     const fill = (i) => (i * 37 + 11) & 255;
-    const room = () => {
-      const u32 = new Uint32Array(wd.memory.buffer);
-      return u32[((u32[L.SB_CHUNK_DIR + (ino >>> 10)] + (ino & 1023) * L.INODE_BYTES) >> 2) + L.I_CAP];
+    // Give-backs counted where they happen: comparing the room before and after a close
+    // missed them (the writer, let in after the closer's read, grew the file between the
+    // two looks: 1,612 closes and none seen, once in a loaded CI run).
+    const { Content } = await import(new URL("pool/content.js", wd.jsglue).href);
+    let givenBack = 0;
+    const shrinkRoom = Content.prototype._shrinkRoom;
+    Content.prototype._shrinkRoom = function (...args) {
+      givenBack++;
+      return shrinkRoom.apply(this, args);
     };
     pool.open(ino, gen);
     let n = 0;
-    let givenBack = 0;
     Atomics.add(wd.done, 1, 1); // (both start together: a late closer would see nothing)
     while (Atomics.load(wd.done, 1) < 2);
     if (wd.role === "writer") {
@@ -147,9 +151,7 @@ test("threads: a writer appends to a big file while another thread opens and clo
             throw new Error("MiB " + i + " is wrong");
           }
         }
-        const before = room();
         pool.close(ino, gen);
-        if (room() < before) givenBack++;
         n++;
       }
     }
